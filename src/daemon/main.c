@@ -1,0 +1,7 @@
+#include "spacecast/core.h"
+
+int
+main (int argc, char **argv)
+{
+  return 0;
+}

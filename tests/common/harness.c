@@ -1,0 +1,272 @@
+#include "harness.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+guint16
+sc_harness_free_port (void)
+{
+  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                        G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (s, any, TRUE, NULL));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+wait_healthy (ScHarness *h)
+{
+  for (int i = 0; i < 200; i++) {
+    g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", "/healthz", NULL, NULL, 0, NULL);
+    if (r->status == 200)
+      return TRUE;
+    if (h->proc && g_subprocess_get_if_exited (h->proc))
+      return FALSE;
+    g_usleep (50 * 1000);
+  }
+  return FALSE;
+}
+
+void
+sc_harness_launch (ScHarness *h)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  const char *daemon = g_getenv ("SC_DAEMON");
+
+  g_assert_nonnull (daemon);
+  g_ptr_array_add (argv, g_strdup (daemon));
+  g_ptr_array_add (argv, g_strdup ("serve"));
+  g_ptr_array_add (argv, g_strdup_printf ("--http=127.0.0.1:%u", h->http_port));
+  g_ptr_array_add (argv, g_strdup_printf ("--rtmp=127.0.0.1:%u", h->rtmp_port));
+  g_ptr_array_add (argv, g_strdup_printf ("--data-dir=%s", h->data_dir));
+  g_ptr_array_add (argv, g_strdup ("--ice-host=127.0.0.1"));
+  if (h->config_path)
+    g_ptr_array_add (argv, g_strdup_printf ("--config=%s", h->config_path));
+  for (guint i = 0; i < h->extra_args->len; i++)
+    g_ptr_array_add (argv, g_strdup (h->extra_args->pdata[i]));
+  g_ptr_array_add (argv, NULL);
+
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_ID", h->token_id, TRUE);
+  g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_SECRET", h->token_secret, TRUE);
+  g_clear_object (&h->proc);
+  h->proc = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  if (!wait_healthy (h))
+    g_error ("spacecast daemon did not become healthy on port %u", h->http_port);
+}
+
+ScHarness *
+sc_harness_start (const char *const *extra_args)
+{
+  ScHarness *h = g_new0 (ScHarness, 1);
+  g_autoptr (GError) error = NULL;
+
+  h->data_dir = g_dir_make_tmp ("spacecast-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  h->http_port = sc_harness_free_port ();
+  h->rtmp_port = sc_harness_free_port ();
+  h->base_url = g_strdup_printf ("http://127.0.0.1:%u", h->http_port);
+  h->token_id = g_strdup ("test-token-id");
+  h->token_secret = g_strdup ("test-token-secret-0123456789");
+  h->extra_args = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; extra_args && extra_args[i]; i++)
+    g_ptr_array_add (h->extra_args, g_strdup (extra_args[i]));
+  h->session = soup_session_new_with_options ("timeout", 60, NULL);
+  sc_harness_launch (h);
+  return h;
+}
+
+static void
+stop_process (ScHarness *h, gboolean crash)
+{
+  if (!h->proc)
+    return;
+  if (crash)
+    g_subprocess_force_exit (h->proc);
+  else
+    g_subprocess_send_signal (h->proc, SIGTERM);
+  g_subprocess_wait (h->proc, NULL, NULL);
+  g_clear_object (&h->proc);
+}
+
+void
+sc_harness_restart (ScHarness *h)
+{
+  stop_process (h, FALSE);
+  sc_harness_launch (h);
+}
+
+void
+sc_harness_kill9 (ScHarness *h)
+{
+  stop_process (h, TRUE);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  if (dir) {
+    const char *name;
+    while ((name = g_dir_read_name (dir))) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  }
+  g_rmdir (path);
+}
+
+void
+sc_harness_free (ScHarness *h)
+{
+  if (!h)
+    return;
+  stop_process (h, FALSE);
+  if (h->data_dir && !g_getenv ("SC_KEEP_DATA"))
+    remove_tree (h->data_dir);
+  g_free (h->data_dir);
+  g_free (h->config_path);
+  g_free (h->base_url);
+  g_free (h->token_id);
+  g_free (h->token_secret);
+  g_ptr_array_unref (h->extra_args);
+  g_clear_object (&h->session);
+  g_free (h);
+}
+
+ScResponse *
+sc_harness_raw (ScHarness *h, const char *method, const char *path,
+                const char *content_type, const char *body, gsize body_len,
+                const char *authorization)
+{
+  g_autofree char *url = g_strconcat (h->base_url, path, NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr (GError) error = NULL;
+  ScResponse *r = g_new0 (ScResponse, 1);
+
+  g_assert_nonnull (msg);
+  if (body) {
+    g_autoptr (GBytes) b = g_bytes_new (body, body_len);
+    soup_message_set_request_body_from_bytes (msg, content_type, b);
+  }
+  if (authorization)
+    soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                  "Authorization", authorization);
+  r->body = soup_session_send_and_read (h->session, msg, NULL, &error);
+  if (error) {
+    r->status = 0;
+    r->body = g_bytes_new (NULL, 0);
+    return r;
+  }
+  r->status = soup_message_get_status (msg);
+  r->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
+  gsize len;
+  const char *data = g_bytes_get_data (r->body, &len);
+  if (len > 0) {
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (json_parser_load_from_data (p, data, (gssize) len, NULL))
+      r->json = json_node_copy (json_parser_get_root (p));
+  }
+  return r;
+}
+
+ScResponse *
+sc_harness_request (ScHarness *h, const char *method, const char *path, const char *body)
+{
+  g_autofree char *creds = g_strdup_printf ("%s:%s", h->token_id, h->token_secret);
+  g_autofree char *b64 = g_base64_encode ((const guchar *) creds, strlen (creds));
+  g_autofree char *auth = g_strconcat ("Basic ", b64, NULL);
+  return sc_harness_raw (h, method, path, "application/json",
+                         body, body ? strlen (body) : 0, auth);
+}
+
+void
+sc_response_free (ScResponse *r)
+{
+  if (!r)
+    return;
+  g_clear_pointer (&r->json, json_node_unref);
+  g_clear_pointer (&r->body, g_bytes_unref);
+  g_clear_pointer (&r->headers, soup_message_headers_unref);
+  g_free (r);
+}
+
+JsonObject *
+sc_response_data (ScResponse *r)
+{
+  if (!r->json || !JSON_NODE_HOLDS_OBJECT (r->json))
+    return NULL;
+  JsonObject *root = json_node_get_object (r->json);
+  JsonNode *d = json_object_get_member (root, "data");
+  return d && JSON_NODE_HOLDS_OBJECT (d) ? json_node_get_object (d) : NULL;
+}
+
+JsonArray *
+sc_response_data_array (ScResponse *r)
+{
+  if (!r->json || !JSON_NODE_HOLDS_OBJECT (r->json))
+    return NULL;
+  JsonNode *d = json_object_get_member (json_node_get_object (r->json), "data");
+  return d && JSON_NODE_HOLDS_ARRAY (d) ? json_node_get_array (d) : NULL;
+}
+
+const char *
+sc_response_str (ScResponse *r, const char *member)
+{
+  JsonObject *d = sc_response_data (r);
+  if (!d || !json_object_has_member (d, member))
+    return NULL;
+  JsonNode *n = json_object_get_member (d, member);
+  return JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : NULL;
+}
+
+const char *
+sc_response_error_type (ScResponse *r)
+{
+  if (!r->json || !JSON_NODE_HOLDS_OBJECT (r->json))
+    return NULL;
+  JsonObject *root = json_node_get_object (r->json);
+  if (!json_object_has_member (root, "error"))
+    return NULL;
+  JsonObject *e = json_object_get_object_member (root, "error");
+  return e && json_object_has_member (e, "type") ? json_object_get_string_member (e, "type") : NULL;
+}
+
+char *
+sc_response_error_text (ScResponse *r)
+{
+  GString *s = g_string_new (NULL);
+  if (r->json && JSON_NODE_HOLDS_OBJECT (r->json)) {
+    JsonObject *root = json_node_get_object (r->json);
+    if (json_object_has_member (root, "error")) {
+      JsonObject *e = json_object_get_object_member (root, "error");
+      JsonArray *m = json_object_has_member (e, "messages")
+          ? json_object_get_array_member (e, "messages") : NULL;
+      for (guint i = 0; m && i < json_array_get_length (m); i++)
+        g_string_append_printf (s, "%s%s", i ? "; " : "", json_array_get_string_element (m, i));
+    }
+  }
+  return g_string_free (s, FALSE);
+}
+
+int
+sc_harness_run (char **out, const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_autofree char *stdout_buf = NULL;
+  g_subprocess_communicate_utf8 (p, NULL, NULL, &stdout_buf, NULL, &error);
+  g_assert_no_error (error);
+  if (out)
+    *out = g_steal_pointer (&stdout_buf);
+  return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
+}
