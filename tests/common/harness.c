@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 guint16
