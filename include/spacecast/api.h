@@ -1,0 +1,89 @@
+/* spacecast api: the HTTP server (libsoup 3) every route lives on — the
+ * Mux-compatible control API, WHIP and playback.  It owns routing, Basic
+ * auth, body limits, JSON parsing and Mux-shaped replies; resource modules
+ * register their routes with sc_api_add_route.  Runs on the main context. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "spacecast/config.h"
+#include "spacecast/core.h"
+#include "spacecast/store.h"
+
+G_BEGIN_DECLS
+
+#define SC_API_MAX_BODY (1024 * 1024)
+
+typedef struct _ScApi ScApi;
+
+typedef enum {
+  SC_ROUTE_BASIC_AUTH = 1 << 0,   /* needs an API token */
+  SC_ROUTE_JSON_BODY = 1 << 1,    /* body, if any, must be a JSON object */
+  SC_ROUTE_RAW_BODY = 1 << 2,     /* handler reads the body itself */
+} ScRouteFlags;
+
+typedef struct {
+  ScApi *api;
+  SoupServerMessage *msg;
+  const char *method;
+  const char *params[4];          /* the path segments matched by '*' */
+  GHashTable *query;              /* may be NULL */
+  JsonObject *body;               /* SC_ROUTE_JSON_BODY: the object ({} when empty) */
+  GBytes *raw_body;               /* SC_ROUTE_RAW_BODY */
+  gpointer user_data;
+} ScRequest;
+
+typedef void (*ScRouteHandler) (ScRequest *req);
+
+ScApi      *sc_api_new        (ScConfig *config, ScStore *store, GError **error);
+void        sc_api_free       (ScApi *api);
+ScStore    *sc_api_get_store  (ScApi *api);
+ScConfig   *sc_api_get_config (ScApi *api);
+guint16     sc_api_get_port   (ScApi *api);
+
+/* @pattern: "/video/v1/live-streams/ * /enable" without spaces: each '*'
+ * matches one path segment.  The first matching route wins. */
+void        sc_api_add_route  (ScApi *api, const char *method, const char *pattern,
+                               ScRouteFlags flags, ScRouteHandler handler, gpointer user_data);
+
+/* Replies.  data_node is sent as {"data": ...} and consumed. */
+void        sc_api_reply_data  (ScRequest *req, guint status, JsonNode *data_node);
+void        sc_api_reply_empty_data (ScRequest *req, guint status);   /* {"data": {}} */
+void        sc_api_reply_no_content (ScRequest *req);                  /* 204 */
+void        sc_api_reply_error (ScRequest *req, const GError *error);
+void        sc_api_reply_error_code (ScRequest *req, ScErrorCode code, const char *fmt, ...)
+                                     G_GNUC_PRINTF (3, 4);
+JsonNode   *sc_api_error_body  (ScErrorCode code, const char *message);
+
+const char *sc_request_query   (ScRequest *req, const char *name);
+/* The stored document, or NULL after replying 404 (or 500). */
+JsonObject *sc_api_load        (ScRequest *req, ScKind kind, const char *id);
+
+/* Resource route sets (one per file). */
+void        sc_api_live_streams_register  (ScApi *api);
+void        sc_api_signing_keys_register  (ScApi *api);
+void        sc_api_spaces_register        (ScApi *api);
+void        sc_api_assets_register        (ScApi *api);
+
+/* What a live-stream action means for a connected encoder is the ingest's
+ * business: the API reports each committed action here. */
+typedef enum {
+  SC_LIVE_ACTION_ENABLE,
+  SC_LIVE_ACTION_DISABLE,
+  SC_LIVE_ACTION_COMPLETE,
+  SC_LIVE_ACTION_RESET_KEY,
+  SC_LIVE_ACTION_DELETE,
+} ScLiveAction;
+typedef void (*ScLiveActionFunc) (const char *live_stream_id, ScLiveAction action,
+                                  gpointer user_data);
+void        sc_api_set_live_action_func (ScApi *api, ScLiveActionFunc func, gpointer user_data);
+void        sc_api_notify_live_action   (ScApi *api, const char *id, ScLiveAction action);
+
+/* Deleting an asset removes its files: the media owner says how. */
+typedef void (*ScAssetDeleteFunc) (const char *asset_id, gpointer user_data);
+void        sc_api_set_asset_delete_func (ScApi *api, ScAssetDeleteFunc func, gpointer user_data);
+void        sc_api_notify_asset_deleted  (ScApi *api, const char *asset_id);
+
+G_END_DECLS

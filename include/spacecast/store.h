@@ -1,0 +1,80 @@
+/* spacecast store: every piece of state that must survive a restart or a
+ * kill -9, in one SQLite database (WAL) with versioned migrations.
+ * Resources (live streams, assets, spaces, broadcasts) are JSON documents
+ * keyed by kind and id; secrets (API tokens, signing keys) and playback ids
+ * have their own tables.  Owned by the main thread: never call it from a
+ * streaming thread. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _ScStore ScStore;
+
+typedef enum {
+  SC_KIND_LIVE_STREAM,
+  SC_KIND_ASSET,
+  SC_KIND_SPACE,
+  SC_KIND_BROADCAST,
+} ScKind;
+
+const char *sc_store_kind_name (ScKind kind);
+
+ScStore    *sc_store_open     (const char *path, GError **error);
+void        sc_store_free     (ScStore *store);
+int         sc_store_schema_version (ScStore *store);
+
+/* Wrap every multi-row change; nested calls are flattened. */
+gboolean    sc_store_begin    (ScStore *store, GError **error);
+gboolean    sc_store_commit   (ScStore *store, GError **error);
+void        sc_store_rollback (ScStore *store);
+
+/* Resource documents.  get/find return a new reference or NULL with
+ * SC_ERROR_NOT_FOUND. */
+gboolean    sc_store_put      (ScStore *store, ScKind kind, const char *id,
+                               JsonObject *doc, GError **error);
+JsonObject *sc_store_get      (ScStore *store, ScKind kind, const char *id, GError **error);
+gboolean    sc_store_delete   (ScStore *store, ScKind kind, const char *id, GError **error);
+/* Newest first.  @filters: NULL or NULL-terminated (field, value) pairs that
+ * must all equal top-level string members of the document. */
+GPtrArray  *sc_store_list     (ScStore *store, ScKind kind, const char *const *filters,
+                               guint limit, guint offset, GError **error);
+JsonObject *sc_store_find     (ScStore *store, ScKind kind, const char *field,
+                               const char *value, GError **error);
+
+/* Playback ids map a public id to the resource it plays. */
+gboolean    sc_store_add_playback_id    (ScStore *store, const char *playback_id,
+                                         ScKind kind, const char *target_id,
+                                         const char *policy, GError **error);
+gboolean    sc_store_lookup_playback_id (ScStore *store, const char *playback_id,
+                                         ScKind *kind, char **target_id, GError **error);
+gboolean    sc_store_remove_playback_ids (ScStore *store, const char *target_id, GError **error);
+
+/* API access tokens: only a salted hash of the secret is kept. */
+gboolean    sc_store_put_token (ScStore *store, const char *id, GBytes *salt,
+                                GBytes *hash, GError **error);
+gboolean    sc_store_get_token (ScStore *store, const char *id, GBytes **salt,
+                                GBytes **hash, GError **error);
+
+/* Signing keys: only the public key is kept.  Deleted keys stay as
+ * tombstones so a token signed with one is told apart from an unknown kid. */
+typedef struct {
+  char *id;
+  gint64 created_at;
+  char *public_pem;
+  gboolean deleted;
+} ScSigningKey;
+void        sc_signing_key_free (ScSigningKey *key);
+gboolean    sc_store_put_signing_key (ScStore *store, const char *id, gint64 created_at,
+                                      const char *public_pem, GError **error);
+ScSigningKey *sc_store_get_signing_key (ScStore *store, const char *id, GError **error);
+GPtrArray  *sc_store_list_signing_keys (ScStore *store, guint limit, guint offset,
+                                        GError **error);   /* live keys only */
+gboolean    sc_store_delete_signing_key (ScStore *store, const char *id, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScStore, sc_store_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScSigningKey, sc_signing_key_free)
+
+G_END_DECLS

@@ -1,0 +1,96 @@
+/* /video/v1/assets: recordings of live streams.  The recorder fills them in;
+ * here they are listed, read and deleted (with their media). */
+#include "api-list.h"
+#include "spacecast/core.h"
+#include "spacecast/model.h"
+
+#define BASE "/video/v1/assets"
+
+static JsonNode *
+render (ScRequest *req, JsonObject *doc)
+{
+  return sc_model_render (doc);
+}
+
+void
+sc_api_reply_list (ScRequest *req, ScKind kind, const char *const *filters,
+                   JsonNode *(*render_fn) (ScRequest *req, JsonObject *doc))
+{
+  g_autoptr (GError) error = NULL;
+  guint limit, offset;
+  if (!sc_model_parse_pagination (sc_request_query (req, "limit"), sc_request_query (req, "page"),
+                                  &limit, &offset, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  g_autoptr (GPtrArray) items = sc_store_list (sc_api_get_store (req->api), kind, filters,
+                                               limit, offset, &error);
+  if (!items) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  JsonArray *arr = json_array_new ();
+  for (guint i = 0; i < items->len; i++)
+    json_array_add_element (arr, render_fn (req, items->pdata[i]));
+  JsonNode *node = json_node_init_array (json_node_alloc (), arr);
+  json_array_unref (arr);
+  sc_api_reply_data (req, 200, node);
+}
+
+static void
+list (ScRequest *req)
+{
+  const char *ls = sc_request_query (req, "live_stream_id");
+  const char *filters[] = { "live_stream_id", ls, NULL };
+  sc_api_reply_list (req, SC_KIND_ASSET, ls ? filters : NULL, render);
+}
+
+static void
+get (ScRequest *req)
+{
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_ASSET, req->params[0]);
+  if (doc)
+    sc_api_reply_data (req, 200, sc_model_render (doc));
+}
+
+static void
+delete (ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  ScStore *store = sc_api_get_store (req->api);
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_ASSET, req->params[0]);
+  if (!doc)
+    return;
+  if (json_object_get_boolean_member_with_default (doc, "is_live", FALSE)) {
+    sc_api_reply_error_code (req, SC_ERROR_CONFLICT,
+                             "asset %s is still being recorded: complete or disable its live stream first",
+                             req->params[0]);
+    return;
+  }
+  if (!sc_store_begin (store, &error))
+    goto fail;
+  if (!sc_store_delete (store, SC_KIND_ASSET, req->params[0], &error) ||
+      !sc_store_remove_playback_ids (store, req->params[0], &error)) {
+    sc_store_rollback (store);
+    goto fail;
+  }
+  if (!sc_store_commit (store, &error))
+    goto fail;
+  /* Files go after the rows: a crash in between leaves orphan files, never a
+   * stored asset without its media. */
+  sc_api_notify_asset_deleted (req->api, req->params[0]);
+  g_message ("asset %s deleted", req->params[0]);
+  sc_api_reply_no_content (req);
+  return;
+fail:
+  sc_api_reply_error (req, error);
+}
+
+void
+sc_api_assets_register (ScApi *api)
+{
+  const ScRouteFlags j = SC_ROUTE_BASIC_AUTH | SC_ROUTE_JSON_BODY;
+  sc_api_add_route (api, "GET", BASE, j, list, NULL);
+  sc_api_add_route (api, "GET", BASE "/*", j, get, NULL);
+  sc_api_add_route (api, "DELETE", BASE "/*", j, delete, NULL);
+}

@@ -1,0 +1,292 @@
+/* /video/v1/live-streams: the resource and its persisted state.  What the
+ * actions do to a connected encoder is the ingest's job; it hears about each
+ * committed action through sc_api_notify_live_action. */
+#include "api-list.h"
+#include "spacecast/core.h"
+#include "spacecast/model.h"
+
+#define BASE "/video/v1/live-streams"
+
+static gboolean
+index_playback_ids (ScStore *store, JsonObject *doc, ScKind kind, GError **error)
+{
+  JsonArray *pids = json_object_get_array_member (doc, "playback_ids");
+  for (guint i = 0; pids && i < json_array_get_length (pids); i++) {
+    JsonObject *p = json_array_get_object_element (pids, i);
+    if (!sc_store_add_playback_id (store, json_object_get_string_member (p, "id"), kind,
+                                   json_object_get_string_member (doc, "id"),
+                                   json_object_get_string_member (p, "policy"), error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Store @doc (and, with @index, its playback ids) in one transaction. */
+static gboolean
+save (ScStore *store, JsonObject *doc, gboolean index, GError **error)
+{
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  if (!sc_store_put (store, SC_KIND_LIVE_STREAM, json_object_get_string_member (doc, "id"),
+                     doc, error) ||
+      (index && !index_playback_ids (store, doc, SC_KIND_LIVE_STREAM, error))) {
+    sc_store_rollback (store);
+    return FALSE;
+  }
+  return sc_store_commit (store, error);
+}
+
+static void
+create (ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = sc_model_live_stream_new (req->body, sc_core_now_unix (), &error);
+  if (!doc || !save (sc_api_get_store (req->api), doc, TRUE, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  g_message ("live stream %s created", json_object_get_string_member (doc, "id"));
+  sc_api_reply_data (req, 201, sc_model_render (doc));
+}
+
+static JsonNode *
+render (ScRequest *req, JsonObject *doc)
+{
+  return sc_model_render (doc);
+}
+
+static void
+list (ScRequest *req)
+{
+  const char *filters[5] = { NULL };
+  guint n = 0;
+  const char *key = sc_request_query (req, "stream_key");
+  const char *status = sc_request_query (req, "status");
+
+  if (status && !sc_model_live_stream_status_valid (status)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID,
+                             "status must be one of idle, active, disabled; got \"%s\"", status);
+    return;
+  }
+  if (key) {
+    filters[n++] = "stream_key";
+    filters[n++] = key;
+  }
+  if (status) {
+    filters[n++] = "status";
+    filters[n++] = status;
+  }
+  sc_api_reply_list (req, SC_KIND_LIVE_STREAM, filters, render);
+}
+
+static void
+get (ScRequest *req)
+{
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (doc)
+    sc_api_reply_data (req, 200, sc_model_render (doc));
+}
+
+static void
+update (ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!doc)
+    return;
+  if (!sc_model_live_stream_patch (doc, req->body, &error) ||
+      !save (sc_api_get_store (req->api), doc, FALSE, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  sc_api_reply_data (req, 200, sc_model_render (doc));
+}
+
+static void
+delete (ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  ScStore *store = sc_api_get_store (req->api);
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!doc)
+    return;
+  /* The ingest disconnects and finalises first, while the stream still
+   * exists for it to update. */
+  sc_api_notify_live_action (req->api, req->params[0], SC_LIVE_ACTION_DELETE);
+  if (!sc_store_begin (store, &error))
+    goto fail;
+  if (!sc_store_delete (store, SC_KIND_LIVE_STREAM, req->params[0], &error) ||
+      !sc_store_remove_playback_ids (store, req->params[0], &error)) {
+    sc_store_rollback (store);
+    goto fail;
+  }
+  if (!sc_store_commit (store, &error))
+    goto fail;
+  g_message ("live stream %s deleted", req->params[0]);
+  sc_api_reply_no_content (req);
+  return;
+fail:
+  sc_api_reply_error (req, error);
+}
+
+/* enable, disable, complete, reset-stream-key: persist, then tell the ingest. */
+static void
+action (ScRequest *req)
+{
+  ScLiveAction act = GPOINTER_TO_INT (req->user_data);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!doc)
+    return;
+  const char *status = json_object_get_string_member (doc, "status");
+
+  switch (act) {
+  case SC_LIVE_ACTION_ENABLE:
+    if (g_str_equal (status, "disabled"))
+      json_object_set_string_member (doc, "status", "idle");
+    break;
+  case SC_LIVE_ACTION_DISABLE:
+    json_object_set_string_member (doc, "status", "disabled");
+    break;
+  case SC_LIVE_ACTION_RESET_KEY: {
+    g_autofree char *key = sc_core_new_secret ();
+    json_object_set_string_member (doc, "stream_key", key);
+    break;
+  }
+  default:
+    break;
+  }
+  if (!save (sc_api_get_store (req->api), doc, FALSE, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  sc_api_notify_live_action (req->api, req->params[0], act);
+  if (act == SC_LIVE_ACTION_RESET_KEY) {
+    /* The ingest may have changed the document; answer with what is stored. */
+    g_autoptr (JsonObject) fresh = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+    if (fresh)
+      sc_api_reply_data (req, 201, sc_model_render (fresh));
+  } else {
+    sc_api_reply_empty_data (req, 200);
+  }
+}
+
+/* Playback ids of a live stream: add, get, delete. */
+static JsonObject *
+find_playback_id (JsonObject *doc, const char *pid, guint *index)
+{
+  JsonArray *pids = json_object_get_array_member (doc, "playback_ids");
+  for (guint i = 0; pids && i < json_array_get_length (pids); i++) {
+    JsonObject *p = json_array_get_object_element (pids, i);
+    if (g_str_equal (json_object_get_string_member (p, "id"), pid)) {
+      if (index)
+        *index = i;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static void
+playback_id_add (ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *policy = NULL;
+  ScStore *store = sc_api_get_store (req->api);
+  static const char *const allowed[] = { "policy", NULL };
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!doc)
+    return;
+  if (!sc_model_check_fields (req->body, allowed, "a playback id", &error) ||
+      !sc_model_take_string (req->body, "policy", 16, &policy, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  if (!policy || !(g_str_equal (policy, "public") || g_str_equal (policy, "signed"))) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "policy must be \"public\" or \"signed\"");
+    return;
+  }
+  g_autofree char *pid = sc_core_new_id ();
+  JsonObject *p = json_object_new ();
+  json_object_set_string_member (p, "id", pid);
+  json_object_set_string_member (p, "policy", policy);
+  json_array_add_object_element (json_object_get_array_member (doc, "playback_ids"), p);
+  if (!sc_store_begin (store, &error))
+    goto fail;
+  if (!sc_store_put (store, SC_KIND_LIVE_STREAM, req->params[0], doc, &error) ||
+      !sc_store_add_playback_id (store, pid, SC_KIND_LIVE_STREAM, req->params[0], policy, &error)) {
+    sc_store_rollback (store);
+    goto fail;
+  }
+  if (!sc_store_commit (store, &error))
+    goto fail;
+  sc_api_reply_data (req, 201, json_node_init_object (json_node_alloc (), p));
+  return;
+fail:
+  sc_api_reply_error (req, error);
+}
+
+static void
+playback_id_get (ScRequest *req)
+{
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!doc)
+    return;
+  JsonObject *p = find_playback_id (doc, req->params[1], NULL);
+  if (!p) {
+    sc_api_reply_error_code (req, SC_ERROR_NOT_FOUND, "playback id %s not found", req->params[1]);
+    return;
+  }
+  sc_api_reply_data (req, 200, json_node_init_object (json_node_alloc (), p));
+}
+
+static void
+playback_id_delete (ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  ScStore *store = sc_api_get_store (req->api);
+  guint index;
+  g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!doc)
+    return;
+  if (!find_playback_id (doc, req->params[1], &index)) {
+    sc_api_reply_error_code (req, SC_ERROR_NOT_FOUND, "playback id %s not found", req->params[1]);
+    return;
+  }
+  json_array_remove_element (json_object_get_array_member (doc, "playback_ids"), index);
+  /* Rebuild the index for this stream from the document: one source of truth. */
+  if (!sc_store_begin (store, &error))
+    goto fail;
+  if (!sc_store_remove_playback_ids (store, req->params[0], &error) || !save (store, doc, TRUE, &error)) {
+    sc_store_rollback (store);
+    goto fail;
+  }
+  if (!sc_store_commit (store, &error))
+    goto fail;
+  sc_api_reply_no_content (req);
+  return;
+fail:
+  sc_api_reply_error (req, error);
+}
+
+void
+sc_api_live_streams_register (ScApi *api)
+{
+  const ScRouteFlags j = SC_ROUTE_BASIC_AUTH | SC_ROUTE_JSON_BODY;
+  sc_api_add_route (api, "POST", BASE, j, create, NULL);
+  sc_api_add_route (api, "GET", BASE, j, list, NULL);
+  sc_api_add_route (api, "GET", BASE "/*", j, get, NULL);
+  sc_api_add_route (api, "PATCH", BASE "/*", j, update, NULL);
+  sc_api_add_route (api, "DELETE", BASE "/*", j, delete, NULL);
+  sc_api_add_route (api, "PUT", BASE "/*/enable", j, action,
+                    GINT_TO_POINTER (SC_LIVE_ACTION_ENABLE));
+  sc_api_add_route (api, "PUT", BASE "/*/disable", j, action,
+                    GINT_TO_POINTER (SC_LIVE_ACTION_DISABLE));
+  sc_api_add_route (api, "PUT", BASE "/*/complete", j, action,
+                    GINT_TO_POINTER (SC_LIVE_ACTION_COMPLETE));
+  sc_api_add_route (api, "POST", BASE "/*/reset-stream-key", j, action,
+                    GINT_TO_POINTER (SC_LIVE_ACTION_RESET_KEY));
+  sc_api_add_route (api, "POST", BASE "/*/playback-ids", j, playback_id_add, NULL);
+  sc_api_add_route (api, "GET", BASE "/*/playback-ids/*", j, playback_id_get, NULL);
+  sc_api_add_route (api, "DELETE", BASE "/*/playback-ids/*", j, playback_id_delete, NULL);
+}

@@ -1,0 +1,385 @@
+/* The HTTP server: routing, credentials, request bodies and Mux-shaped
+ * replies.  Resource handlers live in api-*.c and never touch libsoup's
+ * plumbing beyond ScRequest. */
+#include "spacecast/api.h"
+#include "spacecast/auth.h"
+#include "spacecast/core.h"
+
+#include <string.h>
+
+typedef struct {
+  char *method;
+  char **segments;
+  ScRouteFlags flags;
+  ScRouteHandler handler;
+  gpointer user_data;
+} Route;
+
+struct _ScApi {
+  ScConfig *config;
+  ScStore *store;
+  SoupServer *server;
+  guint16 port;
+  GPtrArray *routes;
+  ScLiveActionFunc live_action;
+  gpointer live_action_data;
+  ScAssetDeleteFunc asset_delete;
+  gpointer asset_delete_data;
+};
+
+static void
+route_free (Route *r)
+{
+  g_free (r->method);
+  g_strfreev (r->segments);
+  g_free (r);
+}
+
+void
+sc_api_add_route (ScApi *api, const char *method, const char *pattern, ScRouteFlags flags,
+                  ScRouteHandler handler, gpointer user_data)
+{
+  Route *r = g_new0 (Route, 1);
+  r->method = g_strdup (method);
+  r->segments = g_strsplit (pattern + 1, "/", -1);
+  r->flags = flags;
+  r->handler = handler;
+  r->user_data = user_data;
+  g_ptr_array_add (api->routes, r);
+}
+
+JsonNode *
+sc_api_error_body (ScErrorCode code, const char *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, sc_error_type_name (code));
+  json_builder_set_member_name (b, "messages");
+  json_builder_begin_array (b);
+  json_builder_add_string_value (b, message);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+reply_json (SoupServerMessage *msg, guint status, JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, FALSE);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                    text, strlen (text));
+}
+
+void
+sc_api_reply_data (ScRequest *req, guint status, JsonNode *data_node)
+{
+  JsonObject *root = json_object_new ();
+  json_object_set_member (root, "data", data_node);
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), root);
+  json_object_unref (root);
+  reply_json (req->msg, status, node);
+}
+
+void
+sc_api_reply_empty_data (ScRequest *req, guint status)
+{
+  JsonNode *empty = json_node_init_object (json_node_alloc (), NULL);
+  JsonObject *o = json_object_new ();
+  json_node_set_object (empty, o);
+  json_object_unref (o);
+  sc_api_reply_data (req, status, empty);
+}
+
+void
+sc_api_reply_no_content (ScRequest *req)
+{
+  soup_server_message_set_status (req->msg, 204, NULL);
+}
+
+static void
+reply_error_msg (SoupServerMessage *msg, ScErrorCode code, const char *message)
+{
+  g_autoptr (JsonNode) body = sc_api_error_body (code, message);
+  reply_json (msg, sc_error_http_status (code), body);
+  if (code == SC_ERROR_UNAUTHORIZED)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "WWW-Authenticate", "Basic realm=\"spacecast\"");
+}
+
+void
+sc_api_reply_error (ScRequest *req, const GError *error)
+{
+  ScErrorCode code = error->domain == SC_ERROR ? (ScErrorCode) error->code : SC_ERROR_INTERNAL;
+  if (code == SC_ERROR_INTERNAL)
+    g_warning ("api: %s %s failed: %s", req->method,
+               g_uri_get_path (soup_server_message_get_uri (req->msg)), error->message);
+  reply_error_msg (req->msg, code, error->message);
+}
+
+void
+sc_api_reply_error_code (ScRequest *req, ScErrorCode code, const char *fmt, ...)
+{
+  va_list args;
+  va_start (args, fmt);
+  g_autofree char *message = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  reply_error_msg (req->msg, code, message);
+}
+
+JsonObject *
+sc_api_load (ScRequest *req, ScKind kind, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  JsonObject *doc = sc_store_get (req->api->store, kind, id, &error);
+  if (!doc)
+    sc_api_reply_error (req, error);
+  return doc;
+}
+
+const char *
+sc_request_query (ScRequest *req, const char *name)
+{
+  return req->query ? g_hash_table_lookup (req->query, name) : NULL;
+}
+
+static gboolean
+match (Route *r, char **segments, ScRequest *req)
+{
+  guint n = 0;
+  for (guint i = 0;; i++) {
+    if (!r->segments[i] || !segments[i])
+      return r->segments[i] == segments[i];
+    if (g_str_equal (r->segments[i], "*")) {
+      if (!*segments[i] || n >= G_N_ELEMENTS (req->params))
+        return FALSE;
+      req->params[n++] = segments[i];
+    } else if (!g_str_equal (r->segments[i], segments[i])) {
+      return FALSE;
+    }
+  }
+}
+
+static gboolean
+parse_json_body (ScRequest *req, Route *route)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (req->msg);
+  const char *ctype = soup_message_headers_get_content_type (
+      soup_server_message_get_request_headers (req->msg), NULL);
+
+  if (body->length > SC_API_MAX_BODY) {
+    sc_api_reply_error_code (req, SC_ERROR_TOO_LARGE,
+                             "request body is larger than %d bytes", SC_API_MAX_BODY);
+    return FALSE;
+  }
+  if (route->flags & SC_ROUTE_RAW_BODY) {
+    req->raw_body = soup_message_body_flatten (body);
+    return TRUE;
+  }
+  if (!(route->flags & SC_ROUTE_JSON_BODY))
+    return TRUE;
+  if (body->length == 0) {
+    req->body = json_object_new ();
+    return TRUE;
+  }
+  if (!ctype || g_ascii_strcasecmp (ctype, "application/json") != 0) {
+    sc_api_reply_error_code (req, SC_ERROR_UNSUPPORTED_TYPE,
+                             "request body must be application/json, got %s",
+                             ctype ? ctype : "no content type");
+    return FALSE;
+  }
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  if (!g_utf8_validate (data, (gssize) len, NULL)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "request body is not valid UTF-8");
+    return FALSE;
+  }
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &error)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "malformed JSON body: %s", error->message);
+    return FALSE;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "request body must be a JSON object");
+    return FALSE;
+  }
+  req->body = json_object_ref (json_node_get_object (root));
+  return TRUE;
+}
+
+static void
+handle (SoupServer *server, SoupServerMessage *msg, const char *path,
+        GHashTable *query, gpointer user_data)
+{
+  ScApi *api = user_data;
+  ScRequest req = { .api = api, .msg = msg, .method = soup_server_message_get_method (msg),
+                    .query = query };
+  g_auto (GStrv) segments = g_strsplit (path + 1, "/", -1);
+  gint64 start = g_get_monotonic_time ();
+  Route *route = NULL;
+  gboolean path_known = FALSE;
+
+  /* A trailing slash names the same resource. */
+  guint n = g_strv_length (segments);
+  if (n > 1 && segments[n - 1][0] == '\0') {
+    g_free (segments[n - 1]);
+    segments[n - 1] = NULL;
+  }
+  for (guint i = 0; i < api->routes->len && !route; i++) {
+    Route *r = api->routes->pdata[i];
+    ScRequest probe = req;
+    if (!match (r, segments, &probe))
+      continue;
+    path_known = TRUE;
+    if (g_str_equal (r->method, req.method)) {
+      route = r;
+      req = probe;
+    }
+  }
+
+  if (!route) {
+    g_autofree char *m = g_strdup_printf ("%s is not allowed on %s", req.method, path);
+    if (path_known)
+      reply_error_msg (msg, SC_ERROR_METHOD_NOT_ALLOWED, m);
+    else
+      reply_error_msg (msg, SC_ERROR_NOT_FOUND,
+                       "The requested resource either doesn't exist or you don't have access to it.");
+    goto out;
+  }
+
+  if (route->flags & SC_ROUTE_BASIC_AUTH) {
+    g_autoptr (GError) error = NULL;
+    const char *auth = soup_message_headers_get_one (
+        soup_server_message_get_request_headers (msg), "Authorization");
+    if (!sc_auth_check_basic (api->store, auth, &error)) {
+      sc_api_reply_error (&req, error);
+      goto out;
+    }
+  }
+  req.user_data = route->user_data;
+  if (parse_json_body (&req, route))
+    route->handler (&req);
+  g_clear_pointer (&req.body, json_object_unref);
+  g_clear_pointer (&req.raw_body, g_bytes_unref);
+
+out:
+  g_log_structured ("spacecast", G_LOG_LEVEL_INFO,
+                    "HTTP_METHOD", req.method, "HTTP_PATH", path,
+                    "MESSAGE", "http %s %s -> %u (%.1f ms)", req.method, path,
+                    soup_server_message_get_status (msg),
+                    (g_get_monotonic_time () - start) / 1000.0);
+}
+
+/* Refuse an oversized body from its headers, before reading it. */
+static void
+early_handle (SoupServer *server, SoupServerMessage *msg, const char *path,
+              GHashTable *query, gpointer user_data)
+{
+  goffset len = soup_message_headers_get_content_length (
+      soup_server_message_get_request_headers (msg));
+  if (len > SC_API_MAX_BODY) {
+    g_autofree char *m = g_strdup_printf ("request body is larger than %d bytes", SC_API_MAX_BODY);
+    reply_error_msg (msg, SC_ERROR_TOO_LARGE, m);
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Connection", "close");
+  }
+}
+
+static void
+healthz (ScRequest *req)
+{
+  soup_server_message_set_status (req->msg, 200, NULL);
+  soup_server_message_set_response (req->msg, "application/json", SOUP_MEMORY_STATIC,
+                                    "{\"status\":\"ok\"}", 15);
+}
+
+ScApi *
+sc_api_new (ScConfig *config, ScStore *store, GError **error)
+{
+  ScApi *api = g_new0 (ScApi, 1);
+  api->config = config;
+  api->store = store;
+  api->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_free);
+  api->server = soup_server_new ("server-header", "spacecast/" "0.1 ", NULL);
+
+  soup_server_add_early_handler (api->server, NULL, early_handle, api, NULL);
+  soup_server_add_handler (api->server, NULL, handle, api, NULL);
+  sc_api_add_route (api, "GET", "/healthz", 0, healthz, NULL);
+  sc_api_live_streams_register (api);
+#ifdef SC_HAVE_JWT
+  sc_api_signing_keys_register (api);
+#endif
+  sc_api_spaces_register (api);
+  sc_api_assets_register (api);
+
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (config->http_host);
+  if (!addr) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "http host %s is not an IP address",
+                 config->http_host);
+    sc_api_free (api);
+    return NULL;
+  }
+  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, config->http_port);
+  if (!soup_server_listen (api->server, sa, 0, error)) {
+    g_prefix_error (error, "cannot listen on %s:%u: ", config->http_host, config->http_port);
+    sc_api_free (api);
+    return NULL;
+  }
+  GSList *uris = soup_server_get_uris (api->server);
+  api->port = uris ? (guint16) g_uri_get_port (uris->data) : config->http_port;
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_message ("api: listening on http://%s:%u", config->http_host, api->port);
+  return api;
+}
+
+void
+sc_api_free (ScApi *api)
+{
+  if (!api)
+    return;
+  if (api->server) {
+    soup_server_disconnect (api->server);
+    g_object_unref (api->server);
+  }
+  g_ptr_array_unref (api->routes);
+  g_free (api);
+}
+
+ScStore *sc_api_get_store (ScApi *api) { return api->store; }
+ScConfig *sc_api_get_config (ScApi *api) { return api->config; }
+guint16 sc_api_get_port (ScApi *api) { return api->port; }
+
+void
+sc_api_set_live_action_func (ScApi *api, ScLiveActionFunc func, gpointer user_data)
+{
+  api->live_action = func;
+  api->live_action_data = user_data;
+}
+
+void
+sc_api_notify_live_action (ScApi *api, const char *id, ScLiveAction action)
+{
+  if (api->live_action)
+    api->live_action (id, action, api->live_action_data);
+}
+
+void
+sc_api_set_asset_delete_func (ScApi *api, ScAssetDeleteFunc func, gpointer user_data)
+{
+  api->asset_delete = func;
+  api->asset_delete_data = user_data;
+}
+
+void
+sc_api_notify_asset_deleted (ScApi *api, const char *asset_id)
+{
+  if (api->asset_delete)
+    api->asset_delete (asset_id, api->asset_delete_data);
+}

@@ -1,0 +1,219 @@
+#include "spacecast/config.h"
+#include "spacecast/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ScConfig *
+sc_config_new_defaults (void)
+{
+  ScConfig *c = g_new0 (ScConfig, 1);
+  c->http_host = g_strdup ("127.0.0.1");
+  c->http_port = 8080;
+  c->rtmp_host = g_strdup ("0.0.0.0");
+  c->rtmp_port = 1935;
+  c->rtmps_host = g_strdup ("0.0.0.0");
+  c->rtmps_port = 0;
+  c->data_dir = g_strdup ("./spacecast-data");
+  c->log_level = g_strdup ("info");
+  c->ice_host = NULL;
+  c->udp_port_min = 0;
+  c->udp_port_max = 0;
+  c->complete_hold_s = 60;
+  c->broadcast_idle_grace_s = 60;
+  c->participant_timeout_s = 10;
+  return c;
+}
+
+void
+sc_config_free (ScConfig *c)
+{
+  if (!c)
+    return;
+  g_free (c->http_host);
+  g_free (c->rtmp_host);
+  g_free (c->rtmps_host);
+  g_free (c->tls_cert);
+  g_free (c->tls_key);
+  g_free (c->data_dir);
+  g_free (c->log_level);
+  g_free (c->public_url);
+  g_free (c->ice_host);
+  g_free (c->stun_server);
+  g_free (c->turn_server);
+  g_free (c->encoder);
+  g_free (c);
+}
+
+gboolean
+sc_config_parse_hostport (const char *text, char **host, guint16 *port, GError **error)
+{
+  const char *colon;
+  g_autofree char *h = NULL;
+
+  if (!text || !*text)
+    goto bad;
+  if (text[0] == '[') {
+    const char *end = strchr (text, ']');
+    if (!end || end[1] != ':')
+      goto bad;
+    h = g_strndup (text + 1, end - text - 1);
+    colon = end + 1;
+  } else {
+    colon = strrchr (text, ':');
+    if (!colon)
+      goto bad;
+    h = colon == text ? g_strdup ("0.0.0.0") : g_strndup (text, colon - text);
+  }
+  {
+    char *endp = NULL;
+    guint64 p = g_ascii_strtoull (colon + 1, &endp, 10);
+    if (endp == colon + 1 || *endp != '\0' || p > 65535)
+      goto bad;
+    *port = (guint16) p;
+  }
+  g_free (*host);
+  *host = g_steal_pointer (&h);
+  return TRUE;
+
+bad:
+  g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+               "invalid address \"%s\": expected HOST:PORT", text ? text : "");
+  return FALSE;
+}
+
+/* One table drives both the INI keys and the --options, so they can never
+ * drift apart. */
+typedef enum { OPT_HOSTPORT, OPT_STRING, OPT_UINT, OPT_PORT } OptKind;
+typedef struct {
+  const char *key;
+  OptKind kind;
+  gsize host_off, val_off;
+  const char *help;
+} OptDesc;
+
+#define OFF(f) G_STRUCT_OFFSET (ScConfig, f)
+static const OptDesc options[] = {
+  { "http", OPT_HOSTPORT, OFF (http_host), OFF (http_port), "Control API, WHIP and playback address (127.0.0.1:8080)" },
+  { "rtmp", OPT_HOSTPORT, OFF (rtmp_host), OFF (rtmp_port), "RTMP ingest address (0.0.0.0:1935)" },
+  { "rtmps", OPT_HOSTPORT, OFF (rtmps_host), OFF (rtmps_port), "RTMPS ingest address (off unless set)" },
+  { "tls-cert", OPT_STRING, 0, OFF (tls_cert), "PEM certificate for RTMPS" },
+  { "tls-key", OPT_STRING, 0, OFF (tls_key), "PEM private key for RTMPS" },
+  { "data-dir", OPT_STRING, 0, OFF (data_dir), "Database and media directory (./spacecast-data)" },
+  { "log-level", OPT_STRING, 0, OFF (log_level), "error, warning, info or debug (info)" },
+  { "public-url", OPT_STRING, 0, OFF (public_url), "Base URL used in printed links" },
+  { "ice-host", OPT_STRING, 0, OFF (ice_host), "Address offered in WebRTC ICE host candidates" },
+  { "udp-port-min", OPT_PORT, 0, OFF (udp_port_min), "Lowest WebRTC UDP port" },
+  { "udp-port-max", OPT_PORT, 0, OFF (udp_port_max), "Highest WebRTC UDP port" },
+  { "stun-server", OPT_STRING, 0, OFF (stun_server), "stun://host:port" },
+  { "turn-server", OPT_STRING, 0, OFF (turn_server), "turn://user:pass@host:port" },
+  { "complete-hold", OPT_UINT, 0, OFF (complete_hold_s), "Seconds between PUT complete and dropping the encoder (60)" },
+  { "broadcast-idle-grace", OPT_UINT, 0, OFF (broadcast_idle_grace_s), "Seconds a broadcast survives an idle space (60)" },
+  { "participant-timeout", OPT_UINT, 0, OFF (participant_timeout_s), "Seconds without media before a publisher is removed (10)" },
+  { "encoder", OPT_STRING, 0, OFF (encoder), "Force a video encoder (e.g. x264enc); default probes" },
+};
+#undef OFF
+
+static gboolean
+apply_option (ScConfig *c, const OptDesc *d, const char *value, GError **error)
+{
+  guint8 *base = (guint8 *) c;
+
+  switch (d->kind) {
+  case OPT_HOSTPORT:
+    return sc_config_parse_hostport (value, (char **) (base + d->host_off),
+                                     (guint16 *) (base + d->val_off), error);
+  case OPT_STRING: {
+    char **slot = (char **) (base + d->val_off);
+    g_free (*slot);
+    *slot = *value ? g_strdup (value) : NULL;
+    return TRUE;
+  }
+  case OPT_UINT:
+  case OPT_PORT: {
+    guint64 v;
+    guint64 max = d->kind == OPT_PORT ? 65535 : G_MAXUINT32;
+    if (!g_ascii_string_to_unsigned (value, 10, 0, max, &v, NULL)) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "%s must be a whole number between 0 and %" G_GUINT64_FORMAT ", got \"%s\"",
+                   d->key, max, value);
+      return FALSE;
+    }
+    if (d->kind == OPT_PORT)
+      *(guint16 *) (base + d->val_off) = (guint16) v;
+    else
+      *(guint *) (base + d->val_off) = (guint) v;
+    return TRUE;
+  }
+  }
+  return FALSE;
+}
+
+gboolean
+sc_config_load_file (ScConfig *c, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  const char *group = "spacecast";
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
+    return FALSE;
+  if (!g_key_file_has_group (kf, group)) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "%s: missing the [spacecast] group", path);
+    return FALSE;
+  }
+  g_auto (GStrv) keys = g_key_file_get_keys (kf, group, NULL, NULL);
+  for (guint i = 0; keys && keys[i]; i++) {
+    const OptDesc *d = NULL;
+    for (guint j = 0; j < G_N_ELEMENTS (options); j++)
+      if (g_str_equal (options[j].key, keys[i]))
+        d = &options[j];
+    if (!d) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "%s: unknown key \"%s\"", path, keys[i]);
+      return FALSE;
+    }
+    g_autofree char *v = g_key_file_get_string (kf, group, keys[i], error);
+    if (!v || !apply_option (c, d, v, error)) {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+sc_config_parse_args (ScConfig *c, int *argc, char ***argv, GError **error)
+{
+  g_autofree char *config_path = NULL;
+  const guint n = G_N_ELEMENTS (options);
+  g_autofree char **values = g_new0 (char *, n);
+  g_autofree GOptionEntry *entries = g_new0 (GOptionEntry, n + 3);
+  gboolean demo = FALSE;
+
+  for (guint i = 0; i < n; i++)
+    entries[i] = (GOptionEntry) { options[i].key, 0, 0, G_OPTION_ARG_STRING, &values[i],
+                                  options[i].help, NULL };
+  entries[n] = (GOptionEntry) { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+                                "INI file with the same keys in a [spacecast] group", "FILE" };
+  entries[n + 1] = (GOptionEntry) { "demo", 0, 0, G_OPTION_ARG_NONE, &demo,
+                                    "Also start a demo space, live stream and broadcast", NULL };
+
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- run the spacecast daemon");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  gboolean ok = g_option_context_parse (ctx, argc, argv, error);
+  if (ok && config_path)
+    ok = sc_config_load_file (c, config_path, error);
+  for (guint i = 0; ok && i < n; i++)
+    if (values[i])
+      ok = apply_option (c, &options[i], values[i], error);
+  for (guint i = 0; i < n; i++)
+    g_free (values[i]);
+  if (ok && demo)
+    c->demo = TRUE;
+  if (ok && c->udp_port_min > c->udp_port_max && c->udp_port_max != 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "udp-port-min (%u) is above udp-port-max (%u)", c->udp_port_min, c->udp_port_max);
+    ok = FALSE;
+  }
+  return ok;
+}

@@ -1,0 +1,129 @@
+/* `spacecast serve`: open the store, start every service on the main
+ * context, run until SIGINT/SIGTERM, then stop them in reverse order. */
+#include "daemon.h"
+#include "spacecast/api.h"
+#include "spacecast/auth.h"
+#include "spacecast/config.h"
+#include "spacecast/core.h"
+#include "spacecast/store.h"
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <stdio.h>
+
+typedef struct {
+  ScConfig *config;
+  ScStore *store;
+  ScApi *api;
+  GMainLoop *loop;
+} ScDaemon;
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  ScDaemon *d = user_data;
+  g_message ("shutting down");
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Participants and running broadcasts do not survive a restart: bring the
+ * stored state in line with that before serving anything. */
+static gboolean
+reset_runtime_state (ScStore *store, GError **error)
+{
+  static const ScKind kinds[] = { SC_KIND_SPACE, SC_KIND_BROADCAST };
+  const char *filters[] = { "status", "active", NULL };
+
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
+    g_autoptr (GPtrArray) docs = sc_store_list (store, kinds[k], filters, G_MAXINT, 0, error);
+    if (!docs)
+      goto fail;
+    for (guint i = 0; i < docs->len; i++) {
+      JsonObject *doc = docs->pdata[i];
+      json_object_set_string_member (doc, "status", "idle");
+      if (json_object_has_member (doc, "active_session_id"))
+        json_object_remove_member (doc, "active_session_id");
+      if (!sc_store_put (store, kinds[k], json_object_get_string_member (doc, "id"), doc, error))
+        goto fail;
+      g_message ("%s %s was active when spacecast stopped: now idle",
+                 sc_store_kind_name (kinds[k]), json_object_get_string_member (doc, "id"));
+    }
+  }
+  return sc_store_commit (store, error);
+fail:
+  sc_store_rollback (store);
+  return FALSE;
+}
+
+ScStore *
+sc_daemon_open_store (const char *data_dir, GError **error)
+{
+  if (g_mkdir_with_parents (data_dir, 0700) != 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "cannot create data dir %s: %s",
+                 data_dir, g_strerror (errno));
+    return NULL;
+  }
+  g_autofree char *path = g_build_filename (data_dir, "spacecast.db", NULL);
+  return sc_store_open (path, error);
+}
+
+static gboolean
+ensure_env_token (ScStore *store, GError **error)
+{
+  const char *id = g_getenv ("SPACECAST_TOKEN_ID");
+  const char *secret = g_getenv ("SPACECAST_TOKEN_SECRET");
+  if (!id && !secret)
+    return TRUE;
+  if (!id || !secret || !*id || !*secret) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "set both SPACECAST_TOKEN_ID and SPACECAST_TOKEN_SECRET, or neither");
+    return FALSE;
+  }
+  if (!sc_auth_create_token (store, id, secret, NULL, NULL, error))
+    return FALSE;
+  g_message ("API token %s from the environment is ready", id);
+  return TRUE;
+}
+
+int
+sc_daemon_serve (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScConfig) config = sc_config_new_defaults ();
+  ScDaemon d = { .config = config };
+  int status = 1;
+
+  gst_init (&argc, &argv);
+  if (!sc_config_parse_args (config, &argc, &argv, &error)) {
+    fprintf (stderr, "spacecast serve: %s\n", error->message);
+    return 2;
+  }
+  sc_daemon_setup_logging (config->log_level);
+
+  d.store = sc_daemon_open_store (config->data_dir, &error);
+  if (!d.store || !ensure_env_token (d.store, &error) ||
+      !reset_runtime_state (d.store, &error))
+    goto out;
+  d.api = sc_api_new (config, d.store, &error);
+  if (!d.api)
+    goto out;
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_signal, &d);
+  g_unix_signal_add (SIGTERM, on_signal, &d);
+  g_message ("spacecast ready: data dir %s", config->data_dir);
+  g_main_loop_run (d.loop);
+  status = 0;
+
+out:
+  if (error)
+    g_critical ("spacecast serve: %s", error->message);
+  g_clear_pointer (&d.api, sc_api_free);
+  g_clear_pointer (&d.store, sc_store_free);
+  g_clear_pointer (&d.loop, g_main_loop_unref);
+  return status;
+}
