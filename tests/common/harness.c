@@ -2,7 +2,16 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+
+/* A daemon must never outlive a crashed test. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
 
 guint16
 sc_harness_free_port (void)
@@ -23,7 +32,8 @@ wait_healthy (ScHarness *h)
     g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", "/healthz", NULL, NULL, 0, NULL);
     if (r->status == 200)
       return TRUE;
-    if (h->proc && g_subprocess_get_if_exited (h->proc))
+    /* The identifier goes away once the process has exited. */
+    if (h->proc && !g_subprocess_get_identifier (h->proc))
       return FALSE;
     g_usleep (50 * 1000);
   }
@@ -51,6 +61,7 @@ sc_harness_launch (ScHarness *h)
   g_ptr_array_add (argv, NULL);
 
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_ID", h->token_id, TRUE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_SECRET", h->token_secret, TRUE);
   g_clear_object (&h->proc);

@@ -1,0 +1,189 @@
+/* Validation rules of the API resources, without a server. */
+#include "spacecast/core.h"
+#include "spacecast/model.h"
+
+#include <string.h>
+
+static JsonObject *
+obj (const char *json)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, json, -1, NULL));
+  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
+static void
+expect_invalid (JsonObject *(*fn) (JsonObject *, gint64, GError **), const char *json,
+                const char *needle)
+{
+  g_autoptr (JsonObject) req = obj (json);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = fn (req, 1, &error);
+  g_assert_null (doc);
+  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+  if (!g_strrstr (error->message, needle))
+    g_error ("%s: message \"%s\" does not mention \"%s\"", json, error->message, needle);
+}
+
+static void
+test_live_stream_defaults (void)
+{
+  g_autoptr (JsonObject) req = obj ("{}");
+  g_autoptr (JsonObject) doc = sc_model_live_stream_new (req, 1700000000, NULL);
+  g_assert_nonnull (doc);
+  g_assert_cmpstr (json_object_get_string_member (doc, "status"), ==, "idle");
+  g_assert_cmpstr (json_object_get_string_member (doc, "created_at"), ==, "1700000000");
+  g_assert_cmpint (json_object_get_int_member (doc, "reconnect_window"), ==, 60);
+  g_assert_cmpint (json_object_get_int_member (doc, "max_continuous_duration"), ==, 43200);
+  g_assert_cmpstr (json_object_get_string_member (doc, "latency_mode"), ==, "standard");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (doc, "playback_ids")), ==, 0);
+  g_assert_cmpuint (strlen (json_object_get_string_member (doc, "stream_key")), >=, 22);
+}
+
+static void
+test_live_stream_policies (void)
+{
+  g_autoptr (JsonObject) req = obj ("{\"playback_policy\":\"public\",\"reconnect_window\":12.5,"
+                                    "\"latency_mode\":\"low\",\"passthrough\":\"x\"}");
+  g_autoptr (JsonObject) doc = sc_model_live_stream_new (req, 1, NULL);
+  JsonArray *pids = json_object_get_array_member (doc, "playback_ids");
+  g_assert_cmpuint (json_array_get_length (pids), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (pids, 0), "policy"),
+                   ==, "public");
+  g_assert_cmpfloat (json_object_get_double_member (doc, "reconnect_window"), ==, 12.5);
+  g_assert_cmpstr (json_object_get_string_member (doc, "latency_mode"), ==, "low");
+}
+
+static void
+test_live_stream_invalid (void)
+{
+  expect_invalid (sc_model_live_stream_new, "{\"reconnect_window\":1801}", "reconnect_window");
+  expect_invalid (sc_model_live_stream_new, "{\"reconnect_window\":-1}", "reconnect_window");
+  expect_invalid (sc_model_live_stream_new, "{\"reconnect_window\":\"60\"}", "reconnect_window");
+  expect_invalid (sc_model_live_stream_new, "{\"max_continuous_duration\":59}", "max_continuous_duration");
+  expect_invalid (sc_model_live_stream_new, "{\"max_continuous_duration\":43201}", "max_continuous_duration");
+  expect_invalid (sc_model_live_stream_new, "{\"latency_mode\":\"fast\"}", "latency_mode");
+  expect_invalid (sc_model_live_stream_new, "{\"playback_policies\":[\"private\"]}", "playback_policies");
+  expect_invalid (sc_model_live_stream_new, "{\"playback_policies\":5}", "playback_policies");
+  expect_invalid (sc_model_live_stream_new, "{\"test\":\"yes\"}", "test");
+  expect_invalid (sc_model_live_stream_new, "{\"audio_only\":1}", "audio_only");
+  expect_invalid (sc_model_live_stream_new, "{\"bogus\":1}", "bogus");
+  expect_invalid (sc_model_live_stream_new, "{\"new_asset_settings\":[]}", "new_asset_settings");
+  expect_invalid (sc_model_live_stream_new, "{\"new_asset_settings\":{\"playback_policies\":[\"x\"]}}",
+                  "new_asset_settings");
+  expect_invalid (sc_model_live_stream_new, "{\"simulcast_targets\":[{\"url\":\"rtmp://x\"}]}",
+                  "simulcast_targets");
+  g_autofree char *long_pt = g_strdup_printf ("{\"passthrough\":\"%0256d\"}", 0);
+  expect_invalid (sc_model_live_stream_new, long_pt, "passthrough");
+}
+
+static void
+test_live_stream_patch (void)
+{
+  g_autoptr (JsonObject) req = obj ("{\"passthrough\":\"a\"}");
+  g_autoptr (JsonObject) doc = sc_model_live_stream_new (req, 1, NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (JsonObject) p1 = obj ("{\"reconnect_window\":30,\"latency_mode\":\"reduced\"}");
+  g_assert_true (sc_model_live_stream_patch (doc, p1, &error));
+  g_assert_cmpint (json_object_get_int_member (doc, "reconnect_window"), ==, 30);
+
+  /* A bad field anywhere changes nothing. */
+  g_autoptr (JsonObject) p2 = obj ("{\"reconnect_window\":10,\"max_continuous_duration\":5}");
+  g_assert_false (sc_model_live_stream_patch (doc, p2, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_cmpint (json_object_get_int_member (doc, "reconnect_window"), ==, 30);
+
+  g_autoptr (JsonObject) p3 = obj ("{\"stream_key\":\"mine\"}");
+  g_assert_false (sc_model_live_stream_patch (doc, p3, &error));
+  g_assert_nonnull (g_strrstr (error->message, "stream_key"));
+  g_clear_error (&error);
+
+  g_autoptr (JsonObject) p4 = obj ("{\"passthrough\":\"\"}");
+  g_assert_true (sc_model_live_stream_patch (doc, p4, &error));
+  g_assert_false (json_object_has_member (doc, "passthrough"));
+}
+
+static void
+test_space_and_broadcast (void)
+{
+  g_autoptr (JsonObject) req = obj ("{\"type\":\"server\",\"passthrough\":\"p\"}");
+  g_autoptr (JsonObject) space = sc_model_space_new (req, 5, NULL);
+  g_assert_cmpstr (json_object_get_string_member (space, "status"), ==, "idle");
+  expect_invalid (sc_model_space_new, "{\"type\":\"peer\"}", "type");
+  expect_invalid (sc_model_space_new, "{\"broadcasts\":{}}", "broadcasts");
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) b1 = obj ("{\"live_stream_id\":\"L\"}");
+  g_autoptr (JsonObject) b = sc_model_broadcast_new (b1, "S", &error);
+  g_assert_cmpstr (json_object_get_string_member (b, "layout"), ==, "gallery");
+  g_assert_cmpstr (json_object_get_string_member (b, "resolution"), ==, "1920x1080");
+  g_autoptr (JsonNode) rendered = sc_model_render (b);
+  g_assert_false (json_object_has_member (json_node_get_object (rendered), "_space_id"));
+
+  const char *bad[][2] = {
+    { "{}", "live_stream_id" },
+    { "{\"live_stream_id\":\"L\",\"layout\":\"mosaic\"}", "layout" },
+    { "{\"live_stream_id\":\"L\",\"resolution\":\"640x480\"}", "resolution" },
+    { "{\"live_stream_id\":\"L\",\"layout_options\":3}", "layout_options" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (JsonObject) r = obj (bad[i][0]);
+    g_autoptr (JsonObject) none = sc_model_broadcast_new (r, "S", &error);
+    g_assert_null (none);
+    g_assert_nonnull (g_strrstr (error->message, bad[i][1]));
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_pagination (void)
+{
+  guint limit, offset;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sc_model_parse_pagination (NULL, NULL, &limit, &offset, NULL));
+  g_assert_cmpuint (limit, ==, 25);
+  g_assert_cmpuint (offset, ==, 0);
+  g_assert_true (sc_model_parse_pagination ("10", "3", &limit, &offset, NULL));
+  g_assert_cmpuint (offset, ==, 20);
+  g_assert_false (sc_model_parse_pagination ("101", NULL, &limit, &offset, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (sc_model_parse_pagination ("0", NULL, &limit, &offset, &error));
+  g_clear_error (&error);
+  g_assert_false (sc_model_parse_pagination (NULL, "0", &limit, &offset, &error));
+  g_clear_error (&error);
+  g_assert_false (sc_model_parse_pagination ("ten", NULL, &limit, &offset, &error));
+}
+
+static void
+test_asset_from_live_stream (void)
+{
+  g_autoptr (JsonObject) req = obj ("{\"new_asset_settings\":{\"playback_policies\":[\"signed\"],"
+                                    "\"passthrough\":\"rec\"}}");
+  g_autoptr (JsonObject) ls = sc_model_live_stream_new (req, 1, NULL);
+  g_autoptr (JsonObject) a = sc_model_asset_new_live (ls, 2);
+  g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "preparing");
+  g_assert_true (json_object_get_boolean_member (a, "is_live"));
+  g_assert_cmpstr (json_object_get_string_member (a, "live_stream_id"), ==,
+                   json_object_get_string_member (ls, "id"));
+  g_assert_cmpstr (json_object_get_string_member (a, "passthrough"), ==, "rec");
+  JsonArray *pids = json_object_get_array_member (a, "playback_ids");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (pids, 0), "policy"),
+                   ==, "signed");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/model/live-stream/defaults", test_live_stream_defaults);
+  g_test_add_func ("/model/live-stream/policies", test_live_stream_policies);
+  g_test_add_func ("/model/live-stream/invalid", test_live_stream_invalid);
+  g_test_add_func ("/model/live-stream/patch", test_live_stream_patch);
+  g_test_add_func ("/model/space-and-broadcast", test_space_and_broadcast);
+  g_test_add_func ("/model/pagination", test_pagination);
+  g_test_add_func ("/model/asset-from-live-stream", test_asset_from_live_stream);
+  return g_test_run ();
+}
