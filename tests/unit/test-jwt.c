@@ -77,6 +77,7 @@ assert_rejected_at (const char *token, const char *space, gint64 now,
       sc_jwt_verify_space_token (token, space, lookup, NULL, now, &error);
   g_assert_null (c);
   g_assert_error (error, SC_ERROR, SC_ERROR_UNAUTHORIZED);
+  g_test_message ("rejected: %s", error->message);
   if (strstr (error->message, expect) == NULL)
     g_error ("expected \"%s\" in \"%s\"", expect, error->message);
 }
