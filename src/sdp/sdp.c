@@ -219,13 +219,23 @@ choose_codec (const GstSDPMedia *media, guint idx, gboolean video,
       channels = parts[1] && parts[2]
                      ? (guint) g_ascii_strtoull (parts[2], NULL, 10) : 1;
 
-    if (!is_repair_codec (name) &&
-        !g_ptr_array_find_with_equal_func (offered, name, str_equal_nocase,
-                                           NULL))
-      g_ptr_array_add (offered, g_strdup (name));
-
     const char *fmtp = attr_for_pt (media, "fmtp", (guint) pt);
     guint score = codec_score (video, name, clock, channels, fmtp);
+
+    /* A codec we know by name but refuse in this form is listed in full,
+     * so the client sees which profile, mode or rate was the problem. */
+    g_autofree char *label = NULL;
+    if (score == 0 && (g_ascii_strcasecmp (name, "VP8") == 0 ||
+                       g_ascii_strcasecmp (name, "H264") == 0 ||
+                       g_ascii_strcasecmp (name, "opus") == 0))
+      label = g_strdup_printf ("%s%s%s", rtpmap, fmtp ? " " : "",
+                               fmtp ? fmtp : "");
+    else
+      label = g_strdup (name);
+    if (!is_repair_codec (name) &&
+        !g_ptr_array_find_with_equal_func (offered, label, str_equal_nocase,
+                                           NULL))
+      g_ptr_array_add (offered, g_steal_pointer (&label));
     /* Ties keep the client's order: its first choice of equals wins. */
     if (score > best_score) {
       best_score = score;
