@@ -11,6 +11,8 @@
 #include <openssl/err.h>
 #include <string.h>
 
+#define MAX_NUMERIC_DATE G_GINT64_CONSTANT (1000000000000000)
+
 #define REJECT(...) \
   g_set_error (error, SC_ERROR, SC_ERROR_UNAUTHORIZED, __VA_ARGS__)
 
@@ -94,15 +96,20 @@ get_opt_time (JsonObject *obj, const char *name, gint64 *out,
     return TRUE;
   if (JSON_NODE_HOLDS_VALUE (node)) {
     GType t = json_node_get_value_type (node);
+    /* Bounded far beyond any real date so that adding leeway or taking
+     * differences can never overflow. */
     if (t == G_TYPE_INT64) {
-      *out = json_node_get_int (node);
-      *present = TRUE;
-      return TRUE;
+      gint64 v = json_node_get_int (node);
+      if (v > -MAX_NUMERIC_DATE && v < MAX_NUMERIC_DATE) {
+        *out = v;
+        *present = TRUE;
+        return TRUE;
+      }
     }
     if (t == G_TYPE_DOUBLE) {
       /* NumericDate may carry a fraction (RFC 7519 §2). */
       double d = json_node_get_double (node);
-      if (isfinite (d) && d > -1e15 && d < 1e15) {
+      if (isfinite (d) && d > -MAX_NUMERIC_DATE && d < MAX_NUMERIC_DATE) {
         *out = (gint64) floor (d);
         *present = TRUE;
         return TRUE;
@@ -251,7 +258,7 @@ check_times (JsonObject *payload, gint64 now, gint64 *exp_out, GError **error)
     REJECT ("token has no expiry: the \"exp\" claim is required");
     return FALSE;
   }
-  if (now >= exp + SC_JWT_LEEWAY_S) {
+  if (now - SC_JWT_LEEWAY_S >= exp) {
     REJECT ("token expired %" G_GINT64_FORMAT " s ago (exp %" G_GINT64_FORMAT
             ")", now - exp, exp);
     return FALSE;

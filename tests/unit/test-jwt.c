@@ -3,6 +3,9 @@
 #include "spacecast/core.h"
 #include "spacecast/jwt.h"
 
+#include <openssl/encoder.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <string.h>
 
 #define NOW G_GINT64_CONSTANT (1700000000)
@@ -307,6 +310,11 @@ test_times (void)
                                            "\"iat\":1600000000");
   g_autoptr (ScJwtClaims) ci = assert_accepted_at (iat_past, "sp1", NOW);
   g_assert_nonnull (ci);
+  g_autofree char *huge = timed_token ("\"exp\":9223372036854775807");
+  assert_rejected (huge, "claim \"exp\" must be a number");
+  g_autofree char *tiny = timed_token ("\"exp\":-9223372036854775807");
+  assert_rejected (tiny, "claim \"exp\" must be a number");
+
   g_autofree char *iat_str = timed_token ("\"exp\":1800000000,\"iat\":\"x\"");
   assert_rejected (iat_str, "claim \"iat\" must be a number");
 }
@@ -473,6 +481,71 @@ test_keys_and_signing (void)
   }
 }
 
+static char *
+pem_of (EVP_PKEY *pkey, int selection, const char *structure)
+{
+  OSSL_ENCODER_CTX *ectx = OSSL_ENCODER_CTX_new_for_pkey (
+      pkey, selection, "PEM", structure, NULL);
+  unsigned char *data = NULL;
+  size_t len = 0;
+  g_assert_nonnull (ectx);
+  g_assert_cmpint (OSSL_ENCODER_to_data (ectx, &data, &len), ==, 1);
+  OSSL_ENCODER_CTX_free (ectx);
+  char *pem = g_strndup ((char *) data, len);
+  OPENSSL_free (data);
+  return pem;
+}
+
+static char *pkcs1_public;
+
+static char *
+lookup_pkcs1 (const char *kid, gpointer user_data, GError **error)
+{
+  return g_strdup (pkcs1_public);
+}
+
+static void
+test_key_formats (void)
+{
+  /* Keys made elsewhere: PKCS#8 private, PKCS#1 public. */
+  gsize n = 0;
+  g_autofree guchar *pem = g_base64_decode (key_a.priv_b64, &n);
+  BIO *bio = BIO_new_mem_buf (pem, (int) n);
+  EVP_PKEY *pkey = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
+  BIO_free (bio);
+  g_assert_nonnull (pkey);
+  g_autofree char *pkcs8 = pem_of (pkey, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+  g_assert_true (g_str_has_prefix (pkcs8, "-----BEGIN PRIVATE KEY-----"));
+  pkcs1_public = pem_of (pkey, EVP_PKEY_PUBLIC_KEY, "type-specific");
+  g_assert_true (g_str_has_prefix (pkcs1_public,
+                                   "-----BEGIN RSA PUBLIC KEY-----"));
+  EVP_PKEY_free (pkey);
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *pkcs8_b64 = g_base64_encode ((guchar *) pkcs8,
+                                                strlen (pkcs8));
+  g_autofree char *t = sc_jwt_sign_space_token (pkcs8_b64, "any", "sp1",
+                                                NULL, NULL, 60, TRUE, &error);
+  g_assert_no_error (error);
+  g_autoptr (ScJwtClaims) c = sc_jwt_verify_space_token (
+      t, "sp1", lookup_pkcs1, NULL, sc_core_now_unix (), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->kid, ==, "any");
+  g_clear_pointer (&pkcs1_public, g_free);
+
+  /* Keys too weak to trust are refused for signing. */
+  EVP_PKEY *weak = EVP_RSA_gen (1024);
+  g_assert_nonnull (weak);
+  g_autofree char *weak_pem = pem_of (weak, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+  EVP_PKEY_free (weak);
+  g_autofree char *weak_t = sc_jwt_sign_space_token (weak_pem, "k", "sp1",
+                                                     NULL, NULL, 60, TRUE,
+                                                     &error);
+  g_assert_null (weak_t);
+  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "at least 2048 bits"));
+}
+
 static void
 test_ttl (void)
 {
@@ -527,6 +600,7 @@ main (int argc, char **argv)
                    test_subject_role_participant);
   g_test_add_func ("/jwt/malformed", test_malformed);
   g_test_add_func ("/jwt/keys-and-signing", test_keys_and_signing);
+  g_test_add_func ("/jwt/key-formats", test_key_formats);
   g_test_add_func ("/jwt/ttl", test_ttl);
 
   int rc = g_test_run ();
