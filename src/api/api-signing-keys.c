@@ -2,8 +2,6 @@
  * /video/v1/signing-keys.  Only the public half is stored; the private key
  * is returned once, at creation, as base64 of its PEM (as Mux does). */
 #include "spacecast/api.h"
-
-#ifdef SC_HAVE_JWT
 #include "spacecast/core.h"
 #include "spacecast/jwt.h"
 #include "spacecast/model.h"
@@ -108,5 +106,3 @@ sc_api_signing_keys_register (ScApi *api)
     sc_api_add_route (api, "DELETE", one, j, delete, NULL);
   }
 }
-
-#endif /* SC_HAVE_JWT */

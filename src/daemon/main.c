@@ -33,10 +33,8 @@ main (int argc, char **argv)
     return sc_daemon_serve (argc - 1, argv + 1);
   if (g_str_equal (cmd, "token"))
     return sc_daemon_token (argc - 1, argv + 1);
-#ifdef SC_HAVE_JWT
   if (g_str_equal (cmd, "sign"))
     return sc_daemon_sign (argc - 1, argv + 1);
-#endif
 #ifdef SC_HAVE_PUBLISH
   if (g_str_equal (cmd, "publish"))
     return sc_publish_main (argc - 1, argv + 1);

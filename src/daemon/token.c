@@ -2,6 +2,7 @@
 #include "daemon.h"
 #include "spacecast/auth.h"
 #include "spacecast/core.h"
+#include "spacecast/jwt.h"
 #include "spacecast/store.h"
 
 #include <stdio.h>
@@ -35,9 +36,6 @@ sc_daemon_token (int argc, char **argv)
   fprintf (stderr, "Keep the secret: it is shown only once (curl -u ID:SECRET ...).\n");
   return 0;
 }
-
-#ifdef SC_HAVE_JWT
-#include "spacecast/jwt.h"
 
 int
 sc_daemon_sign (int argc, char **argv)
@@ -79,4 +77,3 @@ sc_daemon_sign (int argc, char **argv)
   printf ("%s\n", token);
   return 0;
 }
-#endif
