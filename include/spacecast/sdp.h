@@ -4,8 +4,8 @@
  * role).  Pure logic over GstSDPMessage; no pipeline, no I/O.
  *
  * What we receive: at most one audio (Opus/48000/2) and one video (VP8 or
- * H.264 constrained-baseline/baseline/main) m-line, DTLS-SRTP with ICE,
- * sent by the client (sendonly or sendrecv). */
+ * H.264 constrained-baseline/baseline/main) m-line, each with a mid,
+ * DTLS-SRTP with ICE, sent by the client (sendonly or sendrecv). */
 #pragma once
 
 #include <glib.h>
@@ -46,6 +46,12 @@ typedef struct {
   gboolean rtcp_mux;      /* every m-line carries a=rtcp-mux */
   char    *setup;         /* the offer's a=setup (actpass, active, passive) or
                            * NULL; "active" leaves webrtcbin the DTLS server */
+  /* The offer to give webrtcbin (set-remote-description), rewritten so that
+   * 1.22 takes it: a=setup, ICE credentials, fingerprint and direction
+   * copied into every m-line from session level or the BUNDLE tag, and the
+   * BUNDLE group put first.  Chromium offers come out unchanged in meaning;
+   * libdatachannel (OBS) offers are refused by 1.22 without this. */
+  char    *webrtcbin_offer;
 } ScSdpOfferInfo;
 
 void sc_sdp_offer_info_clear (ScSdpOfferInfo *info);

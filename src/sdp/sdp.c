@@ -29,6 +29,7 @@ sc_sdp_offer_info_clear (ScSdpOfferInfo *info)
   g_strfreev (info->mids);
   g_strfreev (info->bundle_mids);
   g_free (info->setup);
+  g_free (info->webrtcbin_offer);
   memset (info, 0, sizeof *info);
 }
 
@@ -406,6 +407,13 @@ check_media (const GstSDPMessage *msg, char **bundle_mids, guint idx,
   g_autofree char *where = describe_mline (media, idx);
   const char *mid = gst_sdp_media_get_attribute_val (media, "mid");
 
+  /* webrtcbin refuses m-lines without a mid, and BUNDLE needs them. */
+  if (mid == NULL || *mid == '\0') {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "%s has no a=mid; every m-line of a WHIP offer needs one",
+                 where);
+    return FALSE;
+  }
   out->present = TRUE;
   out->mline = idx;
   out->mid = g_strdup (mid);
@@ -534,6 +542,69 @@ check_offer (const GstSDPMessage *msg, ScSdpOfferInfo *info, GError **error)
   return TRUE;
 }
 
+/* Copies @key into @media from wherever the offer defines it for that
+ * m-line (session level, BUNDLE tag), if the m-line lacks it. */
+static void
+push_down_attr (GstSDPMessage *msg, char **bundle_mids, GstSDPMedia *media,
+                const char *key, const char *fallback)
+{
+  if (gst_sdp_media_get_attribute_val (media, key) != NULL)
+    return;
+  g_autofree char *value =
+      g_strdup (transport_attr (msg, bundle_mids, media, key));
+  if (value == NULL && fallback == NULL)
+    return;
+  gst_sdp_media_add_attribute (media, key, value ? value : fallback);
+}
+
+/* webrtcbin 1.22 reads a=setup and the direction only at media level,
+ * demands identical media-level ICE credentials across a BUNDLE group, and
+ * only looks at the first a=group line.  Offers from libdatachannel (OBS)
+ * keep setup, ICE and fingerprint at session level and are refused with
+ * "media 0 is missing ... 'setup'", so they are rewritten here. */
+static char *
+offer_for_webrtcbin (GstSDPMessage *msg, const ScSdpOfferInfo *info)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++) {
+    /* GstSDPMessage has no mutable getter; the message is ours to edit. */
+    GstSDPMedia *media = (GstSDPMedia *) gst_sdp_message_get_media (msg, i);
+    const ScSdpMediaInfo *m =
+        info->video.present && info->video.mline == i ? &info->video
+                                                      : &info->audio;
+
+    /* No setup anywhere: actpass, which webrtcbin answers as it would
+     * have answered none (as the DTLS client). */
+    push_down_attr (msg, info->bundle_mids, media, "setup", "actpass");
+    push_down_attr (msg, info->bundle_mids, media, "ice-ufrag", NULL);
+    push_down_attr (msg, info->bundle_mids, media, "ice-pwd", NULL);
+    push_down_attr (msg, info->bundle_mids, media, "fingerprint", NULL);
+    if (gst_sdp_media_get_attribute_val (media, m->direction) == NULL)
+      gst_sdp_media_add_attribute (media, m->direction, "");
+  }
+
+  if (info->bundle) {
+    int first_group = -1, bundle_at = -1;
+    for (guint i = 0; i < gst_sdp_message_attributes_len (msg); i++) {
+      const GstSDPAttribute *a = gst_sdp_message_get_attribute (msg, i);
+      if (g_strcmp0 (a->key, "group") != 0)
+        continue;
+      if (first_group < 0)
+        first_group = (int) i;
+      if (bundle_at < 0 && a->value && g_str_has_prefix (a->value, "BUNDLE"))
+        bundle_at = (int) i;
+    }
+    if (bundle_at > first_group) {
+      GstSDPAttribute moved = { 0 };
+      gst_sdp_attribute_set (&moved, "group",
+                             gst_sdp_message_get_attribute (msg, bundle_at)->value);
+      gst_sdp_message_remove_attribute (msg, (guint) bundle_at);
+      /* insert takes ownership of the attribute's strings */
+      gst_sdp_message_insert_attribute (msg, first_group, &moved);
+    }
+  }
+  return gst_sdp_message_as_text (msg);
+}
+
 gboolean
 sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info,
                     GError **error)
@@ -556,6 +627,7 @@ sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info,
   }
   if (!check_offer (msg, &local, error))
     return FALSE;
+  local.webrtcbin_offer = offer_for_webrtcbin (msg, &local);
 
   if (info != NULL) {
     *info = local;

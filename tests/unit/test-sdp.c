@@ -4,6 +4,9 @@
 #include "spacecast/core.h"
 #include "spacecast/sdp.h"
 
+#include <gst/sdp/sdp.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
 #include <string.h>
 
 #define FP "a=fingerprint:sha-256 6B:8B:5D:EA:59:04:20:23:29:C8:87:1C:CC:87:" \
@@ -230,6 +233,31 @@ assert_caps_field (GstCaps *caps, const char *field, const char *value)
   g_assert_cmpstr (str, ==, value);
 }
 
+/* Every m-line of the webrtcbin offer carries what 1.22 insists on. */
+static void
+assert_webrtcbin_ready (const ScSdpOfferInfo *info)
+{
+  g_autoptr (GstSDPMessage) msg = NULL;
+  g_assert_nonnull (info->webrtcbin_offer);
+  g_assert_cmpint (gst_sdp_message_new_from_text (info->webrtcbin_offer, &msg),
+                   ==, GST_SDP_OK);
+  g_assert_cmpuint (gst_sdp_message_medias_len (msg), ==, info->n_mlines);
+  if (info->bundle)
+    g_assert_true (g_str_has_prefix (
+        gst_sdp_message_get_attribute_val (msg, "group"), "BUNDLE"));
+  for (guint i = 0; i < info->n_mlines; i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (msg, i);
+    g_assert_nonnull (gst_sdp_media_get_attribute_val (m, "setup"));
+    g_assert_nonnull (gst_sdp_media_get_attribute_val (m, "ice-ufrag"));
+    g_assert_nonnull (gst_sdp_media_get_attribute_val (m, "ice-pwd"));
+    g_assert_nonnull (gst_sdp_media_get_attribute_val (m, "fingerprint"));
+    g_assert_true (gst_sdp_media_get_attribute_val (m, "sendonly") != NULL ||
+                   gst_sdp_media_get_attribute_val (m, "sendrecv") != NULL);
+    g_assert_cmpstr (gst_sdp_media_get_attribute_val (m, "mid"), ==,
+                     info->mids[i]);
+  }
+}
+
 static void
 test_chrome (void)
 {
@@ -279,6 +307,11 @@ test_chrome (void)
   assert_caps_field (info.audio.caps, "payload", "111");
   assert_caps_field (info.audio.caps, "extmap-1", 
                      "urn:ietf:params:rtp-hdrext:ssrc-audio-level");
+
+  assert_webrtcbin_ready (&info);
+  /* Chromium's offer already has it all: nothing is added twice. */
+  g_auto (GStrv) setups = g_strsplit (info.webrtcbin_offer, "a=setup:", -1);
+  g_assert_cmpuint (g_strv_length (setups), ==, 1 + 2);
 
   /* info is optional. */
   g_assert_true (sc_sdp_check_offer (sdp, NULL, NULL));
@@ -355,8 +388,10 @@ test_gstreamer (void)
   g_autofree char *a2 = edit (a1, "a=ice-pwd:U5sByyuDQvW8mmuhbIOVNuILMmI5QaEs\n", "");
   g_autofree char *a3 = edit (a2, FP, "");
   g_autofree char *lean_sdp = g_strconcat (halves[0], "m=audio", a3, NULL);
-  g_assert_true (sc_sdp_check_offer (lean_sdp, NULL, &error));
+  g_auto (ScSdpOfferInfo) lean = { 0 };
+  g_assert_true (sc_sdp_check_offer (lean_sdp, &lean, &error));
   g_assert_no_error (error);
+  assert_webrtcbin_ready (&lean);
 
   /* Port 0 outside any bundle is a disabled line. */
   g_autofree char *unbundled = edit (gst_offer, "a=group:BUNDLE video0 audio1\n",
@@ -381,6 +416,18 @@ test_obs (void)
   g_assert_cmpstr (info.setup, ==, "actpass");
   g_assert_true (info.bundle);
   g_assert_true (info.rtcp_mux);
+  /* Setup, ICE and fingerprint live at session level here; webrtcbin 1.22
+   * wants them in each m-line, and the LS group must not hide BUNDLE. */
+  assert_webrtcbin_ready (&info);
+
+  g_autofree char *ls_first = edit (obs_offer,
+                                    "a=group:BUNDLE 0 1\na=group:LS 0 1\n",
+                                    "a=group:LS 0 1\na=group:BUNDLE 0 1\n");
+  g_auto (ScSdpOfferInfo) li = { 0 };
+  g_assert_true (sc_sdp_check_offer (ls_first, &li, &error));
+  g_assert_true (li.bundle);
+  assert_webrtcbin_ready (&li);
+  g_assert_nonnull (strstr (li.webrtcbin_offer, "a=group:LS 0 1"));
 
   /* Audio-only and video-only publishers are fine. */
   g_auto (GStrv) halves = g_strsplit (obs_offer, "m=video", 2);
@@ -512,6 +559,12 @@ test_transport_refused (void)
                                  "a=group:BUNDLE 0 1 7");
   assert_refused (stray, SC_ERROR_INVALID, "BUNDLE group names mid \"7\"");
 
+  g_autofree char *no_mid = edit (obs_offer, "a=mid:1\n", "");
+  g_autofree char *no_mid2 = edit (no_mid, "a=group:BUNDLE 0 1",
+                                   "a=group:BUNDLE 0");
+  assert_refused (no_mid2, SC_ERROR_INVALID,
+                  "m-line 1 (video) has no a=mid");
+
   g_autofree char *hold = edit (obs_offer, "a=setup:actpass",
                                 "a=setup:holdconn");
   assert_refused (hold, SC_ERROR_INVALID, "a=setup:holdconn");
@@ -537,6 +590,119 @@ test_direction_refused (void)
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_sdp_check_offer (a, &info, &error));
   g_assert_cmpstr (info.video.direction, ==, "sendrecv");
+  assert_webrtcbin_ready (&info);
+}
+
+static GstStructure *
+promise_reply (GstPromise *promise)
+{
+  g_assert_cmpint (gst_promise_wait (promise), ==, GST_PROMISE_RESULT_REPLIED);
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GError *error = NULL;
+  if (reply != NULL && gst_structure_has_field (reply, "error")) {
+    gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
+    g_error ("webrtcbin refused: %s", error ? error->message : "?");
+  }
+  return reply ? gst_structure_copy (reply) : NULL;
+}
+
+/* The contract with the WHIP engine, checked against the real webrtcbin:
+ * recvonly transceivers with info's caps, in m-line order, plus the
+ * rewritten offer, give an answer that accepts every m-line with exactly
+ * the payload type we chose. */
+static void
+answer_with_webrtcbin (const char *offer_text)
+{
+  g_auto (ScSdpOfferInfo) info = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sc_sdp_check_offer (offer_text, &info, &error));
+
+  GstElement *pipeline = gst_pipeline_new (NULL);
+  GstElement *webrtc = gst_element_factory_make ("webrtcbin", NULL);
+  g_assert_nonnull (webrtc);
+  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
+                NULL);
+  gst_bin_add (GST_BIN (pipeline), webrtc);
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+                   GST_STATE_CHANGE_FAILURE);
+
+  for (guint i = 0; i < info.n_mlines; i++) {
+    const ScSdpMediaInfo *m =
+        info.video.present && info.video.mline == i ? &info.video : &info.audio;
+    GstWebRTCRTPTransceiver *trans = NULL;
+    g_signal_emit_by_name (webrtc, "add-transceiver",
+                           GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                           m->caps, &trans);
+    g_assert_nonnull (trans);
+    gst_object_unref (trans);
+  }
+
+  GstSDPMessage *sdp = NULL;
+  g_assert_cmpint (gst_sdp_message_new_from_text (info.webrtcbin_offer, &sdp),
+                   ==, GST_SDP_OK);
+  GstWebRTCSessionDescription *offer =
+      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  GstPromise *promise = gst_promise_new ();
+  g_signal_emit_by_name (webrtc, "set-remote-description", offer, promise);
+  GstStructure *reply = promise_reply (promise);
+  g_clear_pointer (&reply, gst_structure_free);
+  gst_promise_unref (promise);
+  gst_webrtc_session_description_free (offer);
+
+  promise = gst_promise_new ();
+  g_signal_emit_by_name (webrtc, "create-answer", NULL, promise);
+  reply = promise_reply (promise);
+  gst_promise_unref (promise);
+  GstWebRTCSessionDescription *answer = NULL;
+  g_assert_nonnull (reply);
+  gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                     &answer, NULL);
+  gst_structure_free (reply);
+  g_assert_nonnull (answer);
+
+  g_assert_cmpuint (gst_sdp_message_medias_len (answer->sdp), ==,
+                    info.n_mlines);
+  for (guint i = 0; i < info.n_mlines; i++) {
+    const ScSdpMediaInfo *m =
+        info.video.present && info.video.mline == i ? &info.video : &info.audio;
+    const GstSDPMedia *media = gst_sdp_message_get_media (answer->sdp, i);
+    g_assert_cmpuint (gst_sdp_media_get_port (media), !=, 0);
+    g_assert_cmpuint (gst_sdp_media_formats_len (media), ==, 1);
+    g_autofree char *pt = g_strdup_printf ("%u", m->payload_type);
+    g_assert_cmpstr (gst_sdp_media_get_format (media, 0), ==, pt);
+    g_assert_nonnull (gst_sdp_media_get_attribute_val (media, "recvonly"));
+    g_assert_cmpstr (gst_sdp_media_get_attribute_val (media, "mid"), ==,
+                     m->mid);
+    if (g_strcmp0 (m->codec, "H264") == 0)
+      g_assert_nonnull (strstr (gst_sdp_media_get_attribute_val (media, "fmtp"),
+                                "profile-level-id="));
+    if (m->audio_level_ext != 0) {
+      g_autofree char *ext = g_strdup_printf (
+          "%u urn:ietf:params:rtp-hdrext:ssrc-audio-level", m->audio_level_ext);
+      g_assert_cmpstr (gst_sdp_media_get_attribute_val (media, "extmap"), ==,
+                       ext);
+    }
+  }
+  gst_webrtc_session_description_free (answer);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+
+static void
+test_webrtcbin_answers (void)
+{
+  if (gst_element_factory_find ("webrtcbin") == NULL) {
+    g_test_skip ("webrtcbin (gst-plugins-bad) not installed");
+    return;
+  }
+  g_autofree char *chrome = crlf (chrome_offer);
+  answer_with_webrtcbin (chrome);
+  g_autofree char *chrome_h264 = edit (chrome_offer, "a=rtpmap:96 VP8/90000",
+                                       "a=rtpmap:96 VP9/90000");
+  answer_with_webrtcbin (chrome_h264);
+  answer_with_webrtcbin (gst_offer);
+  /* Refused by webrtcbin 1.22 as sent; accepted once rewritten. */
+  answer_with_webrtcbin (obs_offer);
 }
 
 int
@@ -549,6 +715,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/h264-preference", test_h264_preference);
   g_test_add_func ("/sdp/gstreamer", test_gstreamer);
   g_test_add_func ("/sdp/obs", test_obs);
+  g_test_add_func ("/sdp/webrtcbin-answers", test_webrtcbin_answers);
   g_test_add_func ("/sdp/refuse/not-sdp", test_not_sdp);
   g_test_add_func ("/sdp/refuse/media-kinds", test_media_kinds);
   g_test_add_func ("/sdp/refuse/codecs", test_codecs_refused);
