@@ -493,19 +493,40 @@ set_header (AVCodecParameters **slot, enum AVMediaType type, enum AVCodecID id,
   par->codec_id = id;
 }
 
-/* Sample rate from the AudioSpecificConfig, through the AAC decoder. */
+/* The AudioSpecificConfig's sampling frequency (ISO 14496-3 1.6.2.1): the
+ * AAC decoder validates the config and gives the channels, but leaves the
+ * rate unset until it decodes a frame. */
+static int
+asc_sample_rate (const guint8 *d, gsize len)
+{
+  static const int rates[] = { 96000, 88200, 64000, 48000, 44100, 32000, 24000,
+                               22050, 16000, 12000, 11025, 8000, 7350 };
+  guint64 bits = 0;
+  for (gsize i = 0; i < MIN (len, 8); i++)
+    bits |= (guint64) d[i] << (56 - 8 * i);
+  int pos = 5;
+  if ((bits >> 59) == 31)
+    pos += 6;                                    /* escaped object type */
+  int index = (bits >> (64 - pos - 4)) & 0xf;
+  pos += 4;
+  if (index == 15)
+    return len * 8 >= (gsize) pos + 24 ? (int) ((bits >> (64 - pos - 24)) & 0xffffff) : 0;
+  return index < (int) G_N_ELEMENTS (rates) && len * 8 >= (gsize) pos ? rates[index] : 0;
+}
+
 static gboolean
 audio_params (AVCodecParameters *par, gint64 *frame_ms)
 {
   const AVCodec *dec = avcodec_find_decoder (AV_CODEC_ID_AAC);
   g_autoptr (AVCodecContext) ctx = avcodec_alloc_context3 (dec);
-  if (avcodec_parameters_to_context (ctx, par) < 0 || avcodec_open2 (ctx, dec, NULL) < 0 ||
-      ctx->sample_rate <= 0)
+  int rate = asc_sample_rate (par->extradata, par->extradata_size);
+  if (rate <= 0 || avcodec_parameters_to_context (ctx, par) < 0 ||
+      avcodec_open2 (ctx, dec, NULL) < 0)
     return FALSE;
-  par->sample_rate = ctx->sample_rate;
+  par->sample_rate = rate;
   av_channel_layout_uninit (&par->ch_layout);
   av_channel_layout_copy (&par->ch_layout, &ctx->ch_layout);
-  *frame_ms = MAX (1, 1024 * 1000 / ctx->sample_rate);
+  *frame_ms = MAX (1, 1024 * 1000 / rate);
   return TRUE;
 }
 
