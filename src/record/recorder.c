@@ -524,6 +524,7 @@ audio_params (AVCodecParameters *par, gint64 *frame_ms)
       avcodec_open2 (ctx, dec, NULL) < 0)
     return FALSE;
   par->sample_rate = rate;
+  par->frame_size = 1024;
   av_channel_layout_uninit (&par->ch_layout);
   av_channel_layout_copy (&par->ch_layout, &ctx->ch_layout);
   *frame_ms = MAX (1, 1024 * 1000 / rate);

@@ -79,7 +79,9 @@ encode_jpeg (const AVFrame *src, int width, GError **error)
   g_autoptr (AVCodecContext) ctx = avcodec_alloc_context3 (enc);
   ctx->width = width;
   ctx->height = height;
-  ctx->pix_fmt = AV_PIX_FMT_YUVJ420P;
+  /* yuv420p flagged full range: what the deprecated yuvj420p meant. */
+  ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+  ctx->color_range = AVCOL_RANGE_JPEG;
   ctx->time_base = (AVRational) { 1, 25 };
   ctx->flags |= AV_CODEC_FLAG_QSCALE;
   ctx->global_quality = FF_QP2LAMBDA * 3;
@@ -98,15 +100,20 @@ encode_jpeg (const AVFrame *src, int width, GError **error)
     return NULL;
   }
   struct SwsContext *sws = sws_getContext (sw, sh, src->format, width, height,
-                                           AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL);
+                                           AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
   if (sws == NULL) {
     g_set_error (error, SC_ERROR, SC_ERROR_UNPROCESSABLE, "cannot scale this picture format");
     return NULL;
   }
+  /* Source range as decoded, output full range. */
+  int src_full = src->color_range == AVCOL_RANGE_JPEG;
+  const int *coefs = sws_getCoefficients (SWS_CS_DEFAULT);
+  sws_setColorspaceDetails (sws, coefs, src_full, coefs, 1, 0, 1 << 16, 1 << 16);
   sws_scale (sws, (const uint8_t *const *) src->data, src->linesize, 0, sh,
              dst->data, dst->linesize);
   sws_freeContext (sws);
   dst->pts = 0;
+  dst->color_range = AVCOL_RANGE_JPEG;
   dst->quality = ctx->global_quality;
 
   g_autoptr (AVPacket) pkt = av_packet_alloc ();
