@@ -22,6 +22,8 @@
 #define LIVE_KEEP_EXTRA 3       /* files kept past the window for slow players */
 #define HEADER_WAIT_MS 1000     /* wait this long for the other stream's header */
 #define HEADER_WAIT_FRAMES 200
+#define JUMP_BACK_MS 1000       /* clock jumps beyond these are re-anchored */
+#define JUMP_FORWARD_MS 10000
 
 typedef struct {
   gboolean video;
@@ -53,7 +55,8 @@ struct _ScRecorder {
   gboolean conn_logged;             /* appended to info.connections */
   gboolean next_discontinuity;
   gboolean force_cut;
-  gint64 last_vdts, vdelta, adur;
+  gint64 last_vdts, last_adts;      /* asset ms, -1 before the first */
+  gint64 vdelta, adur;
 
   /* Segment in progress. */
   AVFormatContext *seg;
@@ -126,6 +129,21 @@ live_load (ScRecorder *r)
   r->live_next_disc = r->live->len > 0;
 }
 
+static void
+reset_connection (ScRecorder *r)
+{
+  avcodec_parameters_free (&r->vpar);
+  avcodec_parameters_free (&r->apar);
+  av_bsf_free (&r->bsf);
+  g_queue_clear_full (&r->pending, frame_free);
+  r->configured = r->use_video = r->use_audio = FALSE;
+  r->have_offset = FALSE;
+  r->conn_logged = FALSE;
+  r->last_vdts = r->last_adts = -1;
+  r->vdelta = 33;
+  r->adur = 0;
+}
+
 ScRecorder *
 sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
 {
@@ -141,24 +159,10 @@ sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
   r->live = g_array_new (FALSE, TRUE, sizeof (LiveSegment));
   r->live_target = 2;
   r->conn_started_at = g_get_real_time () / 1e6;
+  reset_connection (r);
   if (live_dir)
     live_load (r);
   return r;
-}
-
-static void
-reset_connection (ScRecorder *r)
-{
-  avcodec_parameters_free (&r->vpar);
-  avcodec_parameters_free (&r->apar);
-  av_bsf_free (&r->bsf);
-  g_queue_clear_full (&r->pending, frame_free);
-  r->configured = r->use_video = r->use_audio = FALSE;
-  r->have_offset = FALSE;
-  r->conn_logged = FALSE;
-  r->last_vdts = -1;
-  r->vdelta = 33;
-  r->adur = 0;
 }
 
 void
@@ -357,6 +361,16 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     r->have_offset = TRUE;
   }
   gint64 dts = pkt->dts + r->ts_offset;
+  gint64 *last = video ? &r->last_vdts : &r->last_adts;
+  if (*last >= 0 && (dts < *last - JUMP_BACK_MS || dts > *last + JUMP_FORWARD_MS)) {
+    /* The encoder's clock jumped: re-anchor it where the recording is, in a
+     * new segment after a discontinuity. */
+    r->ts_offset += r->seg_end - dts;
+    dts = r->seg_end;
+    r->force_cut = r->next_discontinuity = TRUE;
+  } else if (*last >= 0 && dts <= *last) {
+    return TRUE;   /* the muxers need increasing timestamps */
+  }
   gint64 pts = pkt->pts + r->ts_offset;
   /* Audio interleaved a little before the first keyframe would overlap
    * what came before this connection. */
@@ -372,13 +386,13 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     return FALSE;
 
   if (video) {
-    if (r->last_vdts >= 0 && dts > r->last_vdts)
+    if (r->last_vdts >= 0 && dts - r->last_vdts < 1000)
       r->vdelta = dts - r->last_vdts;
-    r->last_vdts = dts;
     r->seg_end = MAX (r->seg_end, dts + r->vdelta);
   } else {
     r->seg_end = MAX (r->seg_end, dts + r->adur);
   }
+  *last = dts;
 
   int index = video ? r->seg_v : r->seg_a;
   AVStream *st = r->seg->streams[index];

@@ -17,7 +17,7 @@ typedef struct {
 } Tag;
 
 static char *media_dir;
-static char *av_flv, *audio_flv;
+static char *av_flv, *audio_flv, *video_flv;
 
 static void
 tag_clear (gpointer p)
@@ -54,9 +54,10 @@ read_flv (const char *path)
   return tags;
 }
 
-/* Push tags with ts in [from_ms, to_ms), plus every sequence header. */
+/* Push tags with ts in [from_ms, to_ms), plus every sequence header, on a
+ * clock that starts at at_ms. */
 static void
-feed (ScRecorder *r, GArray *tags, guint64 from_ms, guint64 to_ms)
+feed_at (ScRecorder *r, GArray *tags, guint64 from_ms, guint64 to_ms, guint64 at_ms)
 {
   for (guint i = 0; i < tags->len; i++) {
     Tag *t = &g_array_index (tags, Tag, i);
@@ -66,12 +67,18 @@ feed (ScRecorder *r, GArray *tags, guint64 from_ms, guint64 to_ms)
     if (!header && (t->ts < from_ms || t->ts >= to_ms))
       continue;
     g_autoptr (GError) error = NULL;
-    /* A new encoder's clock starts at zero. */
-    guint64 ts = header ? 0 : t->ts - from_ms;
+    guint64 ts = at_ms + (header ? 0 : t->ts - from_ms);
     gboolean ok = sc_recorder_push (r, t->type, ts, d, len, &error);
     g_assert_no_error (error);
     g_assert_true (ok);
   }
+}
+
+/* As a new encoder would: its clock starts at zero. */
+static void
+feed (ScRecorder *r, GArray *tags, guint64 from_ms, guint64 to_ms)
+{
+  feed_at (r, tags, from_ms, to_ms, 0);
 }
 
 static char *
@@ -551,6 +558,83 @@ test_garbage (void)
 }
 
 static void
+test_video_only (void)
+{
+  /* Only a video header ever comes: the recorder stops waiting for audio. */
+  g_autoptr (GArray) tags = read_flv (video_flv);
+  g_autofree char *asset = new_dir ("video-asset");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScRecorder) r = record (asset, NULL, tags, 100000);
+  g_assert_true (sc_recorder_close (r, &error));
+  g_assert_cmpuint (sc_recorder_n_segments (r), ==, 3);
+
+  ScAssetMedia m;
+  g_assert_true (sc_record_finalise (asset, &m, &error));
+  g_assert_no_error (error);
+  g_assert_true (m.has_video);
+  g_assert_false (m.has_audio);
+  g_assert_cmpint (m.max_width, ==, 320);
+  g_assert_cmpstr (m.aspect_ratio, ==, "4:3");
+  g_assert_cmpfloat (fabs (m.max_frame_rate - 10), <, 0.01);
+  g_assert_cmpfloat (fabs (m.duration - 6.0), <, 0.5);
+  sc_asset_media_clear (&m);
+}
+
+static void
+test_clock_jump (void)
+{
+  /* Same connection, but the encoder's clock goes back to zero at 6 s. */
+  g_autoptr (GArray) tags = read_flv (av_flv);
+  g_autofree char *asset = new_dir ("jump-asset");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScRecorder) r = record (asset, NULL, tags, 6000);
+  feed (r, tags, 6000, 12000);
+  g_assert_true (sc_recorder_close (r, &error));
+
+  g_autofree char *pl = read_text (asset, "index.m3u8");
+  g_assert_cmpuint (count (pl, "#EXT-X-DISCONTINUITY\n"), ==, 1);
+  ScAssetMedia m;
+  g_assert_true (sc_record_finalise (asset, &m, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (m.recording_times->len, ==, 1);
+  g_autofree char *mp4 = g_build_filename (asset, "highest.mp4", NULL);
+  check_mp4 (mp4, 12.0, &m);
+  sc_asset_media_clear (&m);
+}
+
+static void
+test_parameter_change (void)
+{
+  /* The encoder switches to 320x240 at 5 s without reconnecting. */
+  g_autoptr (GArray) av = read_flv (av_flv);
+  g_autoptr (GArray) v = read_flv (video_flv);
+  g_autofree char *asset = new_dir ("change-asset");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScRecorder) r = record (asset, NULL, av, 5000);
+  feed_at (r, v, 0, 100000, 5000);
+  g_assert_true (sc_recorder_close (r, &error));
+
+  g_autofree char *pl = read_text (asset, "index.m3u8");
+  g_autoptr (GArray) d = playlist_segments (asset, pl);
+  /* 0-2, 2-4, then 4-5 cut early by the new parameters, then 3 x 2 s. */
+  g_assert_cmpuint (d->len, ==, 6);
+  g_assert_cmpfloat (fabs (g_array_index (d, double, 2) - 1.0), <, 0.1);
+  g_assert_cmpuint (count (pl, "#EXT-X-DISCONTINUITY\n"), ==, 1);
+  g_assert_nonnull (strstr (pl, "seg_00002.ts\n#EXT-X-DISCONTINUITY\n#EXTINF"));
+  g_autofree char *seg = g_build_filename (asset, "seg_00003.ts", NULL);
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *root = ffprobe (seg, &parser);
+  JsonObject *st = json_array_get_object_element (json_object_get_array_member (root, "streams"), 0);
+  g_assert_cmpint (json_object_get_int_member (st, "width"), ==, 320);
+
+  ScAssetMedia m;
+  g_assert_true (sc_record_finalise (asset, &m, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (fabs (m.duration - 11.0), <, 0.5);
+  sc_asset_media_clear (&m);
+}
+
+static void
 make_media (void)
 {
   media_dir = g_dir_make_tmp ("sc-record-XXXXXX", NULL);
@@ -569,6 +653,13 @@ make_media (void)
                       "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
                       "-t", "8", "-c:a", "aac", "-ac", "2", "-f", "flv", audio_flv, NULL };
   g_free (run (a));
+  video_flv = g_build_filename (media_dir, "v.flv", NULL);
+  const char *v[] = { "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                      "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10",
+                      "-t", "6", "-c:v", "libx264", "-preset", "veryfast",
+                      "-g", "20", "-keyint_min", "20", "-sc_threshold", "0",
+                      "-pix_fmt", "yuv420p", "-f", "flv", video_flv, NULL };
+  g_free (run (v));
 }
 
 static void
@@ -610,6 +701,9 @@ main (int argc, char **argv)
   g_test_add_func ("/record/thumbnail", test_thumbnail);
   g_test_add_func ("/record/audio-only", test_audio_only);
   g_test_add_func ("/record/garbage", test_garbage);
+  g_test_add_func ("/record/video-only", test_video_only);
+  g_test_add_func ("/record/clock-jump", test_clock_jump);
+  g_test_add_func ("/record/parameter-change", test_parameter_change);
   int ret = g_test_run ();
   if (!g_getenv ("SC_KEEP")) remove_tree (media_dir);
   return ret;
