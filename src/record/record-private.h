@@ -47,3 +47,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AVFrame, sc_av_frame_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AVCodecContext, sc_av_codec_free)
 /* Only for contexts from avformat_open_input. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AVFormatContext, sc_av_input_close)
+
+/* The live stream's sliding playlist (live_dir/index.m3u8) and the segment
+ * files it lists, hard-linked (or copied) from the asset dir as seg_<seq>.ts.
+ * It outlives assets: a new one on the same dir continues the sequence. */
+typedef struct _ScLivePlaylist ScLivePlaylist;
+
+ScLivePlaylist *sc_live_playlist_new   (const char *live_dir);
+void            sc_live_playlist_free  (ScLivePlaylist *l);
+gboolean        sc_live_playlist_add   (ScLivePlaylist *l, const char *segment_path,
+                                        double duration, gboolean discontinuity,
+                                        GError **error);
+gboolean        sc_live_playlist_write (ScLivePlaylist *l, gboolean endlist, GError **error);

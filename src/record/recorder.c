@@ -10,16 +10,12 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
-#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libavcodec/avcodec.h>
 #include <libavcodec/bsf.h>
 #include <libavformat/avformat.h>
 
 #define SEGMENT_MS 2000
-#define LIVE_WINDOW 5           /* segments listed in the live playlist */
-#define LIVE_KEEP_EXTRA 3       /* files kept past the window for slow players */
 #define HEADER_WAIT_MS 1000     /* wait this long for the other stream's header */
 #define HEADER_WAIT_FRAMES 200
 #define JUMP_BACK_MS 1000       /* clock jumps beyond these are re-anchored */
@@ -32,14 +28,8 @@ typedef struct {
   AVPacket *pkt;                /* payload only */
 } Frame;
 
-typedef struct {
-  guint64 seq;
-  double duration;
-  gboolean discontinuity;
-} LiveSegment;
-
 struct _ScRecorder {
-  char *asset_dir, *live_dir;
+  char *asset_dir;
   ScRecordingInfo info;
   gboolean closed;
 
@@ -66,12 +56,7 @@ struct _ScRecorder {
   gboolean seg_discontinuity;
   gint64 asset_end;                 /* end of the last complete segment */
 
-  /* Live playlist. */
-  GArray *live;                     /* LiveSegment */
-  guint64 live_next_seq;
-  guint64 live_disc_seq;
-  gboolean live_next_disc;
-  guint live_target;
+  ScLivePlaylist *live;              /* NULL without a live dir */
 };
 
 static void
@@ -92,41 +77,6 @@ ensure_dir (const char *dir, GError **error)
     return FALSE;
   }
   return TRUE;
-}
-
-/* Pick up an earlier asset's live playlist so the media sequence goes on. */
-static void
-live_load (ScRecorder *r)
-{
-  g_autofree char *path = g_build_filename (r->live_dir, "index.m3u8", NULL);
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return;
-
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  guint64 seq = 0;
-  gboolean disc = FALSE;
-  double dur = 0;
-  for (guint i = 0; lines[i]; i++) {
-    const char *l = lines[i];
-    if (g_str_has_prefix (l, "#EXT-X-MEDIA-SEQUENCE:"))
-      seq = g_ascii_strtoull (l + 22, NULL, 10);
-    else if (g_str_has_prefix (l, "#EXT-X-DISCONTINUITY-SEQUENCE:"))
-      r->live_disc_seq = g_ascii_strtoull (l + 30, NULL, 10);
-    else if (g_str_has_prefix (l, "#EXT-X-TARGETDURATION:"))
-      r->live_target = MAX (r->live_target, (guint) g_ascii_strtoull (l + 22, NULL, 10));
-    else if (g_str_equal (l, "#EXT-X-DISCONTINUITY"))
-      disc = TRUE;
-    else if (g_str_has_prefix (l, "#EXTINF:"))
-      dur = g_ascii_strtod (l + 8, NULL);
-    else if (l[0] != '#' && l[0] != '\0') {
-      LiveSegment s = { .seq = seq++, .duration = dur, .discontinuity = disc };
-      g_array_append_val (r->live, s);
-      disc = FALSE;
-    }
-  }
-  r->live_next_seq = seq;
-  r->live_next_disc = r->live->len > 0;
 }
 
 static void
@@ -153,15 +103,12 @@ sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
 
   ScRecorder *r = g_new0 (ScRecorder, 1);
   r->asset_dir = g_strdup (asset_dir);
-  r->live_dir = g_strdup (live_dir);
   sc_recording_info_init (&r->info);
   g_queue_init (&r->pending);
-  r->live = g_array_new (FALSE, TRUE, sizeof (LiveSegment));
-  r->live_target = 2;
   r->conn_started_at = g_get_real_time () / 1e6;
   reset_connection (r);
   if (live_dir)
-    live_load (r);
+    r->live = sc_live_playlist_new (live_dir);
   return r;
 }
 
@@ -178,83 +125,10 @@ sc_recorder_free (ScRecorder *r)
   }
   g_free (r->seg_part);
   g_free (r->seg_name);
-  g_array_unref (r->live);
+  g_clear_pointer (&r->live, sc_live_playlist_free);
   sc_recording_info_clear (&r->info);
   g_free (r->asset_dir);
-  g_free (r->live_dir);
   g_free (r);
-}
-
-/* ---- playlists ---- */
-
-static gboolean
-live_write (ScRecorder *r, gboolean endlist, GError **error)
-{
-  if (r->live_dir == NULL)
-    return TRUE;
-  GString *m = g_string_new ("#EXTM3U\n#EXT-X-VERSION:3\n");
-  g_string_append_printf (m, "#EXT-X-TARGETDURATION:%u\n", r->live_target);
-  g_string_append_printf (m, "#EXT-X-MEDIA-SEQUENCE:%" G_GUINT64_FORMAT "\n",
-                          r->live->len ? g_array_index (r->live, LiveSegment, 0).seq
-                                       : r->live_next_seq);
-  if (r->live_disc_seq > 0)
-    g_string_append_printf (m, "#EXT-X-DISCONTINUITY-SEQUENCE:%" G_GUINT64_FORMAT "\n",
-                            r->live_disc_seq);
-  for (guint i = 0; i < r->live->len; i++) {
-    LiveSegment *s = &g_array_index (r->live, LiveSegment, i);
-    if (s->discontinuity)
-      g_string_append (m, "#EXT-X-DISCONTINUITY\n");
-    g_string_append_printf (m, "#EXTINF:%.3f,\nseg_%" G_GUINT64_FORMAT ".ts\n",
-                            s->duration, s->seq);
-  }
-  if (endlist)
-    g_string_append (m, "#EXT-X-ENDLIST\n");
-  g_autofree char *path = g_build_filename (r->live_dir, "index.m3u8", NULL);
-  gboolean ok = sc_record_write_atomic (path, m->str, m->len, error);
-  g_string_free (m, TRUE);
-  return ok;
-}
-
-static gboolean
-live_publish (ScRecorder *r, const char *seg_path, double duration, gboolean disc,
-              GError **error)
-{
-  if (r->live_dir == NULL)
-    return TRUE;
-  LiveSegment s = { .seq = r->live_next_seq++, .duration = duration,
-                    .discontinuity = disc || r->live_next_disc };
-  r->live_next_disc = FALSE;
-  g_autofree char *name = g_strdup_printf ("seg_%" G_GUINT64_FORMAT ".ts", s.seq);
-  g_autofree char *dst = g_build_filename (r->live_dir, name, NULL);
-
-  /* A hard link costs nothing; a copy where the dirs are on different
-   * file systems.  Either way the live dir is self-contained. */
-  g_unlink (dst);
-  if (link (seg_path, dst) != 0) {
-    g_autoptr (GFile) from = g_file_new_for_path (seg_path);
-    g_autoptr (GFile) to = g_file_new_for_path (dst);
-    g_autoptr (GError) local = NULL;
-    if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &local)) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "live segment: %s", local->message);
-      return FALSE;
-    }
-  }
-  g_array_append_val (r->live, s);
-  r->live_target = MAX (r->live_target, (guint) lround (duration));
-
-  while (r->live->len > LIVE_WINDOW) {
-    LiveSegment *old = &g_array_index (r->live, LiveSegment, 0);
-    if (old->discontinuity)
-      r->live_disc_seq++;
-    if (old->seq >= LIVE_KEEP_EXTRA) {
-      g_autofree char *gone_name = g_strdup_printf ("seg_%" G_GUINT64_FORMAT ".ts",
-                                                    old->seq - LIVE_KEEP_EXTRA);
-      g_autofree char *gone = g_build_filename (r->live_dir, gone_name, NULL);
-      g_unlink (gone);
-    }
-    g_array_remove_index (r->live, 0);
-  }
-  return live_write (r, FALSE, error);
 }
 
 /* ---- segments ---- */
@@ -344,7 +218,8 @@ segment_close (ScRecorder *r, gint64 end_ms, GError **error)
 
   return sc_recording_info_save (r->asset_dir, &r->info, error) &&
          sc_recording_write_playlist (r->asset_dir, &r->info, error) &&
-         live_publish (r, path, duration, s.discontinuity, error);
+         (r->live == NULL ||
+          sc_live_playlist_add (r->live, path, duration, s.discontinuity, error));
 }
 
 /* One packet (already Annex B for video) into the segments. */
@@ -694,7 +569,7 @@ sc_recorder_close (ScRecorder *r, GError **error)
     return FALSE;
   return sc_recording_info_save (r->asset_dir, &r->info, error) &&
          sc_recording_write_playlist (r->asset_dir, &r->info, error) &&
-         live_write (r, TRUE, error);
+         (r->live == NULL || sc_live_playlist_write (r->live, TRUE, error));
 }
 
 double
