@@ -29,6 +29,8 @@ G_BEGIN_DECLS
 
 typedef struct _ScRecorder ScRecorder;
 
+/* An asset dir that already holds a recording (the daemon restarted within
+ * the reconnect window) is continued after a discontinuity, as a reconnect. */
 ScRecorder *sc_recorder_new    (const char *asset_dir, const char *live_dir,
                                 GError **error);
 /* One RTMP audio (8) or video (9) message body; ts_ms is the RTMP timestamp.

@@ -107,6 +107,21 @@ sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
   g_queue_init (&r->pending);
   r->conn_started_at = g_get_real_time () / 1e6;
   reset_connection (r);
+
+  /* A recording already there (the daemon restarted within the reconnect
+   * window) is continued, never overwritten. */
+  if (!sc_recording_info_load (asset_dir, &r->info, error)) {
+    sc_recorder_free (r);
+    return NULL;
+  }
+  if (r->info.segments->len > 0) {
+    double end = 0;
+    for (guint i = 0; i < r->info.segments->len; i++)
+      end += g_array_index (r->info.segments, ScSegmentInfo, i).duration;
+    r->asset_end = llround (end * 1000);
+    r->next_discontinuity = TRUE;
+    r->info.closed = FALSE;
+  }
   if (live_dir)
     r->live = sc_live_playlist_new (live_dir);
   return r;

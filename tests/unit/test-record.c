@@ -407,6 +407,36 @@ test_crash (void)
 }
 
 static void
+test_resume_after_crash (void)
+{
+  /* The daemon dies mid-recording, comes back, the encoder reconnects within
+   * the window: a new recorder on the same asset dir continues it. */
+  g_autoptr (GArray) tags = read_flv (av_flv);
+  g_autofree char *asset = new_dir ("resume-asset");
+  g_autoptr (GError) error = NULL;
+  ScRecorder *r = record (asset, NULL, tags, 9000);
+  sc_recorder_free (r);
+
+  g_autoptr (ScRecorder) r2 = record (asset, NULL, tags, 4500);
+  g_assert_true (sc_recorder_close (r2, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sc_recorder_n_segments (r2), ==, 7);
+
+  g_autofree char *pl = read_text (asset, "index.m3u8");
+  g_autoptr (GArray) d = playlist_segments (asset, pl);
+  g_assert_cmpuint (d->len, ==, 7);
+  g_assert_cmpuint (count (pl, "#EXT-X-DISCONTINUITY\n"), ==, 1);
+  g_assert_nonnull (strstr (pl, "seg_00003.ts\n#EXT-X-DISCONTINUITY\n#EXTINF"));
+
+  ScAssetMedia m;
+  g_assert_true (sc_record_finalise (asset, &m, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (fabs (m.duration - 12.5), <, 0.5);
+  g_assert_cmpuint (m.recording_times->len, ==, 2);
+  sc_asset_media_clear (&m);
+}
+
+static void
 test_thumbnail (void)
 {
   g_autoptr (GArray) tags = read_flv (av_flv);
@@ -698,6 +728,7 @@ main (int argc, char **argv)
   g_test_add_func ("/record/finalise", test_finalise);
   g_test_add_func ("/record/reconnect", test_reconnect);
   g_test_add_func ("/record/crash", test_crash);
+  g_test_add_func ("/record/resume-after-crash", test_resume_after_crash);
   g_test_add_func ("/record/thumbnail", test_thumbnail);
   g_test_add_func ("/record/audio-only", test_audio_only);
   g_test_add_func ("/record/garbage", test_garbage);
