@@ -101,21 +101,30 @@ setup_streams (Concat *c, GPtrArray *paths, GError **error)
 static gboolean
 copy_segment (Concat *c, const char *path, GError **error)
 {
-  g_autoptr (AVFormatContext) ic = open_input (path, NULL);
-  if (ic == NULL)
+  AVFormatContext *raw = NULL;
+  if (avformat_open_input (&raw, path, NULL, NULL) < 0)
     return TRUE;   /* a damaged segment is skipped, the rest still plays */
-  int in[2] = { find_stream (ic, AVMEDIA_TYPE_VIDEO), find_stream (ic, AVMEDIA_TYPE_AUDIO) };
+  g_autoptr (AVFormatContext) ic = raw;
 
-  /* The recorder keeps one continuous timeline; only the start is moved. */
-  if (!c->have_base && ic->start_time != AV_NOPTS_VALUE) {
+  /* The recorder keeps one continuous timeline; only its start is moved to
+   * zero.  That start needs a full probe; later segments only need their
+   * streams' types, which the PMT gives at once (a much faster open). */
+  if (!c->have_base) {
+    if (avformat_find_stream_info (ic, NULL) < 0 || ic->start_time == AV_NOPTS_VALUE)
+      return TRUE;
     c->base = ic->start_time;
     c->have_base = TRUE;
   }
+  int in[2] = { -1, -1 };   /* input stream for video, audio */
 
   g_autoptr (AVPacket) pkt = av_packet_alloc ();
   while (av_read_frame (ic, pkt) >= 0) {
-    int k = pkt->stream_index == in[0] ? 0 : pkt->stream_index == in[1] ? 1 : -1;
-    if (k < 0 || c->out[k] < 0 || pkt->dts == AV_NOPTS_VALUE) {
+    /* The first stream of each type is the one (streams may show up late). */
+    enum AVMediaType t = ic->streams[pkt->stream_index]->codecpar->codec_type;
+    int k = t == AVMEDIA_TYPE_VIDEO ? 0 : t == AVMEDIA_TYPE_AUDIO ? 1 : -1;
+    if (k >= 0 && in[k] < 0)
+      in[k] = pkt->stream_index;
+    if (k < 0 || in[k] != pkt->stream_index || c->out[k] < 0 || pkt->dts == AV_NOPTS_VALUE) {
       av_packet_unref (pkt);
       continue;
     }
