@@ -200,7 +200,9 @@ place_grid (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
       guint row = i / c, col = i % c;
       guint in_row = row == r - 1 ? n - row * c : c;
       int row_w = in_row * best_tw + (in_row - 1) * gap;
-      int rx = x0 + even_floor ((grid_w - row_w) / 2);
+      /* Centred in the area itself, not in the grid: two even roundings in
+       * a row could leave the last row 4 px off centre. */
+      int rx = row == 0 ? x0 : area.x + even_floor ((area.width - row_w) / 2);
       add_tile (tiles, opts, g_ptr_array_index (ps, i),
                 rx + col * (best_tw + gap), y0 + row * (best_th + gap),
                 best_tw, best_th, 0);
@@ -310,11 +312,12 @@ layout_crop (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps)
 
   if (n == 0)
     return;
-  /* Groups along the long axis are tried first so that on ties (3 people at
-   * 16:9) the big tile sits on the left, beside the two others. */
+  /* Groups along the long axis, and more of them, are tried first so that
+   * ties go to side-by-side (2 at 16:9) and to the big tile on the left
+   * beside two stacked ones (3 at 16:9). */
   for (int pass = 0; pass < 2; pass++) {
     gboolean cols = (pass == 0) == landscape;
-    for (guint g = 1; g <= n; g++) {
+    for (guint g = n; g >= 1; g--) {
       double c = crop_cost (opts, n, g, cols);
       if (c < best - 1e-9) {
         best = c;
