@@ -80,6 +80,28 @@ sc_bcast_error_is_refusal (const GError *e)
 
 /* ---- appsink side (mixing pipeline streaming threads) ------------------- */
 
+/* Hand a sample to an output appsrc with running-time timestamps: x264enc
+ * shifts its output by 1000 h and its segment with it, and the output
+ * pipeline starts from a plain [0, inf) segment. */
+static void
+push_retimed (GstElement *src, GstSample *s)
+{
+  GstBuffer *b = gst_sample_get_buffer (s);
+  const GstSegment *seg = gst_sample_get_segment (s);
+  GstCaps *caps = gst_sample_get_caps (s);
+  g_autoptr (GstCaps) cur = gst_app_src_get_caps (GST_APP_SRC (src));
+  if (caps && (!cur || !gst_caps_is_equal (cur, caps)))
+    gst_app_src_set_caps (GST_APP_SRC (src), caps);
+  GstBuffer *out = gst_buffer_copy (b);
+  if (seg && seg->format == GST_FORMAT_TIME) {
+    if (GST_BUFFER_PTS_IS_VALID (b))
+      GST_BUFFER_PTS (out) = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (b));
+    if (GST_BUFFER_DTS_IS_VALID (b))
+      GST_BUFFER_DTS (out) = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_DTS (b));
+  }
+  gst_app_src_push_buffer (GST_APP_SRC (src), out);
+}
+
 static GstFlowReturn
 on_video_sample (GstAppSink *sink, gpointer user_data)
 {
@@ -101,7 +123,7 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   }
   g_mutex_unlock (&p->lock);
   if (src) {
-    gst_app_src_push_sample (GST_APP_SRC (src), s);
+    push_retimed (src, s);
     gst_object_unref (src);
   }
   return GST_FLOW_OK;   /* never let the output's fate reach the encoder */
@@ -124,7 +146,7 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
   }
   g_mutex_unlock (&p->lock);
   if (src) {
-    gst_app_src_push_sample (GST_APP_SRC (src), s);
+    push_retimed (src, s);
     gst_object_unref (src);
   }
   return GST_FLOW_OK;

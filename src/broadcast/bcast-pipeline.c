@@ -490,7 +490,7 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
         " max-bytes=0 max-buffers=20 leaky-type=downstream"
         " ! queue leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=300000000"
         " ! audioconvert ! audioresample"
-        " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved",
+        " ! capsfilter caps=\"audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved\"",
         FALSE, &error);
   if (!in->video || !in->audio) {
     g_warning ("bcast: cannot add participant %s: %s", participant_id, error->message);
