@@ -385,6 +385,111 @@ test_layout_switch (void)
   g_rmdir (dir);
 }
 
+
+/* ---- the output fails: reconnect without touching the mix ----------------- */
+
+static gboolean
+log_has (StateLog *log, const char *prefix, guint from)
+{
+  for (guint i = from; i < log->states->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (log->states, i), prefix))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_reconnect (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", &error);
+  guint16 port = sc_harness_free_port ();
+  RtmpServer *srv1 = server_start (dir, "out1.flv", port);
+
+  ScBcastConfig cfg = { .width = OUT_W, .height = OUT_H, .fps = 30, .rtmp_url = srv1->url,
+                        .background_argb = BG_ARGB };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  StateLog log = { g_ptr_array_new_with_free_func (g_free) };
+  sc_bcast_pipeline_set_state_func (b, on_state, &log);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  Participant *red = participant_start (b, "red", RED_ARGB, 440);
+  ScTile tile;
+  make_tile (&tile, "red", 0, 0, OUT_W, OUT_H);
+  sc_bcast_pipeline_set_tiles (b, &tile, 1, 0);
+  spin (3000);
+
+  ScBcastHealth h1, h2;
+  sc_bcast_pipeline_get_health (b, &h1);
+  g_assert_cmpuint (h1.reconnects, ==, 0);
+  /* The server dies; a new one comes up on the same address. */
+  g_subprocess_force_exit (srv1->proc);
+  g_subprocess_wait (srv1->proc, NULL, NULL);
+  guint mark = log.states->len;
+  RtmpServer *srv2 = server_start (dir, "out2.flv", port);
+  for (int i = 0; i < 600 && !(log_has (&log, "reconnecting", mark) &&
+                               log_has (&log, "running", mark)); i++)
+    spin (50);
+  g_assert_true (log_has (&log, "reconnecting", mark));
+  g_assert_true (log_has (&log, "running", mark));
+  for (guint i = 0; i < log.states->len; i++)
+    g_test_message ("state: %s", (char *) g_ptr_array_index (log.states, i));
+  spin (4000);
+  sc_bcast_pipeline_get_health (b, &h2);
+  g_test_message ("after reconnect: state=%s reconnects=%u frames=%" G_GUINT64_FORMAT
+                  " dropped=%" G_GUINT64_FORMAT, sc_bcast_state_to_string (h2.state),
+                  h2.reconnects, h2.frames_out, h2.frames_dropped);
+  g_assert_cmpint (h2.state, ==, SC_BCAST_RUNNING);
+  g_assert_cmpuint (h2.reconnects, >=, 1);
+  g_assert_cmpuint (h2.frames_out, >, h1.frames_out + 60);
+  /* The mix itself never stopped: output time kept pace across the outage. */
+  g_assert_cmpuint (h2.position - h1.position, >, 4 * GST_SECOND);
+
+  sc_bcast_pipeline_stop (b);
+  participant_stop (red);
+  server_wait (srv2);
+
+  /* The new session starts decodable (keyframe first), with audio. */
+  g_autoptr (GArray) frames = probe_frames (srv2->path);
+  g_assert_cmpuint (frames->len, >, 60);
+  g_assert_true (g_array_index (frames, Frame, 0).key);
+  const char *sargv[] = { "ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name",
+                          "-of", "compact=p=0", srv2->path, NULL };
+  g_autofree char *streams = run_out (sargv);
+  g_assert_nonnull (strstr (streams, "codec_name=h264|codec_type=video"));
+  g_assert_nonnull (strstr (streams, "codec_name=aac|codec_type=audio"));
+  g_autoptr (GBytes) raw = decode_small (srv2->path);
+  const guint8 *px = g_bytes_get_data (raw, NULL);
+  gsize last = (frames->len - 1) * 64 * 36 * 3;
+  g_assert_cmpint (classify (px + last + (18 * 64 + 32) * 3), ==, C_RED);
+
+  sc_bcast_pipeline_free (b);
+  g_ptr_array_unref (log.states);
+  g_unlink (srv1->path);
+  g_unlink (srv2->path);
+  server_free (srv1);
+  server_free (srv2);
+  g_rmdir (dir);
+}
+
+static void
+test_refusal_classification (void)
+{
+  /* The errors rtmp2sink 1.22 posts (gstrtmp2sink.c connect_task_done). */
+  g_autoptr (GError) badname = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+      "Failed to connect: publish denied; stream already exists: {code: 'NetStream.Publish.BadName'}");
+  g_autoptr (GError) denied = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+      "Not authorized to connect: publish denied: {code: 'NetStream.Publish.Denied'}");
+  g_autoptr (GError) refused = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+      "Connection refused: Could not connect to 127.0.0.1: Connection refused");
+  g_autoptr (GError) closed = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
+      "Connection error: connection closed remotely");
+  g_assert_true (sc_bcast_error_is_refusal (badname));
+  g_assert_true (sc_bcast_error_is_refusal (denied));
+  g_assert_false (sc_bcast_error_is_refusal (refused));
+  g_assert_false (sc_bcast_error_is_refusal (closed));
+  g_assert_false (sc_bcast_error_is_refusal (NULL));
+}
+
 /* rtmp2sink 1.22 (create_stream_done) trips a g_return_if_fail on the
  * createStream reply of ffmpeg's RTMP server; harmless (the publish goes
  * on), but fatal under G_DEBUG=fatal-criticals.  Criticals stay fatal here,
@@ -411,5 +516,7 @@ main (int argc, char **argv)
   g_log_set_always_fatal (G_LOG_FATAL_MASK);
   g_log_set_writer_func (log_writer, NULL, NULL);
   g_test_add_func ("/broadcast-pipeline/layout-switch", test_layout_switch);
+  g_test_add_func ("/broadcast-pipeline/reconnect", test_reconnect);
+  g_test_add_func ("/broadcast-pipeline/refusal-classification", test_refusal_classification);
   return g_test_run ();
 }
