@@ -52,9 +52,14 @@ static ScBcastSlot *
 slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geometry,
           GError **error)
 {
-  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, error);
+  /* No automatic ghosting: textoverlay's text pad would become a linked
+   * ghost pad, and textoverlay then waits forever for text. */
+  GstElement *bin = gst_parse_bin_from_description (desc, FALSE, error);
   if (!bin)
     return NULL;
+  g_autoptr (GstElement) last = gst_bin_get_by_name (GST_BIN (bin), "out");
+  g_autoptr (GstPad) last_src = gst_element_get_static_pad (last, "src");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("src", last_src));
   g_autofree char *name = g_strdup_printf ("slot%u", g_atomic_int_add (&slot_counter, 1));
   gst_object_set_name (GST_OBJECT (bin), name);
 
@@ -301,7 +306,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
       " ! %s ! h264parse ! video/x-h264,stream-format=avc,alignment=au"
       " ! appsink name=vsink sync=false async=false"
       " videotestsrc is-live=true pattern=solid-color foreground-color=%u"
-      " ! video/x-raw,width=%d,height=%d,framerate=%d/1 ! comp."
+      " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1 ! comp."
       " audiomixer name=amix latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
@@ -352,7 +357,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
     g_autofree char *bdesc = g_strdup_printf (
         "uridecodebin uri=\"%s\" ! videoconvert ! videoscale"
         " ! video/x-raw,width=%d,height=%d ! imagefreeze is-live=true name=src"
-        " ! video/x-raw,framerate=%d/1", uri, p->width, p->height, p->fps);
+        " ! videoconvert ! capsfilter name=out caps=\"video/x-raw,format=I420,framerate=%d/1\"", uri, p->width, p->height, p->fps);
     ScBcastSlot *bg = slot_new (p, p->comp, bdesc, FALSE, error);
     if (!bg) {
       sc_bcast_pipeline_free (p);
@@ -482,7 +487,8 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
       " ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0"
       " ! videoconvert ! aspectratiocrop name=crop"
       " ! textoverlay name=text silent=true valignment=bottom halignment=left"
-      "   shaded-background=true font-desc=\"Sans 20\" ! videoconvert",
+      "   shaded-background=true font-desc=\"Sans Bold 28\" ! videoconvert"
+      " ! capsfilter name=out caps=video/x-raw,format=I420",
       TRUE, &error);
   if (in->video)
     in->audio = slot_new (p, p->amix,
@@ -490,7 +496,7 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
         " max-bytes=0 max-buffers=20 leaky-type=downstream"
         " ! queue leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=300000000"
         " ! audioconvert ! audioresample"
-        " ! capsfilter caps=\"audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved\"",
+        " ! capsfilter name=out caps=\"audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved\"",
         FALSE, &error);
   if (!in->video || !in->audio) {
     g_warning ("bcast: cannot add participant %s: %s", participant_id, error->message);
@@ -583,9 +589,9 @@ placeholder_new (ScBcastPipeline *p, GstClockTime now)
   g_autofree char *desc = g_strdup_printf (
       "videotestsrc name=src is-live=true pattern=solid-color foreground-color=%u"
       " timestamp-offset=%" G_GINT64_FORMAT
-      " ! video/x-raw,width=320,height=180,framerate=%d/1"
+      " ! video/x-raw,format=I420,width=320,height=180,framerate=%d/1"
       " ! textoverlay name=text silent=true valignment=center halignment=center"
-      "   font-desc=\"Sans 16\"",
+      "   font-desc=\"Sans 16\" ! capsfilter name=out caps=video/x-raw,format=I420",
       p->placeholder_argb,
       /* a live source added late must start at the current running time,
        * or it would race through frames the compositor throws away */

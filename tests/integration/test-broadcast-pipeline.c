@@ -490,6 +490,119 @@ test_refusal_classification (void)
   g_assert_false (sc_bcast_error_is_refusal (NULL));
 }
 
+/* ---- contain, placeholder, label, animated transition ---------------------- */
+
+static guint
+count_white (const char *path, double at, int x, int y, int w, int h)
+{
+  g_autofree char *ss = g_strdup_printf ("%.3f", at);
+  g_autofree char *vf = g_strdup_printf ("crop=%d:%d:%d:%d,format=rgb24", w, h, x, y);
+  const char *argv[] = { "ffmpeg", "-nostdin", "-v", "error", "-ss", ss, "-i", path,
+                         "-frames:v", "1", "-vf", vf, "-f", "rawvideo", "-", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) out = NULL;
+  g_subprocess_communicate (p, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  gsize n;
+  const guint8 *px = g_bytes_get_data (out, &n);
+  g_assert_cmpuint (n, ==, (gsize) w * h * 3);
+  guint white = 0;
+  for (gsize i = 0; i < n; i += 3)
+    white += px[i] > 180 && px[i + 1] > 180 && px[i + 2] > 180;
+  return white;
+}
+
+static void
+test_placeholder_transition (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", &error);
+  guint16 port = sc_harness_free_port ();
+  RtmpServer *srv = server_start (dir, "out.flv", port);
+  ScBcastConfig cfg = { .width = OUT_W, .height = OUT_H, .fps = 30, .rtmp_url = srv->url,
+                        .background_argb = BG_ARGB, .placeholder_argb = 0xffffff00 };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  Participant *red = participant_start (b, "red", RED_ARGB, 440);
+
+  /* red: left half, fit=contain (letterboxed 320x180), labelled;
+   * "ghost" has no video: a placeholder on the right half. */
+  ScTile tiles[2];
+  make_tile (&tiles[0], "red", 0, 0, OUT_W / 2, OUT_H);
+  tiles[0].fit = SC_FIT_CONTAIN;
+  tiles[0].label = (char *) "Red";
+  make_tile (&tiles[1], "ghost", OUT_W / 2, 0, OUT_W / 2, OUT_H);
+  tiles[1].placeholder = TRUE;
+  sc_bcast_pipeline_set_tiles (b, tiles, 2, 0);
+  spin (3000);
+
+  /* red moves to the right half (cover, no label) over 1 s; ghost goes. */
+  ScBcastHealth h;
+  sc_bcast_pipeline_get_health (b, &h);
+  double move = h.position / (double) GST_SECOND;
+  make_tile (&tiles[0], "red", OUT_W / 2, 0, OUT_W / 2, OUT_H);
+  sc_bcast_pipeline_set_tiles (b, tiles, 1, 1000);
+  spin (3500);
+  sc_bcast_pipeline_stop (b);
+  participant_stop (red);
+  server_wait (srv);
+
+  g_autoptr (GArray) frames = probe_frames (srv->path);
+  g_autoptr (GBytes) raw = decode_small (srv->path);
+  const guint8 *px = g_bytes_get_data (raw, NULL);
+  const gsize fsz = 64 * 36 * 3;
+  guint before = 0, after = 0, between = 0;
+  int prev_centre = -1;
+  for (guint i = 0; i < frames->len; i++) {
+    double t = g_array_index (frames, Frame, i).pts;
+    const guint8 *f = px + i * fsz;
+#define AT(x, y) classify (f + ((y) * 64 + (x)) * 3)
+    if (t > move - 1.5 && t < move - 0.1) {
+      g_assert_cmpint (AT (16, 18), ==, C_RED);     /* contain: picture centre */
+      g_assert_cmpint (AT (16, 3), ==, C_BG);       /* letterbox bar */
+      const guint8 *ph = f + (3 * 64 + 48) * 3;     /* placeholder, off its label */
+      g_assert_true (ph[0] > 180 && ph[1] > 180 && ph[2] < 80);
+      before++;
+    } else if (t > move && t < move + 1.2) {
+      /* the red tile slides right: its left edge only ever moves right */
+      int edge = -1;
+      for (int x = 0; x < 64 && edge < 0; x++)
+        if (AT (x, 18) == C_RED)
+          edge = x;
+      g_assert_cmpint (edge, >=, 0);
+      g_assert_cmpint (edge, >=, prev_centre);
+      prev_centre = edge;
+      between += edge > 2 && edge < 30;
+    } else if (t > move + 1.3) {
+      g_assert_cmpint (AT (16, 18), ==, C_BG);
+      g_assert_cmpint (AT (48, 18), ==, C_RED);
+      g_assert_cmpint (AT (48, 3), ==, C_RED);      /* cover: no bars */
+      after++;
+    }
+#undef AT
+  }
+  g_test_message ("frames before/during/after the move: %u/%u/%u", before, between, after);
+  g_assert_cmpuint (before, >, 20);
+  g_assert_cmpuint (between, >, 10);    /* really animated, not a jump */
+  g_assert_cmpuint (after, >, 30);
+
+  /* The label is drawn at the bottom-left of the red picture (y 90..270),
+   * and gone once the tile has no label. */
+  guint with_label = count_white (srv->path, move - 1.0, 0, 230, 160, 40);
+  guint without = count_white (srv->path, move + 2.0, 320, 310, 160, 40);
+  g_test_message ("label pixels: %u with, %u without", with_label, without);
+  g_assert_cmpuint (with_label, >, 20);
+  g_assert_cmpuint (without, <, 5);
+
+  sc_bcast_pipeline_free (b);
+  g_unlink (srv->path);
+  server_free (srv);
+  g_rmdir (dir);
+}
+
 /* rtmp2sink 1.22 (create_stream_done) trips a g_return_if_fail on the
  * createStream reply of ffmpeg's RTMP server; harmless (the publish goes
  * on), but fatal under G_DEBUG=fatal-criticals.  Criticals stay fatal here,
@@ -516,6 +629,7 @@ main (int argc, char **argv)
   g_log_set_always_fatal (G_LOG_FATAL_MASK);
   g_log_set_writer_func (log_writer, NULL, NULL);
   g_test_add_func ("/broadcast-pipeline/layout-switch", test_layout_switch);
+  g_test_add_func ("/broadcast-pipeline/placeholder-transition", test_placeholder_transition);
   g_test_add_func ("/broadcast-pipeline/reconnect", test_reconnect);
   g_test_add_func ("/broadcast-pipeline/refusal-classification", test_refusal_classification);
   return g_test_run ();
