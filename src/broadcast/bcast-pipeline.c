@@ -71,6 +71,10 @@ slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geom
   s->text = gst_bin_get_by_name (GST_BIN (bin), "text");
   gst_bin_add (GST_BIN (p->pipeline), bin);
   s->mixpad = gst_element_request_pad_simple (mixer, "sink_%u");
+  if (mixer == p->comp)
+    /* At stop, sources end in any order: keep the last frames, so the
+     * final output frames do not flash to black. */
+    g_object_set (s->mixpad, "repeat-after-eos", TRUE, NULL);
   if (geometry) {
     /* Hidden until a tile places it. */
     g_object_set (s->mixpad, "alpha", 0.0, "zorder", Z_PARTICIPANTS, NULL);
@@ -347,6 +351,8 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   p->state = SC_BCAST_IDLE;
   p->backoff_s = 1;
 
+  g_autoptr (GstPad) filler = gst_element_get_static_pad (p->comp, "sink_0");
+  g_object_set (filler, "repeat-after-eos", TRUE, NULL);
   g_autoptr (GstPad) comp_src = gst_element_get_static_pad (p->comp, "src");
   gst_pad_add_probe (comp_src, GST_PAD_PROBE_TYPE_BUFFER, comp_out_probe, p, NULL);
 
@@ -677,6 +683,8 @@ sc_bcast_pipeline_get_health (ScBcastPipeline *p, ScBcastHealth *out)
   /* Rates over the time since the previous call (at least one second). */
   if (p->rate_t0_us == 0) {
     p->rate_t0_us = now;
+    p->rate_frames0 = p->frames_out;
+    p->rate_bytes0 = p->bytes_out;
   } else if (now - p->rate_t0_us >= G_USEC_PER_SEC) {
     double secs = (now - p->rate_t0_us) / (double) G_USEC_PER_SEC;
     p->fps_now = (p->frames_out - p->rate_frames0) / secs;

@@ -603,6 +603,68 @@ test_placeholder_transition (void)
   g_rmdir (dir);
 }
 
+/* ---- cost of a 720p, 4-participant mix (measured, not asserted) ------------ */
+
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void
+test_cpu_720p_4 (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", &error);
+  guint16 port = sc_harness_free_port ();
+  RtmpServer *srv = server_start (dir, "out.flv", port);
+  ScBcastConfig cfg = { .width = 1280, .height = 720, .fps = 30, .rtmp_url = srv->url,
+                        .background_argb = BG_ARGB };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  const char *ids[] = { "p1", "p2", "p3", "p4" };
+  const guint32 colours[] = { RED_ARGB, BLUE_ARGB, 0xffffffff, 0xff808080 };
+  Participant *pts[4];
+  ScTile tiles[4];
+  for (int i = 0; i < 4; i++) {
+    pts[i] = participant_start (b, ids[i], colours[i], 300 + 100 * i);
+    make_tile (&tiles[i], ids[i], (i % 2) * 640, (i / 2) * 360, 640, 360);
+    tiles[i].label = (char *) ids[i];
+  }
+  sc_bcast_pipeline_set_tiles (b, tiles, 4, 0);
+  spin (3000);
+  ScBcastHealth h;
+  sc_bcast_pipeline_get_health (b, &h);   /* starts the rate window */
+  double c0 = cpu_seconds ();
+  gint64 t0 = g_get_monotonic_time ();
+  spin (5000);
+  double cpu = cpu_seconds () - c0;
+  double wall = (g_get_monotonic_time () - t0) / 1e6;
+  sc_bcast_pipeline_get_health (b, &h);
+  g_test_message ("720p, 4 participants: %.0f%% of one core (%.2f s CPU in %.2f s, this process "
+                  "incl. the synthetic sources); output %.1f fps, %" G_GUINT64_FORMAT " bit/s, "
+                  "%" G_GUINT64_FORMAT " frames dropped",
+                  100 * cpu / wall, cpu, wall, h.output_fps, h.bitrate_bps, h.frames_dropped);
+  g_assert_cmpint (h.state, ==, SC_BCAST_RUNNING);
+  g_assert_cmpfloat (h.output_fps, >, 0);
+  sc_bcast_pipeline_stop (b);
+  for (int i = 0; i < 4; i++)
+    participant_stop (pts[i]);
+  server_wait (srv);
+  const char *sargv[] = { "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=width,height", "-of", "csv=p=0", srv->path, NULL };
+  g_autofree char *dims = run_out (sargv);
+  g_assert_true (g_str_has_prefix (dims, "1280,720"));
+  sc_bcast_pipeline_free (b);
+  g_unlink (srv->path);
+  server_free (srv);
+  g_rmdir (dir);
+}
+
 /* rtmp2sink 1.22 (create_stream_done) trips a g_return_if_fail on the
  * createStream reply of ffmpeg's RTMP server; harmless (the publish goes
  * on), but fatal under G_DEBUG=fatal-criticals.  Criticals stay fatal here,
@@ -632,5 +694,6 @@ main (int argc, char **argv)
   g_test_add_func ("/broadcast-pipeline/placeholder-transition", test_placeholder_transition);
   g_test_add_func ("/broadcast-pipeline/reconnect", test_reconnect);
   g_test_add_func ("/broadcast-pipeline/refusal-classification", test_refusal_classification);
+  g_test_add_func ("/broadcast-pipeline/cpu-720p-4", test_cpu_720p_4);
   return g_test_run ();
 }
