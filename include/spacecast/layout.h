@@ -63,6 +63,21 @@ typedef struct {
   gboolean placeholder;        /* no video: draw placeholder_argb and the name */
 } ScTile;
 
+/* Limits and defaults (see layout.c for how each layout uses them). */
+#define SC_LAYOUT_MAX_TILES          25     /* gallery / crop / spotlight show at most this many */
+#define SC_LAYOUT_MAX_REGIONS        25
+#define SC_LAYOUT_DEFAULT_GAP_1080   8      /* gap at 1080 px short side, scaled with resolution */
+#define SC_LAYOUT_DEFAULT_BACKGROUND 0xFF1A1A1Au
+#define SC_LAYOUT_DEFAULT_PLACEHOLDER 0xFF333333u
+#define SC_LAYOUT_SPEAKER_HOLD_MS    1500
+#define SC_LAYOUT_SPEAKER_SILENCE    0.01   /* linear level (-40 dBFS) below which nobody leads */
+
+/* Defaults for @kind at @width x @height (both even, > 0): gap scaled from
+ * 8 px at 1080p (0 for crop), fit = contain (cover for crop), labels off,
+ * background #1A1A1A, placeholder #333333. */
+void         sc_layout_options_init (ScLayoutOptions *opts, ScLayoutKind kind,
+                                     int width, int height);
+
 /* Parse "layout" (string) and "layout_options" (object) as the broadcast API
  * takes them; unspecified options keep their defaults. */
 gboolean     sc_layout_options_init_from_json (ScLayoutOptions *opts,
@@ -73,6 +88,8 @@ gboolean     sc_layout_options_init_from_json (ScLayoutOptions *opts,
 void         sc_layout_options_clear (ScLayoutOptions *opts);
 const char  *sc_layout_kind_to_string (ScLayoutKind kind);
 gboolean     sc_layout_kind_from_string (const char *s, ScLayoutKind *kind);
+/* Parse "#RRGGBB" into opaque ARGB. */
+gboolean     sc_layout_parse_color (const char *s, guint32 *argb);
 
 /* Tiles (GArray of ScTile, freed with g_array_unref) for the participants.
  * @active_speaker_id is what an ScLayoutSpeaker tracker says (may be NULL). */

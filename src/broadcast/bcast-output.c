@@ -1,0 +1,336 @@
+/* The RTMP output: a small pipeline of its own (appsrc ×2 → flvmux →
+ * rtmp2sink) fed from the mixing pipeline's appsinks.  rtmp2sink has no
+ * reconnect, and its errors would otherwise flow back as FLOW_ERROR into
+ * the encoders and mixers; here an error only ever kills this throw-away
+ * pipeline.  A fresh one per attempt also resends the FLV header and the
+ * codec configuration for the new RTMP session. */
+#include "bcast-private.h"
+#include "spacecast/core.h"
+
+#include <gst/video/video.h>
+#include <string.h>
+
+#define HEALTHY_SESSION_US (10 * G_USEC_PER_SEC)
+#define STOP_TIMEOUT (5 * GST_SECOND)
+
+typedef struct {
+  ScBcastPipeline *p;
+  ScBcastState state;
+  char *reason;
+} StateNote;
+
+static gboolean
+notify_state (gpointer data)
+{
+  StateNote *n = data;
+  if (n->p->state_func)
+    n->p->state_func (n->p, n->state, n->reason, n->p->state_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+state_note_free (gpointer data)
+{
+  StateNote *n = data;
+  g_free (n->reason);
+  g_free (n);
+}
+
+void
+sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason)
+{
+  g_mutex_lock (&p->lock);
+  gboolean changed = p->state != s;
+  p->state = s;
+  g_free (p->reason);
+  p->reason = g_strdup (reason);
+  g_mutex_unlock (&p->lock);
+  if (!changed)
+    return;
+  if (s == SC_BCAST_FAILED || s == SC_BCAST_RECONNECTING)
+    g_message ("bcast: %s: %s", sc_bcast_state_to_string (s), reason ? reason : "");
+  StateNote *n = g_new0 (StateNote, 1);
+  n->p = p;
+  n->state = s;
+  n->reason = g_strdup (reason);
+  g_main_context_invoke_full (p->ctx, G_PRIORITY_DEFAULT, notify_state, n, state_note_free);
+}
+
+gboolean
+sc_bcast_error_is_refusal (const GError *e)
+{
+  if (!e)
+    return FALSE;
+  if (g_error_matches (e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED))
+    return TRUE;
+  /* rtmp2sink 1.22 reports NetStream.Publish.BadName as RESOURCE/FAILED
+   * "Failed to connect: publish denied; stream already exists: {...}" and
+   * NetStream.Publish.Denied as RESOURCE/NOT_AUTHORIZED "Not authorized to
+   * connect: publish denied: {...}"; a refused connect command carries the
+   * server's NetConnection.Connect.Rejected in the dump. */
+  static const char *const marks[] = {
+    "publish denied", "NetStream.Publish.BadName", "NetStream.Publish.Denied",
+    "NetConnection.Connect.Rejected",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (marks); i++)
+    if (e->message && strstr (e->message, marks[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- appsink side (mixing pipeline streaming threads) ------------------- */
+
+/* Hand a sample to an output appsrc with running-time timestamps: x264enc
+ * shifts its output by 1000 h and its segment with it, and the output
+ * pipeline starts from a plain [0, inf) segment. */
+static void
+push_retimed (GstElement *src, GstSample *s)
+{
+  GstBuffer *b = gst_sample_get_buffer (s);
+  const GstSegment *seg = gst_sample_get_segment (s);
+  GstCaps *caps = gst_sample_get_caps (s);
+  g_autoptr (GstCaps) cur = gst_app_src_get_caps (GST_APP_SRC (src));
+  if (caps && (!cur || !gst_caps_is_equal (cur, caps)))
+    gst_app_src_set_caps (GST_APP_SRC (src), caps);
+  GstBuffer *out = gst_buffer_copy (b);
+  if (seg && seg->format == GST_FORMAT_TIME) {
+    if (GST_BUFFER_PTS_IS_VALID (b))
+      GST_BUFFER_PTS (out) = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (b));
+    if (GST_BUFFER_DTS_IS_VALID (b))
+      GST_BUFFER_DTS (out) = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_DTS (b));
+  }
+  gst_app_src_push_buffer (GST_APP_SRC (src), out);
+}
+
+static GstFlowReturn
+on_video_sample (GstAppSink *sink, gpointer user_data)
+{
+  ScBcastPipeline *p = user_data;
+  g_autoptr (GstSample) s = gst_app_sink_pull_sample (sink);
+  if (!s)
+    return GST_FLOW_OK;
+  GstBuffer *b = gst_sample_get_buffer (s);
+  gboolean key = !GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DELTA_UNIT);
+  GstElement *src = NULL;
+  g_mutex_lock (&p->lock);
+  if (p->out_vsrc && (!p->need_keyframe || key)) {
+    p->need_keyframe = FALSE;
+    src = gst_object_ref (p->out_vsrc);
+    p->frames_out++;
+    p->bytes_out += gst_buffer_get_size (b);
+  } else {
+    p->frames_dropped++;
+  }
+  g_mutex_unlock (&p->lock);
+  if (src) {
+    push_retimed (src, s);
+    gst_object_unref (src);
+  }
+  return GST_FLOW_OK;   /* never let the output's fate reach the encoder */
+}
+
+static GstFlowReturn
+on_audio_sample (GstAppSink *sink, gpointer user_data)
+{
+  ScBcastPipeline *p = user_data;
+  g_autoptr (GstSample) s = gst_app_sink_pull_sample (sink);
+  if (!s)
+    return GST_FLOW_OK;
+  GstElement *src = NULL;
+  g_mutex_lock (&p->lock);
+  /* Audio waits with video for the first keyframe of a session, so the
+   * stream the server sees starts decodable. */
+  if (p->out_asrc && !p->need_keyframe) {
+    src = gst_object_ref (p->out_asrc);
+    p->bytes_out += gst_buffer_get_size (gst_sample_get_buffer (s));
+  }
+  g_mutex_unlock (&p->lock);
+  if (src) {
+    push_retimed (src, s);
+    gst_object_unref (src);
+  }
+  return GST_FLOW_OK;
+}
+
+static void
+forward_eos (ScBcastPipeline *p, gboolean video)
+{
+  g_mutex_lock (&p->lock);
+  GstElement *src = video ? p->out_vsrc : p->out_asrc;
+  if (src)
+    gst_object_ref (src);
+  g_mutex_unlock (&p->lock);
+  if (src) {
+    gst_app_src_end_of_stream (GST_APP_SRC (src));
+    gst_object_unref (src);
+  }
+}
+
+static void
+on_video_eos (GstAppSink *sink, gpointer user_data)
+{
+  forward_eos (user_data, TRUE);
+}
+
+static void
+on_audio_eos (GstAppSink *sink, gpointer user_data)
+{
+  forward_eos (user_data, FALSE);
+}
+
+void
+sc_bcast_output_attach_sinks (ScBcastPipeline *p)
+{
+  GstAppSinkCallbacks vcb = { .eos = on_video_eos, .new_sample = on_video_sample };
+  GstAppSinkCallbacks acb = { .eos = on_audio_eos, .new_sample = on_audio_sample };
+  gst_app_sink_set_callbacks (GST_APP_SINK (p->vsink), &vcb, p, NULL);
+  gst_app_sink_set_callbacks (GST_APP_SINK (p->asink), &acb, p, NULL);
+}
+
+/* ---- the output pipeline (owner's context) ------------------------------ */
+
+static gboolean retry_cb (gpointer user_data);
+
+static gboolean
+on_out_bus (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  ScBcastPipeline *p = user_data;
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR || p->stopping)
+    return G_SOURCE_CONTINUE;
+
+  g_autoptr (GError) e = NULL;
+  g_autofree char *dbg = NULL;
+  gst_message_parse_error (msg, &e, &dbg);
+  g_autofree char *why = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
+                                          e->message);
+  gboolean refused = sc_bcast_error_is_refusal (e);
+  gint64 age = g_get_monotonic_time () - p->session_started_us;
+  /* Destroys this very source: return REMOVE below, after the last use. */
+  sc_bcast_output_teardown (p);
+  if (refused) {
+    sc_bcast_set_state (p, SC_BCAST_FAILED, why);
+    return G_SOURCE_REMOVE;
+  }
+  if (age > HEALTHY_SESSION_US)
+    p->backoff_s = 1;
+  g_mutex_lock (&p->lock);
+  p->reconnects++;
+  g_mutex_unlock (&p->lock);
+  g_autofree char *note = g_strdup_printf ("%s (retry in %u s)", why, p->backoff_s);
+  sc_bcast_set_state (p, SC_BCAST_RECONNECTING, note);
+  p->retry_source = g_timeout_source_new_seconds (p->backoff_s);
+  g_source_set_callback (p->retry_source, retry_cb, p, NULL);
+  g_source_attach (p->retry_source, p->ctx);
+  p->backoff_s = MIN (p->backoff_s * 2, p->backoff_max_s);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  ScBcastPipeline *p = user_data;
+  g_clear_pointer (&p->retry_source, g_source_unref);
+  g_autoptr (GError) error = NULL;
+  if (sc_bcast_output_start (p, &error)) {
+    sc_bcast_set_state (p, SC_BCAST_RUNNING, NULL);
+  } else {
+    sc_bcast_set_state (p, SC_BCAST_FAILED, error->message);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+sc_bcast_output_start (ScBcastPipeline *p, GError **error)
+{
+  g_autofree char *loc = g_strescape (p->rtmp_url, NULL);
+  /* Not live: flvmux interleaves by timestamp, waiting for both streams,
+   * which the always-on mixers guarantee.  Bounded leaky appsrcs keep a
+   * stuck TCP connection from growing memory. */
+  g_autofree char *desc = g_strdup_printf (
+      "appsrc name=v format=time is-live=false block=false max-bytes=16000000"
+      "  leaky-type=downstream ! queue ! mux.video"
+      " appsrc name=a format=time is-live=false block=false max-bytes=2000000"
+      "  leaky-type=downstream ! queue ! mux.audio"
+      " flvmux name=mux streamable=true"
+      " ! rtmp2sink name=rtmp location=\"%s\" sync=false async=false", loc);
+  g_autoptr (GError) perr = NULL;
+  GstElement *pipe = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &perr);
+  if (!pipe) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL,
+                 "broadcast: could not build the RTMP output: %s", perr->message);
+    return FALSE;
+  }
+  g_autoptr (GstBus) bus = gst_element_get_bus (pipe);
+  GSource *watch = gst_bus_create_watch (bus);
+  g_source_set_callback (watch, G_SOURCE_FUNC (on_out_bus), p, NULL);
+  g_source_attach (watch, p->ctx);
+
+  if (gst_element_set_state (pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    g_source_destroy (watch);
+    g_source_unref (watch);
+    gst_element_set_state (pipe, GST_STATE_NULL);
+    gst_object_unref (pipe);
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL,
+                 "broadcast: the RTMP output did not start");
+    return FALSE;
+  }
+  g_mutex_lock (&p->lock);
+  p->out_pipe = pipe;
+  p->out_watch = watch;
+  p->out_vsrc = gst_bin_get_by_name (GST_BIN (pipe), "v");
+  p->out_asrc = gst_bin_get_by_name (GST_BIN (pipe), "a");
+  p->need_keyframe = TRUE;
+  p->session_started_us = g_get_monotonic_time ();
+  g_mutex_unlock (&p->lock);
+
+  /* The new session must begin with SPS/PPS and an IDR, not wait up to a
+   * whole GOP: ask the encoder (through h264parse) for one now. */
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (p->vsink, "sink");
+  gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (
+      GST_CLOCK_TIME_NONE, TRUE, 0));
+  return TRUE;
+}
+
+void
+sc_bcast_output_teardown (ScBcastPipeline *p)
+{
+  if (p->retry_source) {
+    g_source_destroy (p->retry_source);
+    g_clear_pointer (&p->retry_source, g_source_unref);
+  }
+  g_mutex_lock (&p->lock);
+  GstElement *pipe = g_steal_pointer (&p->out_pipe);
+  GstElement *v = g_steal_pointer (&p->out_vsrc);
+  GstElement *a = g_steal_pointer (&p->out_asrc);
+  GSource *watch = g_steal_pointer (&p->out_watch);
+  g_mutex_unlock (&p->lock);
+  if (watch) {
+    g_source_destroy (watch);
+    g_source_unref (watch);
+  }
+  g_clear_object (&v);
+  g_clear_object (&a);
+  if (pipe) {
+    gst_element_set_state (pipe, GST_STATE_NULL);
+    gst_object_unref (pipe);
+  }
+}
+
+void
+sc_bcast_output_finish (ScBcastPipeline *p)
+{
+  g_mutex_lock (&p->lock);
+  GstElement *pipe = p->out_pipe ? gst_object_ref (p->out_pipe) : NULL;
+  g_mutex_unlock (&p->lock);
+  if (pipe) {
+    /* Our bus watch is not dispatched while we block here, so we get the
+     * messages.  EOS at the sink means the stop commands went out. */
+    g_autoptr (GstBus) bus = gst_element_get_bus (pipe);
+    g_autoptr (GstMessage) msg = gst_bus_timed_pop_filtered (
+        bus, STOP_TIMEOUT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    if (!msg)
+      g_warning ("bcast: output did not drain within %u s", (guint) (STOP_TIMEOUT / GST_SECOND));
+    gst_object_unref (pipe);
+  }
+  sc_bcast_output_teardown (p);
+}

@@ -1,0 +1,728 @@
+/* The WHIP peer: lifecycle and SDP negotiation.  webrtcbin answers promises
+ * and notifies on its own threads; every result is handed to the owner's
+ * GMainContext through sc_whip_peer_defer (an idle source, so it never runs
+ * inline on a streaming thread even when nobody iterates that context). */
+#define GST_USE_UNSTABLE_API
+#include "whip-private.h"
+#include "spacecast/core.h"
+
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <math.h>
+#include <string.h>
+
+G_DEFINE_TYPE (ScWhipPeer, sc_whip_peer, G_TYPE_OBJECT)
+
+enum { SIG_TRACK_ADDED, SIG_TRACK_REMOVED, SIG_FIRST_FRAME, SIG_AUDIO_LEVEL,
+       SIG_ENDED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+#define DEFAULT_NO_MEDIA_S 10
+#define DEFAULT_GATHER_MS  5000
+
+/* ---- main-context hand-off ------------------------------------------- */
+
+typedef struct {
+  ScWhipPeer        *peer;
+  ScWhipPeerMainFunc func;
+  gpointer           data;
+  GDestroyNotify     free_data;
+} Deferred;
+
+static gboolean
+deferred_dispatch (gpointer user_data)
+{
+  Deferred *d = user_data;
+
+  if (!g_atomic_int_get (&d->peer->closed))
+    d->func (d->peer, d->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+deferred_free (gpointer user_data)
+{
+  Deferred *d = user_data;
+
+  if (d->free_data)
+    d->free_data (d->data);
+  g_object_unref (d->peer);
+  g_free (d);
+}
+
+void
+sc_whip_peer_defer (ScWhipPeer *peer, ScWhipPeerMainFunc func, gpointer data,
+                    GDestroyNotify free_data)
+{
+  Deferred *d;
+  GSource *source;
+
+  if (g_atomic_int_get (&peer->closed)) {
+    if (free_data)
+      free_data (data);
+    return;
+  }
+  d = g_new0 (Deferred, 1);
+  d->peer = g_object_ref (peer);
+  d->func = func;
+  d->data = data;
+  d->free_data = free_data;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, deferred_dispatch, d, deferred_free);
+  g_source_attach (source, peer->ctx);
+  g_source_unref (source);
+}
+
+void
+sc_whip_peer_touch_media (ScWhipPeer *peer)
+{
+  gint ds = (gint) ((g_get_monotonic_time () - peer->created_us) / 100000);
+
+  g_atomic_int_set (&peer->last_media_ds, ds);
+}
+
+/* ---- ending ------------------------------------------------------------ */
+
+typedef struct {
+  ScWhipEndReason reason;
+  char *message;
+} EndInfo;
+
+static void
+end_info_free (gpointer data)
+{
+  EndInfo *e = data;
+
+  g_free (e->message);
+  g_free (e);
+}
+
+static void negotiation_fail (ScWhipPeer *peer, GError *error);
+
+static void
+end_on_main (ScWhipPeer *peer, gpointer data)
+{
+  EndInfo *e = data;
+
+  if (peer->task != NULL) {
+    /* Still negotiating: this is a failure of the POST, not an ended peer. */
+    negotiation_fail (peer, g_error_new (SC_ERROR, SC_ERROR_INTERNAL,
+                                         "%s", e->message));
+    return;
+  }
+  if (peer->ended)
+    return;
+  peer->ended = TRUE;
+  g_clear_pointer (&peer->watchdog, g_source_destroy);
+  g_signal_emit (peer, signals[SIG_ENDED], 0, (guint) e->reason, e->message);
+}
+
+void
+sc_whip_peer_end (ScWhipPeer *peer, ScWhipEndReason reason, const char *message)
+{
+  EndInfo *e = g_new0 (EndInfo, 1);
+
+  e->reason = reason;
+  e->message = g_strdup (message);
+  sc_whip_peer_defer (peer, end_on_main, e, end_info_free);
+}
+
+static gboolean
+watchdog_tick (gpointer user_data)
+{
+  ScWhipPeer *peer = user_data;
+  gint now_ds = (gint) ((g_get_monotonic_time () - peer->created_us) / 100000);
+  gint idle_ds = now_ds - g_atomic_int_get (&peer->last_media_ds);
+
+  if (idle_ds >= (gint) peer->no_media_timeout_s * 10) {
+    g_autofree char *msg = g_strdup_printf ("no media for %u s",
+                                            peer->no_media_timeout_s);
+    peer->watchdog = NULL;
+    sc_whip_peer_end (peer, SC_WHIP_END_NO_MEDIA, msg);
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- bus and connection state ----------------------------------------- */
+
+static gdouble
+level_message_rms (const GstStructure *s)
+{
+  const GValue *v = gst_structure_get_value (s, "rms");
+  gdouble sum = 0;
+  guint n;
+
+  if (v == NULL || !G_VALUE_HOLDS_BOXED (v))
+    return -127;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GValueArray *arr = g_value_get_boxed (v);
+  n = arr ? arr->n_values : 0;
+  for (guint i = 0; i < n; i++)
+    sum += pow (10.0, g_value_get_double (g_value_array_get_nth (arr, i)) / 10.0);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  if (n == 0 || sum <= 0)
+    return -127;
+  /* Mean power across channels, back in dB. */
+  return MAX (-127.0, 10.0 * log10 (sum / n));
+}
+
+static gboolean
+bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  ScWhipPeer *peer = user_data;
+
+  if (g_atomic_int_get (&peer->closed))
+    return G_SOURCE_CONTINUE;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ERROR: {
+      g_autoptr (GError) err = NULL;
+      g_autofree char *dbg = NULL;
+      g_autofree char *text = NULL;
+
+      gst_message_parse_error (msg, &err, &dbg);
+      text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
+                              err->message);
+      g_debug ("whip peer %s: pipeline error %s (%s)", peer->label, text, dbg);
+      sc_whip_peer_end (peer, SC_WHIP_END_PIPELINE_ERROR, text);
+      break;
+    }
+    case GST_MESSAGE_ELEMENT: {
+      const GstStructure *s = gst_message_get_structure (msg);
+
+      if (s != NULL && gst_structure_has_name (s, "level")) {
+        gdouble db = level_message_rms (s);
+
+        g_mutex_lock (&peer->lock);
+        peer->audio_level = db;
+        g_mutex_unlock (&peer->lock);
+        if (peer->task == NULL && !peer->ended)
+          g_signal_emit (peer, signals[SIG_AUDIO_LEVEL], 0, db);
+      }
+      break;
+    }
+    case GST_MESSAGE_LATENCY:
+      gst_bin_recalculate_latency (GST_BIN (peer->pipeline));
+      break;
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_connection_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer)
+{
+  if (g_str_equal (pspec->name, "ice-connection-state")) {
+    GstWebRTCICEConnectionState st;
+
+    g_object_get (webrtc, "ice-connection-state", &st, NULL);
+    if (st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+      sc_whip_peer_end (peer, SC_WHIP_END_ICE_FAILED, "ICE failed");
+  } else {
+    GstWebRTCPeerConnectionState st;
+
+    g_object_get (webrtc, "connection-state", &st, NULL);
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+      sc_whip_peer_end (peer, SC_WHIP_END_CONNECTION_FAILED,
+                        "peer connection (DTLS) failed");
+  }
+}
+
+/* ---- negotiation ------------------------------------------------------- */
+
+static void
+negotiation_fail (ScWhipPeer *peer, GError *error)
+{
+  GTask *task = g_steal_pointer (&peer->task);
+
+  g_clear_pointer (&peer->gather_timeout, g_source_destroy);
+  if (task == NULL) {
+    g_error_free (error);
+    return;
+  }
+  g_task_return_error (task, error);
+  g_object_unref (task);
+  sc_whip_peer_close (peer);
+  g_object_unref (peer);   /* the negotiation's ref */
+}
+
+static void
+fail_on_main (ScWhipPeer *peer, gpointer data)
+{
+  negotiation_fail (peer, g_error_copy (data));
+}
+
+static void
+fail_from_thread (ScWhipPeer *peer, ScErrorCode code, const char *what,
+                  const GError *cause)
+{
+  GError *e = g_error_new (SC_ERROR, code, "%s%s%s", what,
+                           cause ? ": " : "", cause ? cause->message : "");
+
+  sc_whip_peer_defer (peer, fail_on_main, e, (GDestroyNotify) g_error_free);
+}
+
+/* The answer must serve every offered m-line with a codec we decode;
+ * 1.22 answers an unservable m-line with port 0 instead of failing. */
+static gboolean
+check_answer (const GstSDPMessage *answer, GError **error)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (answer, i);
+    gboolean ok = FALSE;
+
+    if (gst_sdp_media_get_port (m) == 0) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "offered %s m-line cannot be received", gst_sdp_media_get_media (m));
+      return FALSE;
+    }
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      const char *sp;
+      g_autofree char *name = NULL;
+
+      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL)
+        continue;
+      sp = strchr (a->value, ' ');
+      if (sp == NULL)
+        continue;
+      name = g_strndup (sp + 1, strcspn (sp + 1, "/"));
+      if (sc_whip_codec_supported (name))
+        ok = TRUE;
+    }
+    if (!ok) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "no supported codec for %s", gst_sdp_media_get_media (m));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static void
+finish_negotiation (ScWhipPeer *peer, gpointer data)
+{
+  g_autoptr (GstWebRTCSessionDescription) local = NULL;
+  g_autoptr (GError) error = NULL;
+  GTask *task;
+  char *text;
+
+  if (peer->task == NULL)
+    return;
+  g_clear_pointer (&peer->gather_timeout, g_source_destroy);
+  g_object_get (peer->webrtc, "local-description", &local, NULL);
+  if (local == NULL) {
+    negotiation_fail (peer, g_error_new (SC_ERROR, SC_ERROR_INTERNAL,
+                                         "no local description after answering"));
+    return;
+  }
+  if (!check_answer (local->sdp, &error)) {
+    negotiation_fail (peer, g_steal_pointer (&error));
+    return;
+  }
+  text = gst_sdp_message_as_text (local->sdp);
+  task = g_steal_pointer (&peer->task);
+
+  sc_whip_peer_touch_media (peer);   /* the no-media clock starts now */
+  peer->watchdog = g_timeout_source_new (500);
+  g_source_set_callback (peer->watchdog, watchdog_tick, peer, NULL);
+  g_source_attach (peer->watchdog, peer->ctx);
+  g_source_unref (peer->watchdog);
+
+  g_task_set_task_data (task, text, g_free);
+  /* The negotiation's ref passes to the result. */
+  g_task_return_pointer (task, peer, g_object_unref);
+  g_object_unref (task);
+}
+
+static gboolean
+gather_timeout_cb (gpointer user_data)
+{
+  ScWhipPeer *peer = user_data;
+
+  g_debug ("whip peer %s: ICE gathering did not complete, answering anyway",
+           peer->label);
+  peer->gather_timeout = NULL;
+  finish_negotiation (peer, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_gathering_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer)
+{
+  GstWebRTCICEGatheringState st;
+
+  g_object_get (webrtc, "ice-gathering-state", &st, NULL);
+  if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    sc_whip_peer_defer (peer, finish_negotiation, NULL, NULL);
+}
+
+static const GError *
+promise_error (GstPromise *promise, GstPromiseResult res)
+{
+  const GstStructure *reply;
+  const GValue *v;
+
+  if (res != GST_PROMISE_RESULT_REPLIED)
+    return NULL;
+  reply = gst_promise_get_reply (promise);
+  if (reply == NULL || !gst_structure_has_field (reply, "error"))
+    return NULL;
+  v = gst_structure_get_value (reply, "error");
+  return G_VALUE_HOLDS (v, G_TYPE_ERROR) ? g_value_get_boxed (v) : NULL;
+}
+
+static void
+on_answer_created (GstPromise *promise, gpointer user_data)
+{
+  ScWhipPeer *peer = user_data;
+  GstPromiseResult res = gst_promise_wait (promise);
+  const GError *err = promise_error (promise, res);
+  GstWebRTCSessionDescription *answer = NULL;
+
+  if (res == GST_PROMISE_RESULT_REPLIED && err == NULL)
+    gst_structure_get (gst_promise_get_reply (promise), "answer",
+                       GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  gst_promise_unref (promise);
+  if (answer == NULL) {
+    fail_from_thread (peer, SC_ERROR_INVALID, "cannot answer the offer", err);
+    return;
+  }
+  /* Gathering starts here; on_gathering_state picks up the end of it. */
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
+  gst_webrtc_session_description_free (answer);
+}
+
+static void
+on_remote_set (GstPromise *promise, gpointer user_data)
+{
+  ScWhipPeer *peer = user_data;
+  GstPromiseResult res = gst_promise_wait (promise);
+  const GError *err = promise_error (promise, res);
+
+  if (res != GST_PROMISE_RESULT_REPLIED || err != NULL) {
+    fail_from_thread (peer, SC_ERROR_INVALID, "offer rejected", err);
+    gst_promise_unref (promise);
+    return;
+  }
+  gst_promise_unref (promise);
+  promise = gst_promise_new_with_change_func (on_answer_created, peer, NULL);
+  g_signal_emit_by_name (peer->webrtc, "create-answer", NULL, promise);
+}
+
+/* WHIP carries one MediaStream: at most one audio and one video m-line, each
+ * with a codec we can decode.  Reject anything else before touching
+ * webrtcbin so that a bad POST costs nothing. */
+static gboolean
+check_offer (const GstSDPMessage *offer, gboolean *has_video,
+             gboolean *has_audio, GError **error)
+{
+  guint n = gst_sdp_message_medias_len (offer);
+
+  *has_video = *has_audio = FALSE;
+  if (n == 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "offer has no media");
+    return FALSE;
+  }
+  for (guint i = 0; i < n; i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (offer, i);
+    const char *kind = gst_sdp_media_get_media (m);
+    gboolean *seen, codec_ok = FALSE;
+
+    if (g_strcmp0 (kind, "video") == 0)
+      seen = has_video;
+    else if (g_strcmp0 (kind, "audio") == 0)
+      seen = has_audio;
+    else {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "unsupported m-line '%s'", kind ? kind : "");
+      return FALSE;
+    }
+    if (*seen) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "more than one %s m-line", kind);
+      return FALSE;
+    }
+    *seen = TRUE;
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      const char *sp;
+      g_autofree char *name = NULL;
+
+      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
+          (sp = strchr (a->value, ' ')) == NULL)
+        continue;
+      name = g_strndup (sp + 1, strcspn (sp + 1, "/"));
+      codec_ok |= sc_whip_codec_supported (name);
+    }
+    if (!codec_ok) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "no supported codec offered for %s (VP8, H264, Opus)", kind);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static void
+add_recv_transceiver (GstElement *webrtc, const char *caps_str)
+{
+  g_autoptr (GstCaps) caps = gst_caps_from_string (caps_str);
+  GstWebRTCRTPTransceiver *trans = NULL;
+
+  g_signal_emit_by_name (webrtc, "add-transceiver",
+                         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &trans);
+  if (trans != NULL) {
+    g_object_set (trans, "do-nack", TRUE, NULL);
+    gst_object_unref (trans);
+  }
+}
+
+static gboolean
+build_pipeline (ScWhipPeer *peer, const ScWhipConfig *cfg, GError **error)
+{
+  g_autoptr (GstClock) clock = gst_system_clock_obtain ();
+  g_autoptr (GstBus) bus = NULL;
+  g_autofree char *name = g_strdup_printf ("whip-%s", peer->label);
+
+  peer->pipeline = gst_pipeline_new (name);
+  peer->webrtc = gst_element_factory_make ("webrtcbin", NULL);
+  if (peer->webrtc == NULL) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "webrtcbin is not available");
+    return FALSE;
+  }
+  gst_object_ref_sink (peer->pipeline);
+  gst_bin_add (GST_BIN (peer->pipeline), peer->webrtc);
+  gst_object_ref (peer->webrtc);
+  /* One clock for every pipeline so running times compare (see whip.h);
+   * the shared system clock is monotonic by default. */
+  gst_pipeline_use_clock (GST_PIPELINE (peer->pipeline), clock);
+
+  g_object_set (peer->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  if (cfg->stun_server != NULL && *cfg->stun_server != '\0')
+    g_object_set (peer->webrtc, "stun-server", cfg->stun_server, NULL);
+  if (cfg->turn_server != NULL && *cfg->turn_server != '\0')
+    g_object_set (peer->webrtc, "turn-server", cfg->turn_server, NULL);
+  if (!sc_whip_configure_ice (peer->webrtc, cfg->ice_host, cfg->udp_port_min,
+                              cfg->udp_port_max, error))
+    return FALSE;
+
+  g_signal_connect (peer->webrtc, "pad-added",
+                    G_CALLBACK (sc_whip_tracks_pad_added), peer);
+  g_signal_connect (peer->webrtc, "pad-removed",
+                    G_CALLBACK (sc_whip_tracks_pad_removed), peer);
+  g_signal_connect (peer->webrtc, "notify::ice-gathering-state",
+                    G_CALLBACK (on_gathering_state), peer);
+  g_signal_connect (peer->webrtc, "notify::ice-connection-state",
+                    G_CALLBACK (on_connection_state), peer);
+  g_signal_connect (peer->webrtc, "notify::connection-state",
+                    G_CALLBACK (on_connection_state), peer);
+
+  bus = gst_pipeline_get_bus (GST_PIPELINE (peer->pipeline));
+  peer->bus_source = gst_bus_create_watch (bus);
+  g_source_set_callback (peer->bus_source, (GSourceFunc) (void (*) (void)) bus_message,
+                         peer, NULL);
+  g_source_attach (peer->bus_source, peer->ctx);
+  return TRUE;
+}
+
+void
+sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
+                        const char *offer_sdp, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (ScWhipPeer) peer = NULL;
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *offer;
+  GstPromise *promise;
+  gboolean has_video, has_audio;
+
+  g_task_set_source_tag (task, sc_whip_peer_new_async);
+  if (offer_sdp == NULL ||
+      gst_sdp_message_new_from_text (offer_sdp, &sdp) != GST_SDP_OK ||
+      gst_sdp_message_medias_len (sdp) == 0 ||
+      gst_sdp_message_get_version (sdp) == NULL) {
+    g_task_return_new_error (task, SC_ERROR, SC_ERROR_INVALID, "offer is not valid SDP");
+    return;
+  }
+  if (!check_offer (sdp, &has_video, &has_audio, &error)) {
+    g_task_return_error (task, g_steal_pointer (&error));
+    return;
+  }
+
+  peer = g_object_new (SC_TYPE_WHIP_PEER, NULL);
+  peer->label = g_strdup (participant_label ? participant_label : "peer");
+  peer->no_media_timeout_s = cfg->no_media_timeout_s ? cfg->no_media_timeout_s
+                                                     : DEFAULT_NO_MEDIA_S;
+  peer->gather_timeout_ms = cfg->gather_timeout_ms ? cfg->gather_timeout_ms
+                                                   : DEFAULT_GATHER_MS;
+  if (!build_pipeline (peer, cfg, &error)) {
+    g_task_return_error (task, g_steal_pointer (&error));
+    sc_whip_peer_close (peer);
+    return;
+  }
+
+  /* webrtcbin must be running before negotiation (notes §1.1). */
+  if (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    g_task_return_new_error (task, SC_ERROR, SC_ERROR_INTERNAL,
+                             "cannot start the WHIP pipeline");
+    sc_whip_peer_close (peer);
+    return;
+  }
+  if (has_video)
+    add_recv_transceiver (peer->webrtc,
+                          "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000;"
+                          "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000");
+  if (has_audio)
+    add_recv_transceiver (peer->webrtc,
+                          "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
+
+  peer->task = g_object_ref (task);
+  peer->gather_timeout = g_timeout_source_new (peer->gather_timeout_ms);
+  g_source_set_callback (peer->gather_timeout, gather_timeout_cb, peer, NULL);
+  g_source_attach (peer->gather_timeout, peer->ctx);
+  g_source_unref (peer->gather_timeout);
+
+  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
+                                              g_steal_pointer (&sdp));
+  promise = gst_promise_new_with_change_func (on_remote_set, peer, NULL);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", offer, promise);
+  gst_webrtc_session_description_free (offer);
+  /* This ref belongs to the negotiation: finish_negotiation or
+   * negotiation_fail drops it. */
+  (void) g_steal_pointer (&peer);
+}
+
+ScWhipPeer *
+sc_whip_peer_new_finish (GAsyncResult *result, char **answer_sdp, GError **error)
+{
+  ScWhipPeer *peer;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  peer = g_task_propagate_pointer (G_TASK (result), error);
+  if (peer == NULL)
+    return NULL;
+  if (answer_sdp != NULL)
+    *answer_sdp = g_strdup (g_task_get_task_data (G_TASK (result)));
+  return peer;
+}
+
+/* ---- teardown ------------------------------------------------------------ */
+
+static void
+stop_in_thread (GTask *task, gpointer source, gpointer task_data,
+                GCancellable *cancellable)
+{
+  gst_element_set_state (GST_ELEMENT (task_data), GST_STATE_NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+sc_whip_peer_close (ScWhipPeer *peer)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (SC_IS_WHIP_PEER (peer));
+  if (!g_atomic_int_compare_and_exchange (&peer->closed, 0, 1))
+    return;
+  g_clear_pointer (&peer->watchdog, g_source_destroy);
+  g_clear_pointer (&peer->gather_timeout, g_source_destroy);
+  if (peer->bus_source != NULL) {
+    g_source_destroy (peer->bus_source);
+    g_clear_pointer (&peer->bus_source, g_source_unref);
+  }
+  if (peer->pipeline == NULL)
+    return;
+  /* The task keeps the peer (and so its tracks) alive until the streaming
+   * threads are joined by the NULL transition. */
+  task = g_task_new (peer, NULL, NULL, NULL);
+  g_task_set_task_data (task, gst_object_ref (peer->pipeline), gst_object_unref);
+  g_task_run_in_thread (task, stop_in_thread);
+}
+
+/* ---- GObject -------------------------------------------------------------- */
+
+static void
+sc_whip_peer_finalize (GObject *object)
+{
+  ScWhipPeer *peer = SC_WHIP_PEER (object);
+
+  if (!g_atomic_int_get (&peer->closed)) {
+    g_warning ("whip peer %s finalized without sc_whip_peer_close", peer->label);
+    g_atomic_int_set (&peer->closed, 1);
+    g_clear_pointer (&peer->watchdog, g_source_destroy);
+    if (peer->bus_source != NULL) {
+      g_source_destroy (peer->bus_source);
+      g_clear_pointer (&peer->bus_source, g_source_unref);
+    }
+  }
+  if (peer->pipeline != NULL)
+    gst_element_set_state (peer->pipeline, GST_STATE_NULL);
+  g_clear_object (&peer->task);
+  sc_whip_tracks_free_taps (peer);
+  g_ptr_array_unref (peer->tracks);
+  g_clear_pointer (&peer->webrtc, gst_object_unref);
+  g_clear_pointer (&peer->pipeline, gst_object_unref);
+  g_main_context_unref (peer->ctx);
+  g_mutex_clear (&peer->lock);
+  g_free (peer->label);
+  G_OBJECT_CLASS (sc_whip_peer_parent_class)->finalize (object);
+}
+
+static void
+sc_whip_peer_init (ScWhipPeer *peer)
+{
+  peer->ctx = g_main_context_ref_thread_default ();
+  peer->created_us = g_get_monotonic_time ();
+  peer->audio_level = -127;
+  g_mutex_init (&peer->lock);
+  peer->taps = g_ptr_array_new ();
+  peer->tracks = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+sc_whip_peer_class_init (ScWhipPeerClass *klass)
+{
+  GObjectClass *oclass = G_OBJECT_CLASS (klass);
+
+  oclass->finalize = sc_whip_peer_finalize;
+  signals[SIG_TRACK_ADDED] = g_signal_new ("track-added", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+  signals[SIG_TRACK_REMOVED] = g_signal_new ("track-removed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+  signals[SIG_FIRST_FRAME] = g_signal_new ("first-frame", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  signals[SIG_AUDIO_LEVEL] = g_signal_new ("audio-level", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
+  signals[SIG_ENDED] = g_signal_new ("ended", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+}
+
+const char *
+sc_whip_peer_get_label (ScWhipPeer *peer)
+{
+  return peer->label;
+}
+
+GstClockTime
+sc_whip_peer_get_base_time (ScWhipPeer *peer)
+{
+  return gst_element_get_base_time (peer->pipeline);
+}
+
+gdouble
+sc_whip_peer_get_audio_level (ScWhipPeer *peer)
+{
+  gdouble v;
+
+  g_mutex_lock (&peer->lock);
+  v = peer->audio_level;
+  g_mutex_unlock (&peer->lock);
+  return v;
+}

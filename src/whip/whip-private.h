@@ -1,0 +1,57 @@
+/* Internals shared by the WHIP peer's negotiation (whip-peer.c) and its
+ * decode chains and taps (whip-tracks.c). */
+#pragma once
+
+#include "spacecast/whip.h"
+
+typedef struct {
+  ScWhipPeer     *peer;           /* not a ref: the peer owns its tracks */
+  GstPad         *pad;            /* webrtcbin src pad, not a ref */
+  ScWhipTrackKind kind;
+  char            codec[16];
+  guint64         frames;         /* under peer->lock */
+  gint            width, height;  /* under peer->lock */
+} ScWhipTrack;
+
+struct _ScWhipPeer {
+  GObject       parent;
+  GMainContext *ctx;              /* the owner's: every signal is emitted here */
+  char         *label;
+  GstElement   *pipeline;
+  GstElement   *webrtc;
+  gint64        created_us;
+  guint         no_media_timeout_s;
+  guint         gather_timeout_ms;
+
+  GSource      *bus_source;
+  GSource      *watchdog;
+  GSource      *gather_timeout;
+  GTask        *task;             /* pending negotiation, main context only */
+
+  gint          closed;           /* atomic */
+  gint          first_frame;      /* atomic */
+  gint          last_media_ds;    /* atomic: deciseconds since creation */
+  gboolean      ended;            /* main context only */
+
+  GMutex        lock;             /* taps, tracks, audio_level */
+  GPtrArray    *taps;
+  guint         next_tap_id;
+  GPtrArray    *tracks;           /* ScWhipTrack*, freed with the peer */
+  gdouble       audio_level;
+};
+
+typedef void (*ScWhipPeerMainFunc) (ScWhipPeer *peer, gpointer data);
+
+/* Run @func on the owner's context (never inline on the calling thread),
+ * unless the peer has been closed by then. */
+void     sc_whip_peer_defer          (ScWhipPeer *peer, ScWhipPeerMainFunc func,
+                                      gpointer data, GDestroyNotify free_data);
+void     sc_whip_peer_end            (ScWhipPeer *peer, ScWhipEndReason reason,
+                                      const char *message);
+void     sc_whip_peer_touch_media    (ScWhipPeer *peer);
+
+/* webrtcbin "pad-added"/"pad-removed" handlers (streaming thread). */
+void     sc_whip_tracks_pad_added    (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
+void     sc_whip_tracks_pad_removed  (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
+void     sc_whip_tracks_free_taps    (ScWhipPeer *peer);
+gboolean sc_whip_codec_supported     (const char *encoding_name);
