@@ -191,9 +191,7 @@ place_grid (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
 
   {
     guint c = best_c, r = (n + c - 1) / c;
-    int grid_w = c * best_tw + (c - 1) * gap;
     int grid_h = r * best_th + (r - 1) * gap;
-    int x0 = area.x + even_floor ((area.width - grid_w) / 2);
     int y0 = area.y + even_floor ((area.height - grid_h) / 2);
 
     for (guint i = 0; i < n; i++) {
@@ -202,7 +200,7 @@ place_grid (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
       int row_w = in_row * best_tw + (in_row - 1) * gap;
       /* Centred in the area itself, not in the grid: two even roundings in
        * a row could leave the last row 4 px off centre. */
-      int rx = row == 0 ? x0 : area.x + even_floor ((area.width - row_w) / 2);
+      int rx = area.x + even_floor ((area.width - row_w) / 2);
       add_tile (tiles, opts, g_ptr_array_index (ps, i),
                 rx + col * (best_tw + gap), y0 + row * (best_th + gap),
                 best_tw, best_th, 0);
