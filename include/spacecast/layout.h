@@ -106,7 +106,8 @@ gboolean     sc_layout_parse_color (const char *s, guint32 *argb);
  *   crop            tiles cover every pixel, fit = fill
  *   custom          one tile per region, z = region index
  * Order: options.order first, then join_order.  Tiles come back main first,
- * then in reading order; every coordinate and size is even.  Screen shares
+ * then the others in that order (custom: region order); every coordinate and
+ * size is even.  Screen shares
  * are always SC_FIT_CONTAIN.  Tiles are drawn in increasing z (equal z never
  * overlap). */
 /* Tiles (GArray of ScTile, freed with g_array_unref) for the participants.
