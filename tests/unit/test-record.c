@@ -717,6 +717,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  sc_record_setup_logging ();
   g_autofree char *ffmpeg = g_find_program_in_path ("ffmpeg");
   g_autofree char *ffprobe_bin = g_find_program_in_path ("ffprobe");
   if (ffmpeg == NULL || ffprobe_bin == NULL) {
