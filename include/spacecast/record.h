@@ -73,6 +73,7 @@ typedef struct {
   GArray *recording_times;   /* ScRecordingTime, one per encoder connection */
 } ScAssetMedia;
 
+/* Safe on any ScAssetMedia that finalise or probe was given, even on failure. */
 void        sc_asset_media_clear (ScAssetMedia *m);
 
 /* Concatenate the asset dir's complete segments into asset_dir/highest.mp4
