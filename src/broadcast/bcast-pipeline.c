@@ -437,6 +437,7 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
     g_source_destroy (p->bus_watch);
     g_source_unref (p->bus_watch);
   }
+  sc_bcast_cancel_notes (p);
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, p->inputs);

@@ -403,6 +403,48 @@ test_layout_switch (void)
 }
 
 
+/* ---- background image, nobody in the space --------------------------------- */
+
+static void
+test_background_image (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", &error);
+  g_autofree char *png = g_build_filename (dir, "bg.png", NULL);
+  const char *mk[] = { "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                       "color=c=magenta:s=320x180", "-frames:v", "1", png, NULL };
+  g_free (run_out (mk));
+  guint16 port = sc_harness_free_port ();
+  RtmpServer *srv = server_start (dir, "out.flv", port);
+  ScBcastConfig cfg = { .width = OUT_W, .height = OUT_H, .fps = 30, .rtmp_url = srv->url,
+                        .background_argb = BG_ARGB, .background_image = png };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  sc_bcast_pipeline_set_tiles (b, NULL, 0, 0);
+  spin (3000);
+  sc_bcast_pipeline_stop (b);
+  server_wait (srv);
+
+  g_autoptr (GArray) frames = probe_frames (srv->path);
+  g_assert_cmpuint (frames->len, >, 45);
+  assert_av_in_step (srv->path, frames);
+  g_autoptr (GBytes) raw = decode_small (srv->path);
+  const guint8 *px = g_bytes_get_data (raw, NULL);
+  /* the image, scaled to the whole frame, over the colour */
+  const guint8 *c = px + (frames->len - 10) * 64 * 36 * 3 + (18 * 64 + 32) * 3;
+  g_test_message ("background pixel %u,%u,%u", c[0], c[1], c[2]);
+  g_assert_true (c[0] > 180 && c[1] < 80 && c[2] > 180);
+  const guint8 *k = px + (frames->len - 10) * 64 * 36 * 3 + (1 * 64 + 1) * 3;
+  g_assert_true (k[0] > 180 && k[1] < 80 && k[2] > 180);
+
+  sc_bcast_pipeline_free (b);
+  g_unlink (srv->path);
+  g_unlink (png);
+  server_free (srv);
+  g_rmdir (dir);
+}
+
 /* ---- the output fails: reconnect without touching the mix ----------------- */
 
 static gboolean
@@ -931,6 +973,7 @@ main (int argc, char **argv)
   g_log_set_writer_func (log_writer, NULL, NULL);
   g_test_add_func ("/broadcast-pipeline/layout-switch", test_layout_switch);
   g_test_add_func ("/broadcast-pipeline/placeholder-transition", test_placeholder_transition);
+  g_test_add_func ("/broadcast-pipeline/background-image", test_background_image);
   g_test_add_func ("/broadcast-pipeline/reconnect", test_reconnect);
   g_test_add_func ("/broadcast-pipeline/refusal-classification", test_refusal_classification);
   g_test_add_func ("/broadcast-pipeline/key-refused", test_key_refused);
