@@ -3,7 +3,8 @@
  * RTMP to `ffmpeg -listen 1` on 127.0.0.1, then the recorded FLV decoded and
  * checked: tile colours before/after a layout switch and after a participant
  * leaves, AAC audio present and not silent, 2 s keyframes, continuous
- * timestamps.  Also: reconnect after the server goes away, refusal
+ * timestamps, a participant stalling.  Also: background image, reconnect
+ * after the server goes away, key refusal (a minimal refusing server), refusal
  * classification, CPU of a 720p 4-participant mix. */
 #include "spacecast/bcast-pipeline.h"
 #include "harness.h"
@@ -292,7 +293,13 @@ test_layout_switch (void)
   make_tile (&tiles[1], "red", OUT_W / 2, 0, OUT_W / 2, OUT_H);
   sc_bcast_pipeline_set_tiles (b, tiles, 2, 0);
   double switch1 = h.position / (double) GST_SECOND;
-  spin (4000);
+  spin (1500);
+  /* red's video stalls for 1.5 s: the mix goes on with its last frame, and
+   * when it resumes its timestamps are re-anchored to our clock */
+  gst_element_set_state (red->video, GST_STATE_PAUSED);
+  spin (1500);
+  gst_element_set_state (red->video, GST_STATE_PLAYING);
+  spin (1000);
 
   /* blue leaves without a new layout: its tile falls back to background */
   sc_bcast_pipeline_get_health (b, &h);
