@@ -78,8 +78,10 @@ typedef struct {
 void         sc_layout_options_init (ScLayoutOptions *opts, ScLayoutKind kind,
                                      int width, int height);
 
-/* Parse "layout" (string) and "layout_options" (object) as the broadcast API
- * takes them; unspecified options keep their defaults. */
+/* Parse "layout" (string, NULL = gallery) and "layout_options" (object or
+ * NULL) as the broadcast API takes them; unspecified options keep their
+ * defaults.  On failure @opts holds nothing to free (clearing it is safe)
+ * and @error is SC_ERROR_INVALID naming the field. */
 gboolean     sc_layout_options_init_from_json (ScLayoutOptions *opts,
                                                const char *layout,
                                                JsonObject *layout_options,
@@ -91,6 +93,23 @@ gboolean     sc_layout_kind_from_string (const char *s, ScLayoutKind *kind);
 /* Parse "#RRGGBB" into opaque ARGB. */
 gboolean     sc_layout_parse_color (const char *s, guint32 *argb);
 
+/* What each layout does (details at the top of src/layout/layout.c):
+ *   gallery         grid of up to 25 equal tiles (frame aspect), rows centred;
+ *                   with a screen share it is spotlight with the share as main
+ *   spotlight       main (pinned > screen share > active speaker > first) in
+ *                   ~80% of the frame, others in a strip on the right
+ *                   (landscape) or at the bottom (portrait / square)
+ *   active-speaker  @active_speaker_id (else the first) full-frame
+ *   single          pinned (else the first) full-frame
+ *   pip             main (pinned > active speaker > first) full-frame, the
+ *                   next one as a 25%-wide inset bottom-right, z = 1
+ *   crop            tiles cover every pixel, fit = fill
+ *   custom          one tile per region, z = region index
+ * Order: options.order first, then join_order.  Tiles come back main first,
+ * then the others in that order (custom: region order); every coordinate and
+ * size is even.  Screen shares
+ * are always SC_FIT_CONTAIN.  Tiles are drawn in increasing z (equal z never
+ * overlap). */
 /* Tiles (GArray of ScTile, freed with g_array_unref) for the participants.
  * @active_speaker_id is what an ScLayoutSpeaker tracker says (may be NULL). */
 GArray      *sc_layout_compute (const ScLayoutOptions *opts,

@@ -6,6 +6,15 @@
  * start/stop recording, close encoder connections, arm/cancel timers, send
  * webhooks, delete).  Timer expiries come back in as events.
  *
+ * Wiring: one ScLiveState per live stream, owned by the main context.  The
+ * RTMP side checks the key, asks sc_livestate_publish_allowed, then feeds
+ * CONNECTED (a fresh connection id, a fresh asset id) and MEDIA_STARTED;
+ * sc_livestate_should_record gates every media message into the recorder.
+ * START_TIMER maps to g_timeout_add_seconds whose callback feeds
+ * TIMER_EXPIRED with the generation given; CANCEL_TIMER removes the source.
+ * The daemon persists status, active_asset_id and recent_asset_ids after
+ * each call, and after a restart loads them and calls sc_livestate_recover.
+ *
  * Decisions where Mux is silent (see mux-api.md §1.5):
  *  - complete: the asset is finalised and the stream goes idle at once; the
  *    encoder stays connected for complete_hold seconds ("draining"), its media

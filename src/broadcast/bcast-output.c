@@ -17,14 +17,19 @@ typedef struct {
   ScBcastPipeline *p;
   ScBcastState state;
   char *reason;
+  GSource *source;
 } StateNote;
 
 static gboolean
 notify_state (gpointer data)
 {
   StateNote *n = data;
-  if (n->p->state_func)
-    n->p->state_func (n->p, n->state, n->reason, n->p->state_data);
+  ScBcastPipeline *p = n->p;
+  g_mutex_lock (&p->lock);
+  p->pending_notes = g_slist_remove (p->pending_notes, n->source);
+  g_mutex_unlock (&p->lock);
+  if (p->state_func)
+    p->state_func (p, n->state, n->reason, p->state_data);
   return G_SOURCE_REMOVE;
 }
 
@@ -32,8 +37,20 @@ static void
 state_note_free (gpointer data)
 {
   StateNote *n = data;
+  g_source_unref (n->source);
   g_free (n->reason);
   g_free (n);
+}
+
+void
+sc_bcast_cancel_notes (ScBcastPipeline *p)
+{
+  g_mutex_lock (&p->lock);
+  GSList *notes = g_steal_pointer (&p->pending_notes);
+  g_mutex_unlock (&p->lock);
+  for (GSList *l = notes; l; l = l->next)
+    g_source_destroy (l->data);
+  g_slist_free (notes);
 }
 
 void
@@ -49,11 +66,18 @@ sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason)
     return;
   if (s == SC_BCAST_FAILED || s == SC_BCAST_RECONNECTING)
     g_message ("bcast: %s: %s", sc_bcast_state_to_string (s), reason ? reason : "");
+  /* Always deferred to the owner's context (never re-entrant into the
+   * caller), and cancelled if the pipeline is freed first. */
   StateNote *n = g_new0 (StateNote, 1);
   n->p = p;
   n->state = s;
   n->reason = g_strdup (reason);
-  g_main_context_invoke_full (p->ctx, G_PRIORITY_DEFAULT, notify_state, n, state_note_free);
+  n->source = g_idle_source_new ();
+  g_source_set_callback (n->source, notify_state, n, state_note_free);
+  g_mutex_lock (&p->lock);
+  p->pending_notes = g_slist_prepend (p->pending_notes, n->source);
+  g_mutex_unlock (&p->lock);
+  g_source_attach (n->source, p->ctx);
 }
 
 gboolean

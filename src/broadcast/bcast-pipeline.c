@@ -300,18 +300,21 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   if (!aenc)
     return NULL;
 
-  /* Fixed output caps after both mixers: whoever joins or leaves, the
+  /* force-live: a branch that has not started yet fails the latency query,
+   * and a mixer that thereby thinks it is not live races ahead of the
+   * clock instead of aggregating on its deadline.
+   * Fixed output caps after both mixers: whoever joins or leaves, the
    * encoders never see a new format.  The filler sources keep both mixers
    * producing even with no participant at all. */
   g_autofree char *desc = g_strdup_printf (
-      "compositor name=comp background=black latency=%" G_GUINT64_FORMAT
+      "compositor name=comp background=black force-live=true latency=%" G_GUINT64_FORMAT
       " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! h264parse ! video/x-h264,stream-format=avc,alignment=au"
       " ! appsink name=vsink sync=false async=false"
       " videotestsrc is-live=true pattern=solid-color foreground-color=%u"
       " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1 ! comp."
-      " audiomixer name=amix latency=%" G_GUINT64_FORMAT
+      " audiomixer name=amix force-live=true latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! aacparse ! appsink name=asink sync=false async=false"
@@ -434,6 +437,7 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
     g_source_destroy (p->bus_watch);
     g_source_unref (p->bus_watch);
   }
+  sc_bcast_cancel_notes (p);
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, p->inputs);

@@ -32,6 +32,7 @@ struct _ScBcastPipeline {
   GHashTable *placeholders;     /* id -> ScBcastSlot* */
   GstClockTime last_out_pts;    /* compositor output, streaming thread */
   gboolean stopping;
+  GSList *pending_notes;        /* GSource* of undelivered state callbacks */
   ScBcastState state;
   char *reason;
 
@@ -56,3 +57,4 @@ void     sc_bcast_output_teardown (ScBcastPipeline *p);
 void     sc_bcast_output_attach_sinks (ScBcastPipeline *p);
 void     sc_bcast_output_finish (ScBcastPipeline *p);   /* EOS + wait */
 void     sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason);
+void     sc_bcast_cancel_notes (ScBcastPipeline *p);

@@ -265,7 +265,7 @@ parse_member (ScLayoutOptions *opts, const char *key, JsonNode *node,
               char **participant_id, char **pinned_id, GError **error)
 {
   if (strcmp (key, "gap") == 0) {
-    gint64 max = MIN (opts->width, opts->height) / 8;
+    gint64 max = (MIN (opts->width, opts->height) / 8) & ~1;
     if (!node_is (node, G_TYPE_INT64) || json_node_get_int (node) < 0)
       return invalid (error, "layout_options.gap must be a non-negative integer");
     if (json_node_get_int (node) > max)

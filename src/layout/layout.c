@@ -149,18 +149,13 @@ add_tile (GArray *tiles, const ScLayoutOptions *opts, const ScLayoutParticipant 
   g_array_append_val (tiles, t);
 }
 
-/* Grid of @ps->len tiles with aspect aw:ah, @gap apart, centred in @area. */
-static void
-place_grid (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
-            ScRect area, int gap, int aw, int ah)
+/* The column count giving the largest aw:ah tiles for @n in @area. */
+static gboolean
+choose_grid (guint n, ScRect area, int gap, int aw, int ah, gboolean portrait,
+             guint *cols, int *tile_w, int *tile_h)
 {
-  guint n = ps->len;
   int best_c = 0, best_tw = 0, best_th = 0;
   guint best_waste = 0;
-  gboolean portrait = opts->height > opts->width;
-
-  if (n == 0)
-    return;
 
   for (guint c = 1; c <= n; c++) {
     guint r = (n + c - 1) / c;
@@ -186,27 +181,43 @@ place_grid (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
       best_waste = waste;
     }
   }
-  if (best_c == 0)
+  *cols = best_c;
+  *tile_w = best_tw;
+  *tile_h = best_th;
+  return best_c > 0;
+}
+
+/* Grid of @ps->len tiles with aspect aw:ah, @gap apart, centred in @area;
+ * every row (the last one included) centred on its own. */
+static void
+place_grid (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
+            ScRect area, int gap, int aw, int ah)
+{
+  guint n = ps->len, c, r;
+  int tw, th, grid_h, y0;
+
+  if (n == 0)
     return;
+  /* A huge gap in a small strip can leave no room at all; shrink it rather
+   * than drop people from the picture. */
+  while (!choose_grid (n, area, gap, aw, ah, opts->height > opts->width, &c, &tw, &th)) {
+    if (gap == 0)
+      return;
+    gap = even_floor (gap / 2);
+  }
 
-  {
-    guint c = best_c, r = (n + c - 1) / c;
-    int grid_w = c * best_tw + (c - 1) * gap;
-    int grid_h = r * best_th + (r - 1) * gap;
-    int x0 = area.x + even_floor ((area.width - grid_w) / 2);
-    int y0 = area.y + even_floor ((area.height - grid_h) / 2);
-
-    for (guint i = 0; i < n; i++) {
-      guint row = i / c, col = i % c;
-      guint in_row = row == r - 1 ? n - row * c : c;
-      int row_w = in_row * best_tw + (in_row - 1) * gap;
-      /* Centred in the area itself, not in the grid: two even roundings in
-       * a row could leave the last row 4 px off centre. */
-      int rx = row == 0 ? x0 : area.x + even_floor ((area.width - row_w) / 2);
-      add_tile (tiles, opts, g_ptr_array_index (ps, i),
-                rx + col * (best_tw + gap), y0 + row * (best_th + gap),
-                best_tw, best_th, 0);
-    }
+  r = (n + c - 1) / c;
+  grid_h = r * th + (r - 1) * gap;
+  y0 = area.y + even_floor ((area.height - grid_h) / 2);
+  for (guint i = 0; i < n; i++) {
+    guint row = i / c, col = i % c;
+    guint in_row = row == r - 1 ? n - row * c : c;
+    int row_w = in_row * tw + (in_row - 1) * gap;
+    /* Centred in the area itself, not in the grid: two even roundings in a
+     * row could leave the last row 4 px off centre. */
+    int rx = area.x + even_floor ((area.width - row_w) / 2);
+    add_tile (tiles, opts, g_ptr_array_index (ps, i),
+              rx + col * (tw + gap), y0 + row * (th + gap), tw, th, 0);
   }
 }
 
@@ -269,10 +280,16 @@ layout_pip (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
 static void
 split_even (int len, guint k, int gap, int *pos, int *size)
 {
-  int half_units = (len - (int) (k + 1) * gap) / 2;
-  int base = half_units / (int) k, extra = half_units % (int) k;
-  int at = gap;
+  int half_units;
+  int base, extra;
+  int at;
 
+  if (len - (int) (k + 1) * gap < 2 * (int) k)   /* gap too big for k parts */
+    gap = MAX (0, even_floor ((len - 2 * (int) k) / (int) (k + 1)));
+  half_units = (len - (int) (k + 1) * gap) / 2;
+  base = half_units / (int) k;
+  extra = half_units % (int) k;
+  at = gap;
   for (guint i = 0; i < k; i++) {
     size[i] = 2 * (base + ((int) i < extra ? 1 : 0));
     pos[i] = at;

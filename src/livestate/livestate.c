@@ -216,6 +216,7 @@ on_timer (ScLiveState *s, const ScLiveEvent *ev, GArray *acts, gint64 now)
       s->draining = FALSE;
       push (acts, SC_LIVE_ACT_CLOSE_CONNECTION, now)->connection_id = s->connection_id;
       s->connection_id = 0;
+      notify (acts, "video.live_stream.disconnected", now);
       break;
     case SC_LIVE_TIMER_MAX_DURATION:
       complete (s, acts, now, TRUE);

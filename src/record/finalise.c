@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 #include <glib/gstdio.h>
 #include <libavutil/mathematics.h>
 
@@ -236,11 +237,11 @@ tier_for (int w, int h)
 gboolean
 sc_record_probe (const char *path, ScAssetMedia *out, GError **error)
 {
+  memset (out, 0, sizeof *out);
   g_autoptr (AVFormatContext) ic = open_input (path, error);
   if (ic == NULL)
     return FALSE;
 
-  memset (out, 0, sizeof *out);
   out->max_frame_rate = -1;
   int v = find_stream (ic, AVMEDIA_TYPE_VIDEO);
   int a = find_stream (ic, AVMEDIA_TYPE_AUDIO);
@@ -287,6 +288,7 @@ gboolean
 sc_record_finalise (const char *asset_dir, ScAssetMedia *out, GError **error)
 {
   ScRecordingInfo info;
+  memset (out, 0, sizeof *out);
   sc_recording_info_init (&info);
   gboolean ok = sc_recording_info_load (asset_dir, &info, error) &&
                 write_mp4 (asset_dir, &info, error);

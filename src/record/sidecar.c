@@ -4,6 +4,7 @@
 
 #include <json-glib/json-glib.h>
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 #include <math.h>
 #include <string.h>
 
@@ -174,4 +175,27 @@ sc_recording_write_playlist (const char *asset_dir, const ScRecordingInfo *info,
   gboolean ok = sc_record_write_atomic (path, m->str, m->len, error);
   g_string_free (m, TRUE);
   return ok;
+}
+
+static void
+av_log_to_glib (void *avcl, int level, const char *fmt, va_list vl)
+{
+  if (level > av_log_get_level ())
+    return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line2 (avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+  g_strchomp (line);
+  if (line[0] == '\0')
+    return;
+  GLogLevelFlags gl = level <= AV_LOG_ERROR ? G_LOG_LEVEL_MESSAGE
+                      : level <= AV_LOG_WARNING ? G_LOG_LEVEL_INFO
+                      : G_LOG_LEVEL_DEBUG;
+  g_log_structured ("ffmpeg", gl, "MESSAGE", "%s", line);
+}
+
+void
+sc_record_setup_logging (void)
+{
+  av_log_set_callback (av_log_to_glib);
 }

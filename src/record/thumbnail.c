@@ -7,8 +7,9 @@
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
-/* The first frame at or after target, or the last one when the stream ends
- * before it. */
+/* The decoded frame nearest target: the last one before it or the first at
+ * or after it, whichever is closer; the last frame when the stream ends
+ * before target. */
 static AVFrame *
 decode_at (AVFormatContext *ic, int vs, AVCodecContext *dec, gint64 target, GError **error)
 {
@@ -21,6 +22,12 @@ decode_at (AVFormatContext *ic, int vs, AVCodecContext *dec, gint64 target, GErr
     int ret = avcodec_receive_frame (dec, frame);
     if (ret == 0) {
       gint64 ts = frame->best_effort_timestamp;
+      if (ts != AV_NOPTS_VALUE && ts >= target && best != NULL &&
+          best->best_effort_timestamp != AV_NOPTS_VALUE &&
+          target - best->best_effort_timestamp < ts - target) {
+        av_frame_unref (frame);
+        return best;
+      }
       av_frame_free (&best);
       best = av_frame_clone (frame);
       av_frame_unref (frame);

@@ -3,7 +3,8 @@
  * RTMP to `ffmpeg -listen 1` on 127.0.0.1, then the recorded FLV decoded and
  * checked: tile colours before/after a layout switch and after a participant
  * leaves, AAC audio present and not silent, 2 s keyframes, continuous
- * timestamps.  Also: reconnect after the server goes away, refusal
+ * timestamps, a participant stalling.  Also: background image, reconnect
+ * after the server goes away, key refusal (a minimal refusing server), refusal
  * classification, CPU of a 720p 4-participant mix. */
 #include "spacecast/bcast-pipeline.h"
 #include "harness.h"
@@ -181,6 +182,22 @@ probe_frames (const char *path)
   return frames;
 }
 
+/* Video and audio end together: a mixer that lost its live pacing races
+ * ahead of the other (seen once: 120 s of video for 7 s of audio). */
+static void
+assert_av_in_step (const char *path, GArray *frames)
+{
+  const char *argv[] = { "ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets",
+                         "-show_entries", "packet=pts_time", "-of", "csv=p=0", path, NULL };
+  g_autofree char *out = run_out (argv);
+  g_strchomp (out);
+  const char *last = strrchr (out, '\n');
+  double a = g_ascii_strtod (last ? last + 1 : out, NULL);
+  double v = g_array_index (frames, Frame, frames->len - 1).pts;
+  g_test_message ("last video pts %.3f, last audio pts %.3f", v, a);
+  g_assert_cmpfloat (fabs (v - a), <, 1.0);
+}
+
 typedef enum { C_OTHER, C_RED, C_BLUE, C_BG } Colour;
 
 static Colour
@@ -276,7 +293,13 @@ test_layout_switch (void)
   make_tile (&tiles[1], "red", OUT_W / 2, 0, OUT_W / 2, OUT_H);
   sc_bcast_pipeline_set_tiles (b, tiles, 2, 0);
   double switch1 = h.position / (double) GST_SECOND;
-  spin (4000);
+  spin (1500);
+  /* red's video stalls for 1.5 s: the mix goes on with its last frame, and
+   * when it resumes its timestamps are re-anchored to our clock */
+  gst_element_set_state (red->video, GST_STATE_PAUSED);
+  spin (1500);
+  gst_element_set_state (red->video, GST_STATE_PLAYING);
+  spin (1000);
 
   /* blue leaves without a new layout: its tile falls back to background */
   sc_bcast_pipeline_get_health (b, &h);
@@ -318,6 +341,7 @@ test_layout_switch (void)
   /* Keyframes every 2 s, timestamps continuous (no gap > 1 frame, no reset) */
   g_autoptr (GArray) frames = probe_frames (srv->path);
   g_assert_cmpuint (frames->len, >, 250);
+  assert_av_in_step (srv->path, frames);
   double last_key = -1;
   guint n_keys = 0;
   for (guint i = 0; i < frames->len; i++) {
@@ -385,6 +409,48 @@ test_layout_switch (void)
   g_rmdir (dir);
 }
 
+
+/* ---- background image, nobody in the space --------------------------------- */
+
+static void
+test_background_image (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", &error);
+  g_autofree char *png = g_build_filename (dir, "bg.png", NULL);
+  const char *mk[] = { "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                       "color=c=magenta:s=320x180", "-frames:v", "1", png, NULL };
+  g_free (run_out (mk));
+  guint16 port = sc_harness_free_port ();
+  RtmpServer *srv = server_start (dir, "out.flv", port);
+  ScBcastConfig cfg = { .width = OUT_W, .height = OUT_H, .fps = 30, .rtmp_url = srv->url,
+                        .background_argb = BG_ARGB, .background_image = png };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  sc_bcast_pipeline_set_tiles (b, NULL, 0, 0);
+  spin (3000);
+  sc_bcast_pipeline_stop (b);
+  server_wait (srv);
+
+  g_autoptr (GArray) frames = probe_frames (srv->path);
+  g_assert_cmpuint (frames->len, >, 45);
+  assert_av_in_step (srv->path, frames);
+  g_autoptr (GBytes) raw = decode_small (srv->path);
+  const guint8 *px = g_bytes_get_data (raw, NULL);
+  /* the image, scaled to the whole frame, over the colour */
+  const guint8 *c = px + (frames->len - 10) * 64 * 36 * 3 + (18 * 64 + 32) * 3;
+  g_test_message ("background pixel %u,%u,%u", c[0], c[1], c[2]);
+  g_assert_true (c[0] > 180 && c[1] < 80 && c[2] > 180);
+  const guint8 *k = px + (frames->len - 10) * 64 * 36 * 3 + (1 * 64 + 1) * 3;
+  g_assert_true (k[0] > 180 && k[1] < 80 && k[2] > 180);
+
+  sc_bcast_pipeline_free (b);
+  g_unlink (srv->path);
+  g_unlink (png);
+  server_free (srv);
+  g_rmdir (dir);
+}
 
 /* ---- the output fails: reconnect without touching the mix ----------------- */
 
@@ -551,6 +617,7 @@ test_placeholder_transition (void)
   server_wait (srv);
 
   g_autoptr (GArray) frames = probe_frames (srv->path);
+  assert_av_in_step (srv->path, frames);
   g_autoptr (GBytes) raw = decode_small (srv->path);
   const guint8 *px = g_bytes_get_data (raw, NULL);
   const gsize fsz = 64 * 36 * 3;
@@ -598,9 +665,228 @@ test_placeholder_transition (void)
   g_assert_cmpuint (without, <, 5);
 
   sc_bcast_pipeline_free (b);
-  g_unlink (srv->path);
+  if (!g_getenv ("SC_TEST_KEEP")) {
+    g_unlink (srv->path);
+    g_rmdir (dir);
+  }
   server_free (srv);
-  g_rmdir (dir);
+}
+
+/* ---- a server that refuses the stream key --------------------------------- */
+
+/* Just enough RTMP server to refuse a publish the way real ingests do:
+ * handshake, connect → success, createStream → 1, publish → onStatus error
+ * NetStream.Publish.BadName.  Counts the connections it accepted. */
+typedef struct {
+  GSocket *listener;
+  guint16 port;
+  gint accepted;
+  GThread *thread;
+} Refuser;
+
+static gboolean
+read_exact (GSocket *s, guint8 *buf, gsize n)
+{
+  while (n > 0) {
+    gssize r = g_socket_receive (s, (char *) buf, n, NULL, NULL);
+    if (r <= 0)
+      return FALSE;
+    buf += r;
+    n -= r;
+  }
+  return TRUE;
+}
+
+static void
+amf_str (GByteArray *b, const char *v)
+{
+  guint8 h[3] = { 0x02, strlen (v) >> 8, strlen (v) & 0xff };
+  g_byte_array_append (b, h, 3);
+  g_byte_array_append (b, (const guint8 *) v, strlen (v));
+}
+
+static void
+amf_num (GByteArray *b, double v)
+{
+  guint64 bits;
+  memcpy (&bits, &v, 8);
+  bits = GUINT64_TO_BE (bits);
+  guint8 t = 0x00;
+  g_byte_array_append (b, &t, 1);
+  g_byte_array_append (b, (const guint8 *) &bits, 8);
+}
+
+static void
+amf_null (GByteArray *b)
+{
+  guint8 t = 0x05;
+  g_byte_array_append (b, &t, 1);
+}
+
+static void
+amf_status (GByteArray *b, const char *level, const char *code)
+{
+  guint8 t = 0x03, end[3] = { 0, 0, 9 };
+  const char *kv[] = { "level", level, "code", code, "description", "refused by test" };
+  g_byte_array_append (b, &t, 1);
+  for (int i = 0; i < 6; i += 2) {
+    guint8 kl[2] = { 0, strlen (kv[i]) };
+    g_byte_array_append (b, kl, 2);
+    g_byte_array_append (b, (const guint8 *) kv[i], strlen (kv[i]));
+    amf_str (b, kv[i + 1]);
+  }
+  g_byte_array_append (b, end, 3);
+}
+
+static void
+send_msg (GSocket *s, guint8 csid, guint8 type, guint32 stream, GByteArray *payload)
+{
+  guint8 h[12] = { csid, 0, 0, 0, payload->len >> 16, payload->len >> 8, payload->len,
+                   type, stream, stream >> 8, stream >> 16, stream >> 24 };
+  g_socket_send (s, (const char *) h, 12, NULL, NULL);
+  g_socket_send (s, (const char *) payload->data, payload->len, NULL, NULL);
+}
+
+static gpointer
+refuser_thread (gpointer data)
+{
+  Refuser *r = data;
+  g_autoptr (GSocket) c = g_socket_accept (r->listener, NULL, NULL);
+  if (!c)
+    return NULL;
+  g_atomic_int_inc (&r->accepted);
+  guint8 c01[1537], s012[1 + 1536 * 2] = { 3 }, c2[1536];
+  if (!read_exact (c, c01, sizeof c01))
+    return NULL;
+  memcpy (s012 + 1 + 1536, c01 + 1, 1536);     /* S2 echoes C1 */
+  g_socket_send (c, (const char *) s012, sizeof s012, NULL, NULL);
+  if (!read_exact (c, c2, sizeof c2))
+    return NULL;
+  /* Our chunks fit in one piece once the client knows our chunk size. */
+  g_autoptr (GByteArray) cs = g_byte_array_new ();
+  guint8 size[4] = { 0, 0, 0x10, 0 };
+  g_byte_array_append (cs, size, 4);
+  send_msg (c, 2, 1, 0, cs);
+
+  guint32 in_chunk = 128;
+  struct { guint32 len, type, stream; GByteArray *buf; } st[64] = { { 0 } };
+  for (;;) {
+    guint8 bh;
+    if (!read_exact (c, &bh, 1))
+      break;
+    guint fmt = bh >> 6, id = bh & 0x3f;
+    if (id < 2 || id >= 64)
+      break;     /* the client only uses small chunk stream ids */
+    guint8 mh[11];
+    gsize mlen = fmt == 0 ? 11 : fmt == 1 ? 7 : fmt == 2 ? 3 : 0;
+    if (!read_exact (c, mh, mlen))
+      break;
+    if (fmt <= 1) {
+      st[id].len = (mh[3] << 16) | (mh[4] << 8) | mh[5];
+      st[id].type = mh[6];
+    }
+    if (fmt == 0)
+      st[id].stream = mh[7] | (mh[8] << 8) | (mh[9] << 16) | ((guint32) mh[10] << 24);
+    if (mlen && mh[0] == 0xff && mh[1] == 0xff && mh[2] == 0xff) {
+      guint8 ext[4];
+      if (!read_exact (c, ext, 4))
+        break;
+    }
+    if (!st[id].buf)
+      st[id].buf = g_byte_array_new ();
+    guint32 want = MIN (in_chunk, st[id].len - st[id].buf->len);
+    guint8 tmp[65536];
+    if (!read_exact (c, tmp, want))
+      break;
+    g_byte_array_append (st[id].buf, tmp, want);
+    if (st[id].buf->len < st[id].len)
+      continue;
+    GByteArray *m = st[id].buf;
+    st[id].buf = NULL;
+    if (st[id].type == 1 && m->len >= 4) {
+      in_chunk = ((m->data[0] & 0x7f) << 24) | (m->data[1] << 16) | (m->data[2] << 8) | m->data[3];
+      in_chunk = MIN (in_chunk, sizeof tmp);
+    } else if (st[id].type == 20 && m->len > 3 && m->data[0] == 0x02) {
+      guint n = (m->data[1] << 8) | m->data[2];
+      g_autofree char *name = g_strndup ((const char *) m->data + 3, MIN (n, m->len - 3));
+      double txn = 0;
+      if (m->len >= 3 + n + 9 && m->data[3 + n] == 0x00) {
+        guint64 bits;
+        memcpy (&bits, m->data + 3 + n + 1, 8);
+        bits = GUINT64_FROM_BE (bits);
+        memcpy (&txn, &bits, 8);
+      }
+      g_autoptr (GByteArray) out = g_byte_array_new ();
+      if (!strcmp (name, "connect")) {
+        amf_str (out, "_result"); amf_num (out, txn); amf_null (out);
+        amf_status (out, "status", "NetConnection.Connect.Success");
+        send_msg (c, 3, 20, 0, out);
+      } else if (!strcmp (name, "createStream")) {
+        amf_str (out, "_result"); amf_num (out, txn); amf_null (out); amf_num (out, 1);
+        send_msg (c, 3, 20, 0, out);
+      } else if (!strcmp (name, "publish")) {
+        amf_str (out, "onStatus"); amf_num (out, 0); amf_null (out);
+        amf_status (out, "error", "NetStream.Publish.BadName");
+        send_msg (c, 5, 20, 1, out);
+        g_byte_array_unref (m);
+        break;     /* and hang up, as ingest servers do */
+      }
+    }
+    g_byte_array_unref (m);
+  }
+  for (int i = 0; i < 64; i++)
+    if (st[i].buf)
+      g_byte_array_unref (st[i].buf);
+  return NULL;
+}
+
+static void
+test_key_refused (void)
+{
+  g_autoptr (GError) error = NULL;
+  Refuser r = { 0 };
+  r.listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (r.listener, any, TRUE, &error));
+  g_assert_true (g_socket_listen (r.listener, &error));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (r.listener, &error);
+  r.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  r.thread = g_thread_new ("refuser", refuser_thread, &r);
+
+  g_autofree char *url = g_strdup_printf ("rtmp://127.0.0.1:%u/app/wrong-key", r.port);
+  ScBcastConfig cfg = { .width = OUT_W, .height = OUT_H, .fps = 30, .rtmp_url = url };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  StateLog log = { g_ptr_array_new_with_free_func (g_free) };
+  sc_bcast_pipeline_set_state_func (b, on_state, &log);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  ScBcastHealth h;
+  for (int i = 0; i < 400; i++) {
+    spin (50);
+    sc_bcast_pipeline_get_health (b, &h);
+    if (h.state == SC_BCAST_FAILED)
+      break;
+  }
+  g_test_message ("refused: %s", h.reason);
+  g_assert_cmpint (h.state, ==, SC_BCAST_FAILED);
+  g_assert_nonnull (strstr (h.reason, "publish denied"));
+  g_assert_nonnull (strstr (h.reason, "NetStream.Publish.BadName"));
+  /* Given up at once: no retry, no reconnect counted, the owner told. */
+  spin (2500);
+  sc_bcast_pipeline_get_health (b, &h);
+  g_assert_cmpint (h.state, ==, SC_BCAST_FAILED);
+  g_assert_cmpuint (h.reconnects, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&r.accepted), ==, 1);
+  g_assert_true (log_has (&log, "failed: ", 0));
+  g_assert_false (log_has (&log, "reconnecting", 0));
+
+  sc_bcast_pipeline_free (b);
+  g_socket_close (r.listener, NULL);
+  g_thread_join (r.thread);
+  g_object_unref (r.listener);
+  g_ptr_array_unref (log.states);
 }
 
 /* ---- cost of a 720p, 4-participant mix (measured, not asserted) ------------ */
@@ -660,9 +946,11 @@ test_cpu_720p_4 (void)
   g_autofree char *dims = run_out (sargv);
   g_assert_true (g_str_has_prefix (dims, "1280,720"));
   sc_bcast_pipeline_free (b);
-  g_unlink (srv->path);
+  if (!g_getenv ("SC_TEST_KEEP")) {
+    g_unlink (srv->path);
+    g_rmdir (dir);
+  }
   server_free (srv);
-  g_rmdir (dir);
 }
 
 /* rtmp2sink 1.22 (create_stream_done) trips a g_return_if_fail on the
@@ -692,8 +980,10 @@ main (int argc, char **argv)
   g_log_set_writer_func (log_writer, NULL, NULL);
   g_test_add_func ("/broadcast-pipeline/layout-switch", test_layout_switch);
   g_test_add_func ("/broadcast-pipeline/placeholder-transition", test_placeholder_transition);
+  g_test_add_func ("/broadcast-pipeline/background-image", test_background_image);
   g_test_add_func ("/broadcast-pipeline/reconnect", test_reconnect);
   g_test_add_func ("/broadcast-pipeline/refusal-classification", test_refusal_classification);
+  g_test_add_func ("/broadcast-pipeline/key-refused", test_key_refused);
   g_test_add_func ("/broadcast-pipeline/cpu-720p-4", test_cpu_720p_4);
   return g_test_run ();
 }

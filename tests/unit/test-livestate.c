@@ -224,6 +224,7 @@ test_complete_while_connected (void)
   STEP (feed (&f, SC_LIVE_EV_COMPLETE, 0, NULL), "");
 
   STEP (expire (&f, SC_LIVE_TIMER_COMPLETE_HOLD), "CLOSE:1");
+  g_assert_cmpstr (f.last_hooks, ==, "disconnected");
   g_assert_cmpuint (f.s.connection_id, ==, 0);
   /* The closed connection's disconnect arrives: nothing more to do. */
   STEP (feed (&f, SC_LIVE_EV_DISCONNECTED, 1, NULL), "");

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -159,10 +160,15 @@ playlist_segments (const char *dir, const char *text)
   GArray *d = g_array_new (FALSE, FALSE, sizeof (double));
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   g_assert_cmpstr (lines[0], ==, "#EXTM3U");
+  const char *t = strstr (text, "#EXT-X-TARGETDURATION:");
+  g_assert_nonnull (t);
+  int target = atoi (t + 22);
   for (guint i = 0; lines[i]; i++) {
     if (!g_str_has_prefix (lines[i], "#EXTINF:"))
       continue;
     double v = g_ascii_strtod (lines[i] + 8, NULL);
+    /* RFC 8216 4.3.3.1: EXTINF rounded must not exceed the target. */
+    g_assert_cmpint ((int) (v + 0.5), <=, target);
     g_array_append_val (d, v);
     g_assert_nonnull (lines[i + 1]);
     g_assert_false (lines[i + 1][0] == '#');
@@ -170,6 +176,28 @@ playlist_segments (const char *dir, const char *text)
     g_assert_true (g_file_test (seg, G_FILE_TEST_IS_REGULAR));
   }
   return d;
+}
+
+/* A real HLS client (FFmpeg's hls demuxer) plays the playlist through
+ * without complaint and finds about the expected duration of video. */
+static void
+check_plays (const char *dir, double expect_s)
+{
+  g_autofree char *pl = g_build_filename (dir, "index.m3u8", NULL);
+  const char *argv[] = { "ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", pl,
+                         "-map", "0:v:0", "-f", "framemd5", "-", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, &err, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpstr (err, ==, "");
+  guint frames = 0;
+  for (const char *p = out; (p = strchr (p, '\n')); p++)
+    if (p[1] != '#' && p[1] != '\0')
+      frames++;
+  g_assert_cmpfloat (fabs (frames / 30.0 - expect_s), <, 0.5);
 }
 
 static void
@@ -230,6 +258,7 @@ test_segments_and_playlists (void)
   g_assert_nonnull (strstr (pl, "#EXT-X-TARGETDURATION:2\n"));
   g_assert_nonnull (strstr (pl, "#EXT-X-ENDLIST"));
   g_assert_cmpuint (count (pl, "#EXT-X-DISCONTINUITY\n"), ==, 0);
+  check_plays (asset, 14.0);
 
   /* Live: the last five, sequence numbered, ended. */
   g_autofree char *lp = read_text (live, "index.m3u8");
@@ -238,6 +267,7 @@ test_segments_and_playlists (void)
   g_assert_nonnull (strstr (lp, "#EXT-X-MEDIA-SEQUENCE:2\n"));
   g_assert_nonnull (strstr (lp, "seg_6.ts"));
   g_assert_nonnull (strstr (lp, "#EXT-X-ENDLIST"));
+  check_plays (live, 10.0);
 
   /* The next asset on the same live stream continues the sequence. */
   g_autofree char *asset2 = new_dir ("seg-asset2");
@@ -362,6 +392,7 @@ test_reconnect (void)
   g_assert_nonnull (strstr (pl, "seg_00002.ts\n#EXT-X-DISCONTINUITY\n#EXTINF"));
   g_autofree char *lp = read_text (live, "index.m3u8");
   g_assert_cmpuint (count (lp, "#EXT-X-DISCONTINUITY\n"), ==, 1);
+  check_plays (asset, 12.0);
 
   ScAssetMedia m;
   g_assert_true (sc_record_finalise (asset, &m, &error));
@@ -717,6 +748,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  sc_record_setup_logging ();
   g_autofree char *ffmpeg = g_find_program_in_path ("ffmpeg");
   g_autofree char *ffprobe_bin = g_find_program_in_path ("ffprobe");
   if (ffmpeg == NULL || ffprobe_bin == NULL) {
