@@ -70,16 +70,16 @@ void        sc_api_assets_register        (ScApi *api);
 /* What a live-stream action means for a connected encoder is the ingest's
  * business: the API reports each committed action here. */
 typedef enum {
-  SC_LIVE_ACTION_ENABLE,
-  SC_LIVE_ACTION_DISABLE,
-  SC_LIVE_ACTION_COMPLETE,
-  SC_LIVE_ACTION_RESET_KEY,
-  SC_LIVE_ACTION_DELETE,
-} ScLiveAction;
-typedef void (*ScLiveActionFunc) (const char *live_stream_id, ScLiveAction action,
+  SC_API_LIVE_ENABLE,
+  SC_API_LIVE_DISABLE,
+  SC_API_LIVE_COMPLETE,
+  SC_API_LIVE_RESET_KEY,
+  SC_API_LIVE_DELETE,
+} ScApiLiveAction;
+typedef void (*ScApiLiveActionFunc) (const char *live_stream_id, ScApiLiveAction action,
                                   gpointer user_data);
-void        sc_api_set_live_action_func (ScApi *api, ScLiveActionFunc func, gpointer user_data);
-void        sc_api_notify_live_action   (ScApi *api, const char *id, ScLiveAction action);
+void        sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data);
+void        sc_api_notify_live_action   (ScApi *api, const char *id, ScApiLiveAction action);
 
 /* Deleting an asset removes its files: the media owner says how. */
 typedef void (*ScAssetDeleteFunc) (const char *asset_id, gpointer user_data);

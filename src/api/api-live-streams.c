@@ -112,7 +112,7 @@ delete (ScRequest *req)
     return;
   /* The ingest disconnects and finalises first, while the stream still
    * exists for it to update. */
-  sc_api_notify_live_action (req->api, req->params[0], SC_LIVE_ACTION_DELETE);
+  sc_api_notify_live_action (req->api, req->params[0], SC_API_LIVE_DELETE);
   if (!sc_store_begin (store, &error))
     goto fail;
   if (!sc_store_delete (store, SC_KIND_LIVE_STREAM, req->params[0], &error) ||
@@ -133,7 +133,7 @@ fail:
 static void
 action (ScRequest *req)
 {
-  ScLiveAction act = GPOINTER_TO_INT (req->user_data);
+  ScApiLiveAction act = GPOINTER_TO_INT (req->user_data);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
   if (!doc)
@@ -141,14 +141,14 @@ action (ScRequest *req)
   const char *status = json_object_get_string_member (doc, "status");
 
   switch (act) {
-  case SC_LIVE_ACTION_ENABLE:
+  case SC_API_LIVE_ENABLE:
     if (g_str_equal (status, "disabled"))
       json_object_set_string_member (doc, "status", "idle");
     break;
-  case SC_LIVE_ACTION_DISABLE:
+  case SC_API_LIVE_DISABLE:
     json_object_set_string_member (doc, "status", "disabled");
     break;
-  case SC_LIVE_ACTION_RESET_KEY: {
+  case SC_API_LIVE_RESET_KEY: {
     g_autofree char *key = sc_core_new_secret ();
     json_object_set_string_member (doc, "stream_key", key);
     break;
@@ -161,7 +161,7 @@ action (ScRequest *req)
     return;
   }
   sc_api_notify_live_action (req->api, req->params[0], act);
-  if (act == SC_LIVE_ACTION_RESET_KEY) {
+  if (act == SC_API_LIVE_RESET_KEY) {
     /* The ingest may have changed the document; answer with what is stored. */
     g_autoptr (JsonObject) fresh = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
     if (fresh)
@@ -279,13 +279,13 @@ sc_api_live_streams_register (ScApi *api)
   sc_api_add_route (api, "PATCH", BASE "/*", j, update, NULL);
   sc_api_add_route (api, "DELETE", BASE "/*", j, delete, NULL);
   sc_api_add_route (api, "PUT", BASE "/*/enable", j, action,
-                    GINT_TO_POINTER (SC_LIVE_ACTION_ENABLE));
+                    GINT_TO_POINTER (SC_API_LIVE_ENABLE));
   sc_api_add_route (api, "PUT", BASE "/*/disable", j, action,
-                    GINT_TO_POINTER (SC_LIVE_ACTION_DISABLE));
+                    GINT_TO_POINTER (SC_API_LIVE_DISABLE));
   sc_api_add_route (api, "PUT", BASE "/*/complete", j, action,
-                    GINT_TO_POINTER (SC_LIVE_ACTION_COMPLETE));
+                    GINT_TO_POINTER (SC_API_LIVE_COMPLETE));
   sc_api_add_route (api, "POST", BASE "/*/reset-stream-key", j, action,
-                    GINT_TO_POINTER (SC_LIVE_ACTION_RESET_KEY));
+                    GINT_TO_POINTER (SC_API_LIVE_RESET_KEY));
   sc_api_add_route (api, "POST", BASE "/*/playback-ids", j, playback_id_add, NULL);
   sc_api_add_route (api, "GET", BASE "/*/playback-ids/*", j, playback_id_get, NULL);
   sc_api_add_route (api, "DELETE", BASE "/*/playback-ids/*", j, playback_id_delete, NULL);

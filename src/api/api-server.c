@@ -21,7 +21,7 @@ struct _ScApi {
   SoupServer *server;
   guint16 port;
   GPtrArray *routes;
-  ScLiveActionFunc live_action;
+  ScApiLiveActionFunc live_action;
   gpointer live_action_data;
   ScAssetDeleteFunc asset_delete;
   gpointer asset_delete_data;
@@ -355,14 +355,14 @@ ScConfig *sc_api_get_config (ScApi *api) { return api->config; }
 guint16 sc_api_get_port (ScApi *api) { return api->port; }
 
 void
-sc_api_set_live_action_func (ScApi *api, ScLiveActionFunc func, gpointer user_data)
+sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data)
 {
   api->live_action = func;
   api->live_action_data = user_data;
 }
 
 void
-sc_api_notify_live_action (ScApi *api, const char *id, ScLiveAction action)
+sc_api_notify_live_action (ScApi *api, const char *id, ScApiLiveAction action)
 {
   if (api->live_action)
     api->live_action (id, action, api->live_action_data);

@@ -5,6 +5,8 @@
 #include "spacecast/auth.h"
 #include "spacecast/config.h"
 #include "spacecast/core.h"
+#include "spacecast/ingest.h"
+#include "spacecast/space.h"
 #include "spacecast/store.h"
 
 #include <glib-unix.h>
@@ -16,6 +18,8 @@ typedef struct {
   ScConfig *config;
   ScStore *store;
   ScApi *api;
+  ScIngest *ingest;
+  ScSpaces *spaces;
   GMainLoop *loop;
 } ScDaemon;
 
@@ -111,6 +115,12 @@ sc_daemon_serve (int argc, char **argv)
   d.api = sc_api_new (config, d.store, &error);
   if (!d.api)
     goto out;
+#ifdef SC_HAVE_INGEST
+  d.ingest = sc_ingest_new (d.api, &error);
+  if (!d.ingest)
+    goto out;
+#endif
+  d.spaces = sc_spaces_new (d.api);
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_signal, &d);
@@ -122,6 +132,11 @@ sc_daemon_serve (int argc, char **argv)
 out:
   if (error)
     g_critical ("spacecast serve: %s", error->message);
+  /* Reverse order: nothing may call into a service already gone. */
+  g_clear_pointer (&d.spaces, sc_spaces_free);
+#ifdef SC_HAVE_INGEST
+  g_clear_pointer (&d.ingest, sc_ingest_free);
+#endif
   g_clear_pointer (&d.api, sc_api_free);
   g_clear_pointer (&d.store, sc_store_free);
   g_clear_pointer (&d.loop, g_main_loop_unref);

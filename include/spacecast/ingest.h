@@ -1,0 +1,25 @@
+/* spacecast ingest: live streams receiving media.  It owns the RTMP(S)
+ * listeners, decides who may publish on which stream key, runs each live
+ * stream's state machine (livestate) and carries out what it says —
+ * assets created and finalised, recordings started and stopped, encoders
+ * dropped, timers — and serves what was recorded: live and DVR HLS, the
+ * finished MP4 and thumbnails.  Runs on the main context. */
+#pragma once
+
+#include <glib.h>
+
+#include "spacecast/api.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ScIngest ScIngest;
+
+/* Starts listening (--rtmp, and --rtmps when configured), registers the
+ * playback routes, and finalises any recording a previous run left behind. */
+ScIngest *sc_ingest_new  (ScApi *api, GError **error);
+void      sc_ingest_free (ScIngest *ingest);
+
+/* The ingest URL a local publisher (a broadcast) pushes @stream_key to. */
+char     *sc_ingest_local_url (ScIngest *ingest, const char *stream_key);
+
+G_END_DECLS

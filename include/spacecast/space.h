@@ -1,0 +1,50 @@
+/* spacecast space: who is in which space right now.  It owns the WHIP
+ * routes (join with a space JWT, leave with DELETE), the participants
+ * registry, each space's live status (idle/active, active_session_id, kept
+ * in the store) and the announcements that consumers such as broadcasts
+ * listen to: participant joined/left, track added, audio level.  Everything
+ * here runs on the main context; a participant's failure only ever removes
+ * that participant. */
+#pragma once
+
+#include <glib.h>
+
+#include "spacecast/api.h"
+#include "spacecast/whip.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ScSpaces ScSpaces;
+
+typedef struct {
+  char *space_id;
+  char *participant_id;
+  char *connection_id;
+  char *role;                 /* "publisher" (subscribers cannot publish) */
+  gint64 joined_at;           /* Unix seconds */
+  guint join_order;           /* increases with every join, daemon-wide */
+  gboolean has_video, has_audio;
+  ScWhipPeer *peer;
+} ScParticipant;
+
+typedef struct {
+  void (*joined)      (const ScParticipant *p, gpointer user_data);
+  void (*left)        (const ScParticipant *p, gpointer user_data);
+  void (*track_added) (const ScParticipant *p, ScWhipTrackKind kind, gpointer user_data);
+  void (*space_idle)  (const char *space_id, gpointer user_data);
+} ScSpaceObserver;
+
+ScSpaces  *sc_spaces_new (ScApi *api);
+void       sc_spaces_free (ScSpaces *spaces);
+
+/* Observers see every space; filter on p->space_id. */
+guint      sc_spaces_add_observer    (ScSpaces *spaces, const ScSpaceObserver *observer,
+                                      gpointer user_data);
+void       sc_spaces_remove_observer (ScSpaces *spaces, guint id);
+
+/* The connected participants of @space_id (borrowed pointers, valid until
+ * the next main-loop iteration), in join order. */
+GPtrArray *sc_spaces_get_participants (ScSpaces *spaces, const char *space_id);
+gboolean   sc_spaces_is_active (ScSpaces *spaces, const char *space_id);
+
+G_END_DECLS

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "spacecast/ingest.h"
+#include "spacecast/livestate.h"
+#include "spacecast/record.h"
+#include "spacecast/rtmp.h"
+#include "spacecast/store.h"
+
+typedef struct _Stream Stream;
+
+struct _ScIngest {
+  ScApi *api;
+  ScStore *store;
+  ScConfig *config;
+  ScRtmpServer *rtmp;
+  guint16 rtmp_port;
+  GHashTable *streams;          /* live stream id → Stream* */
+  guint64 next_connection_id;
+  guint finalising;             /* assets being finalised on worker threads */
+};
+
+/* One live stream with an encoder, a recording or a timer running. */
+struct _Stream {
+  ScIngest *ingest;
+  char *id;
+  ScLiveState state;
+  ScRtmpConn *conn;             /* the current encoder, NULL when none */
+  guint64 conn_id;
+  gboolean media_seen;
+  ScRecorder *recorder;         /* for state.active_asset_id */
+  guint timers[SC_LIVE_N_TIMERS];
+};
+
+/* Feed @ev to the stream's state machine and perform the actions. */
+void    sc_ingest_dispatch (ScIngest *ingest, Stream *stream, const ScLiveEvent *ev);
+Stream *sc_ingest_stream_get (ScIngest *ingest, JsonObject *live_stream);
+void    sc_ingest_finalise_asset (ScIngest *ingest, const char *asset_id);
+char   *sc_ingest_asset_dir (ScIngest *ingest, const char *asset_id);
+char   *sc_ingest_live_dir  (ScIngest *ingest, const char *live_stream_id);
+void    sc_ingest_register_playback (ScIngest *ingest);

@@ -1,0 +1,260 @@
+/* Who may publish, and what each encoder event means for its live stream. */
+#include "ingest-private.h"
+#include "spacecast/core.h"
+
+#include <glib/gstdio.h>
+
+static void
+stream_free (Stream *s)
+{
+  for (guint i = 0; i < SC_LIVE_N_TIMERS; i++)
+    if (s->timers[i])
+      g_source_remove (s->timers[i]);
+  if (s->conn) {
+    sc_rtmp_conn_set_user_data (s->conn, NULL);
+    sc_rtmp_conn_close (s->conn, "spacecast is shutting down");
+  }
+  /* Abandoned, not closed: the next start finalises it from disk. */
+  g_clear_pointer (&s->recorder, sc_recorder_free);
+  sc_livestate_clear (&s->state);
+  g_free (s->id);
+  g_free (s);
+}
+
+Stream *
+sc_ingest_stream_get (ScIngest *ing, JsonObject *ls)
+{
+  const char *id = json_object_get_string_member (ls, "id");
+  Stream *s = g_hash_table_lookup (ing->streams, id);
+  if (s)
+    return s;
+  s = g_new0 (Stream, 1);
+  s->ingest = ing;
+  s->id = g_strdup (id);
+  sc_livestate_init (&s->state,
+                     (guint) json_object_get_double_member_with_default (ls, "reconnect_window", 60),
+                     (guint) json_object_get_int_member_with_default (ls, "max_continuous_duration", 43200));
+  s->state.complete_hold = ing->config->complete_hold_s;
+  sc_livestate_status_parse (json_object_get_string_member (ls, "status"), &s->state.status);
+  JsonArray *recent = json_object_get_array_member (ls, "recent_asset_ids");
+  for (guint i = 0; recent && i < json_array_get_length (recent); i++)
+    g_ptr_array_add (s->state.recent_asset_ids, g_strdup (json_array_get_string_element (recent, i)));
+  g_hash_table_insert (ing->streams, s->id, s);
+  return s;
+}
+
+/* Settings may have changed through PATCH since the stream was loaded. */
+static void
+refresh_settings (Stream *s, JsonObject *ls)
+{
+  s->state.reconnect_window = (guint) json_object_get_double_member_with_default (ls, "reconnect_window", 60);
+  s->state.max_continuous_duration = (guint) json_object_get_int_member_with_default (ls, "max_continuous_duration", 43200);
+}
+
+static gboolean
+on_publish (ScRtmpConn *conn, const char *app, const char *key, gpointer user_data, GError **error)
+{
+  ScIngest *ing = user_data;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonObject) ls = sc_store_find (ing->store, SC_KIND_LIVE_STREAM, "stream_key", key, &local);
+
+  /* The index finds the candidate; the key itself is compared in constant
+   * time so a near miss takes as long as a far one. */
+  if (!ls || !sc_core_secret_equal (json_object_get_string_member (ls, "stream_key"), key)) {
+    g_message ("rtmp %s: refused publish on an unknown stream key", sc_rtmp_conn_get_peer (conn));
+    g_set_error (error, SC_ERROR, SC_ERROR_NOT_FOUND, "unknown stream key");
+    return FALSE;
+  }
+  Stream *s = sc_ingest_stream_get (ing, ls);
+  refresh_settings (s, ls);
+  if (!sc_livestate_publish_allowed (&s->state)) {
+    g_message ("live stream %s: refused publish from %s: disabled", s->id, sc_rtmp_conn_get_peer (conn));
+    g_set_error (error, SC_ERROR, SC_ERROR_FORBIDDEN, "live stream is disabled");
+    return FALSE;
+  }
+  g_autofree char *asset_id = sc_core_new_id ();
+  ScLiveEvent ev = { .type = SC_LIVE_EV_CONNECTED, .connection_id = ++ing->next_connection_id,
+                     .new_asset_id = asset_id };
+  ScRtmpConn *old = s->conn;
+  if (old)
+    sc_rtmp_conn_set_user_data (old, NULL);
+  s->conn = conn;
+  s->conn_id = ev.connection_id;
+  s->media_seen = FALSE;
+  sc_rtmp_conn_set_user_data (conn, s);
+  g_message ("live stream %s: encoder %s connected", s->id, sc_rtmp_conn_get_peer (conn));
+  sc_ingest_dispatch (ing, s, &ev);
+  if (old)
+    sc_rtmp_conn_close (old, "replaced by a new publisher on the same stream key");
+  return TRUE;
+}
+
+static void
+on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *data,
+          gsize len, gpointer user_data)
+{
+  Stream *s = sc_rtmp_conn_get_user_data (conn);
+  g_autoptr (GError) error = NULL;
+
+  if (!s || type == SC_RTMP_MEDIA_DATA)
+    return;
+  if (!s->media_seen) {
+    s->media_seen = TRUE;
+    ScLiveEvent ev = { .type = SC_LIVE_EV_MEDIA_STARTED, .connection_id = s->conn_id };
+    sc_ingest_dispatch (s->ingest, s, &ev);
+  }
+  if (!s->recorder || !sc_livestate_should_record (&s->state, s->conn_id))
+    return;
+  if (!sc_recorder_push (s->recorder, type, ts_ms, data, len, &error))
+    g_log_structured ("spacecast", G_LOG_LEVEL_DEBUG, "MESSAGE",
+                      "live stream %s: media not recorded: %s", s->id, error->message);
+}
+
+static void
+on_closed (ScRtmpConn *conn, gpointer user_data)
+{
+  Stream *s = sc_rtmp_conn_get_user_data (conn);
+  if (!s)
+    return;
+  g_message ("live stream %s: encoder disconnected", s->id);
+  s->conn = NULL;
+  ScLiveEvent ev = { .type = SC_LIVE_EV_DISCONNECTED, .connection_id = s->conn_id };
+  sc_ingest_dispatch (s->ingest, s, &ev);
+}
+
+static void
+on_live_action (const char *id, ScApiLiveAction action, gpointer user_data)
+{
+  ScIngest *ing = user_data;
+  static const ScLiveEventType events[] = {
+    [SC_API_LIVE_ENABLE] = SC_LIVE_EV_ENABLE,
+    [SC_API_LIVE_DISABLE] = SC_LIVE_EV_DISABLE,
+    [SC_API_LIVE_COMPLETE] = SC_LIVE_EV_COMPLETE,
+    [SC_API_LIVE_RESET_KEY] = SC_LIVE_EV_RESET_STREAM_KEY,
+    [SC_API_LIVE_DELETE] = SC_LIVE_EV_DELETE,
+  };
+  g_autoptr (JsonObject) ls = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, id, NULL);
+  if (!ls)
+    return;
+  Stream *s = sc_ingest_stream_get (ing, ls);
+  ScLiveEvent ev = { .type = events[action] };
+  sc_ingest_dispatch (ing, s, &ev);
+  if (action == SC_API_LIVE_DELETE)
+    g_hash_table_remove (ing->streams, id);
+}
+
+static void
+on_asset_deleted (const char *asset_id, gpointer user_data)
+{
+  ScIngest *ing = user_data;
+  g_autofree char *dir = sc_ingest_asset_dir (ing, asset_id);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_unlink (path);
+  }
+  g_rmdir (dir);
+}
+
+/* Recordings a killed daemon left behind become ready assets now, with
+ * everything up to their last complete segment. */
+static void
+recover (ScIngest *ing)
+{
+  const char *filters[] = { "is_live", "1", NULL };
+  g_autoptr (GPtrArray) live_streams = sc_store_list (ing->store, SC_KIND_LIVE_STREAM, NULL,
+                                                      G_MAXINT, 0, NULL);
+  for (guint i = 0; live_streams && i < live_streams->len; i++) {
+    JsonObject *ls = live_streams->pdata[i];
+    const char *status = json_object_get_string_member (ls, "status");
+    if (!json_object_has_member (ls, "active_asset_id") && !g_str_equal (status, "active"))
+      continue;
+    if (json_object_has_member (ls, "active_asset_id"))
+      json_object_remove_member (ls, "active_asset_id");
+    if (g_str_equal (status, "active"))
+      json_object_set_string_member (ls, "status", "idle");
+    sc_store_put (ing->store, SC_KIND_LIVE_STREAM, json_object_get_string_member (ls, "id"), ls, NULL);
+  }
+  (void) filters;
+  g_autoptr (GPtrArray) assets = sc_store_list (ing->store, SC_KIND_ASSET, NULL, G_MAXINT, 0, NULL);
+  for (guint i = 0; assets && i < assets->len; i++) {
+    JsonObject *a = assets->pdata[i];
+    if (!json_object_get_boolean_member_with_default (a, "is_live", FALSE))
+      continue;
+    g_message ("asset %s was being recorded when spacecast stopped: finalising it",
+               json_object_get_string_member (a, "id"));
+    sc_ingest_finalise_asset (ing, json_object_get_string_member (a, "id"));
+  }
+}
+
+ScIngest *
+sc_ingest_new (ScApi *api, GError **error)
+{
+  static const ScRtmpServerCallbacks callbacks = { on_publish, on_media, on_closed };
+  ScIngest *ing = g_new0 (ScIngest, 1);
+  ing->api = api;
+  ing->store = sc_api_get_store (api);
+  ing->config = sc_api_get_config (api);
+  ing->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) stream_free);
+  ing->rtmp = sc_rtmp_server_new (&callbacks, ing);
+
+  if (!sc_rtmp_server_listen (ing->rtmp, ing->config->rtmp_host, ing->config->rtmp_port, error)) {
+    sc_ingest_free (ing);
+    return NULL;
+  }
+  ing->rtmp_port = ing->config->rtmp_port;
+  if (ing->config->rtmps_port) {
+    if (!ing->config->tls_cert || !ing->config->tls_key) {
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "rtmps needs tls-cert and tls-key");
+      sc_ingest_free (ing);
+      return NULL;
+    }
+    g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_files (ing->config->tls_cert,
+                                                                        ing->config->tls_key, error);
+    if (!cert || !sc_rtmp_server_listen_tls (ing->rtmp, ing->config->rtmps_host,
+                                             ing->config->rtmps_port, cert, error)) {
+      sc_ingest_free (ing);
+      return NULL;
+    }
+  }
+  sc_api_set_live_action_func (api, on_live_action, ing);
+  sc_api_set_asset_delete_func (api, on_asset_deleted, ing);
+  sc_ingest_register_playback (ing);
+  recover (ing);
+  return ing;
+}
+
+void
+sc_ingest_free (ScIngest *ing)
+{
+  if (!ing)
+    return;
+  g_hash_table_unref (ing->streams);
+  g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
+  /* Let finalisations already under way land in the store. */
+  while (ing->finalising > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_free (ing);
+}
+
+char *
+sc_ingest_local_url (ScIngest *ing, const char *stream_key)
+{
+  const char *host = ing->config->rtmp_host;
+  if (g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::"))
+    host = "127.0.0.1";
+  return g_strdup_printf ("rtmp://%s:%u/app/%s", host, ing->rtmp_port, stream_key);
+}
+
+char *
+sc_ingest_asset_dir (ScIngest *ing, const char *asset_id)
+{
+  return g_build_filename (ing->config->data_dir, "assets", asset_id, NULL);
+}
+
+char *
+sc_ingest_live_dir (ScIngest *ing, const char *live_stream_id)
+{
+  return g_build_filename (ing->config->data_dir, "live", live_stream_id, NULL);
+}

@@ -1,0 +1,294 @@
+/* WHIP (RFC 9725) on /rt/v1/spaces/{SPACE_ID}/whip: a participant joins
+ * with a space JWT and an SDP offer, and leaves with DELETE on the session
+ * URL it was given.  Plus the participants listing of the control API. */
+#include "space-private.h"
+#include "spacecast/core.h"
+#include "spacecast/jwt.h"
+#include "spacecast/sdp.h"
+
+#include <string.h>
+
+#define WHIP_BASE "/rt/v1/spaces"
+
+typedef struct {
+  ScSpaces *spaces;
+  SoupServerMessage *msg;
+  char *space_id;
+  char *participant_id;
+  char *role;
+  char *connection_id;
+} Join;
+
+static void
+join_free (Join *j)
+{
+  g_object_unref (j->msg);
+  g_free (j->space_id);
+  g_free (j->participant_id);
+  g_free (j->role);
+  g_free (j->connection_id);
+  g_free (j);
+}
+
+static void
+add_cors (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (h, "Access-Control-Allow-Origin", "*");
+  soup_message_headers_replace (h, "Access-Control-Expose-Headers", "Location, Link, ETag");
+}
+
+/* STUN/TURN servers as RFC 9725 Link headers. */
+static void
+add_ice_links (ScConfig *config, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  const char *servers[] = { config->stun_server, config->turn_server };
+  for (guint i = 0; i < G_N_ELEMENTS (servers); i++) {
+    if (!servers[i])
+      continue;
+    g_autoptr (GUri) uri = g_uri_parse (servers[i], G_URI_FLAGS_HAS_PASSWORD, NULL);
+    if (!uri)
+      continue;
+    g_autofree char *link = NULL;
+    const char *scheme = g_uri_get_scheme (uri);
+    if (g_uri_get_user (uri))
+      link = g_strdup_printf ("<%s:%s:%d>; rel=\"ice-server\"; username=\"%s\"; "
+                              "credential=\"%s\"; credential-type=\"password\"", scheme,
+                              g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_user (uri),
+                              g_uri_get_password (uri) ? g_uri_get_password (uri) : "");
+    else
+      link = g_strdup_printf ("<%s:%s:%d>; rel=\"ice-server\"", scheme, g_uri_get_host (uri),
+                              g_uri_get_port (uri));
+    soup_message_headers_append (h, "Link", link);
+  }
+}
+
+static char *
+lookup_key (const char *kid, gpointer user_data, GError **error)
+{
+  ScSpaces *s = user_data;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (ScSigningKey) key = sc_store_get_signing_key (s->store, kid, &local);
+  if (!key) {
+    if (!g_error_matches (local, SC_ERROR, SC_ERROR_NOT_FOUND))
+      g_propagate_error (error, g_steal_pointer (&local));
+    return NULL;
+  }
+  if (key->deleted) {
+    g_set_error (error, SC_ERROR, SC_ERROR_UNAUTHORIZED, "signing key %s was deleted", kid);
+    return NULL;
+  }
+  return g_strdup (key->public_pem);
+}
+
+static void
+reply_error_msg (SoupServerMessage *msg, const GError *error)
+{
+  ScRequest r = { .msg = msg, .method = "POST" };
+  add_cors (msg);
+  sc_api_reply_error (&r, error);
+}
+
+static void
+on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Join *j = user_data;
+  ScSpaces *s = j->spaces;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *answer = NULL;
+  ScWhipPeer *peer = sc_whip_peer_new_finish (res, &answer, &error);
+
+  if (!peer) {
+    g_autofree char *key = sc_spaces_reservation_key (j->space_id, j->participant_id);
+    g_hash_table_remove (s->reserved, key);
+    g_message ("space %s: join of %s failed: %s", j->space_id, j->participant_id, error->message);
+    reply_error_msg (j->msg, error);
+  } else {
+    ScParticipant *p = g_new0 (ScParticipant, 1);
+    p->space_id = g_strdup (j->space_id);
+    p->participant_id = g_strdup (j->participant_id);
+    p->connection_id = g_strdup (j->connection_id);
+    p->role = g_strdup (j->role);
+    p->joined_at = sc_core_now_unix ();
+    p->peer = peer;
+    sc_spaces_add_participant (s, p);
+
+    g_autofree char *location = g_strdup_printf (WHIP_BASE "/%s/whip/%s", j->space_id,
+                                                 j->connection_id);
+    g_autofree char *etag = g_strdup_printf ("\"%s\"", j->connection_id);
+    SoupMessageHeaders *h = soup_server_message_get_response_headers (j->msg);
+    soup_message_headers_replace (h, "Location", location);
+    soup_message_headers_replace (h, "ETag", etag);
+    add_cors (j->msg);
+    add_ice_links (s->config, j->msg);
+    soup_server_message_set_status (j->msg, 201, NULL);
+    soup_server_message_set_response (j->msg, "application/sdp", SOUP_MEMORY_COPY,
+                                      answer, strlen (answer));
+  }
+  soup_server_message_unpause (j->msg);
+  join_free (j);
+}
+
+static void
+whip_post (ScRequest *req)
+{
+  ScSpaces *s = req->user_data;
+  const char *space_id = req->params[0];
+  g_autoptr (GError) error = NULL;
+  SoupMessageHeaders *rh = soup_server_message_get_request_headers (req->msg);
+  const char *ctype = soup_message_headers_get_content_type (rh, NULL);
+  const char *auth = soup_message_headers_get_one (rh, "Authorization");
+
+  add_cors (req->msg);
+  g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, space_id);
+  if (!space)
+    return;
+  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0) {
+    sc_api_reply_error_code (req, SC_ERROR_UNAUTHORIZED,
+                             "a space JWT is required: Authorization: Bearer <token>");
+    return;
+  }
+  g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (auth + 7, space_id, lookup_key, s,
+                                                              sc_core_now_unix (), &error);
+  if (!claims) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  if (claims->role != SC_JWT_ROLE_PUBLISHER) {
+    sc_api_reply_error_code (req, SC_ERROR_FORBIDDEN,
+                             "this token's role is %s: only publishers may publish",
+                             sc_jwt_role_to_string (claims->role));
+    return;
+  }
+  if (!ctype || g_ascii_strcasecmp (ctype, "application/sdp") != 0) {
+    sc_api_reply_error_code (req, SC_ERROR_UNSUPPORTED_TYPE,
+                             "a WHIP offer must be application/sdp, got %s",
+                             ctype ? ctype : "no content type");
+    return;
+  }
+  g_autofree char *participant_id = claims->participant_id ? g_strdup (claims->participant_id)
+                                                            : sc_core_new_id ();
+  g_autofree char *key = sc_spaces_reservation_key (space_id, participant_id);
+  if (g_hash_table_contains (s->reserved, key)) {
+    sc_api_reply_error_code (req, SC_ERROR_CONFLICT,
+                             "participant %s is already connected to space %s",
+                             participant_id, space_id);
+    return;
+  }
+  gsize len;
+  const char *data = g_bytes_get_data (req->raw_body, &len);
+  g_autofree char *offer = g_strndup (data, len);
+  if (len == 0 || strlen (offer) != len || !g_utf8_validate (offer, -1, NULL)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "the SDP offer is empty or not text");
+    return;
+  }
+  g_auto (ScSdpOfferInfo) info = { 0 };
+  if (!sc_sdp_check_offer (offer, &info, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+
+  ScWhipConfig cfg = {
+    .ice_host = s->config->ice_host,
+    .udp_port_min = s->config->udp_port_min,
+    .udp_port_max = s->config->udp_port_max,
+    .stun_server = s->config->stun_server,
+    .turn_server = s->config->turn_server,
+    .no_media_timeout_s = s->config->participant_timeout_s,
+  };
+  Join *j = g_new0 (Join, 1);
+  j->spaces = s;
+  j->msg = g_object_ref (req->msg);
+  j->space_id = g_strdup (space_id);
+  j->participant_id = g_strdup (participant_id);
+  j->role = g_strdup (sc_jwt_role_to_string (claims->role));
+  j->connection_id = sc_core_new_id ();
+  g_hash_table_add (s->reserved, g_steal_pointer (&key));
+  soup_server_message_pause (req->msg);
+  /* The checked offer, rewritten into the form webrtcbin 1.22 accepts. */
+  sc_whip_peer_new_async (&cfg, participant_id, info.webrtcbin_offer, NULL, on_peer_ready, j);
+}
+
+static void
+whip_delete (ScRequest *req)
+{
+  ScSpaces *s = req->user_data;
+  ScParticipant *p = g_hash_table_lookup (s->participants, req->params[1]);
+  add_cors (req->msg);
+  /* The session URL is unguessable (144 random bits): holding it is the
+   * capability to end the session, as RFC 9725 resources usually work. */
+  if (!p || !g_str_equal (p->space_id, req->params[0])) {
+    sc_api_reply_error_code (req, SC_ERROR_NOT_FOUND, "no WHIP session %s in space %s",
+                             req->params[1], req->params[0]);
+    return;
+  }
+  sc_spaces_remove_participant (s, req->params[1], "WHIP session deleted");
+  soup_server_message_set_status (req->msg, 200, NULL);
+}
+
+static void
+whip_options (ScRequest *req)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (req->msg);
+  ScSpaces *s = req->user_data;
+  add_cors (req->msg);
+  soup_message_headers_replace (h, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
+  soup_message_headers_replace (h, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, If-Match");
+  soup_message_headers_replace (h, "Access-Control-Max-Age", "86400");
+  soup_message_headers_replace (h, "Accept-Post", "application/sdp");
+  add_ice_links (s->config, req->msg);
+  soup_server_message_set_status (req->msg, 204, NULL);
+}
+
+static void
+participants_list (ScRequest *req)
+{
+  ScSpaces *s = req->user_data;
+  g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, req->params[0]);
+  if (!space)
+    return;
+  g_autoptr (GPtrArray) ps = sc_spaces_get_participants (s, req->params[0]);
+  JsonArray *arr = json_array_new ();
+  for (guint i = 0; i < ps->len; i++) {
+    ScParticipant *p = ps->pdata[i];
+    JsonObject *o = json_object_new ();
+    g_autofree char *joined = g_strdup_printf ("%" G_GINT64_FORMAT, p->joined_at);
+    json_object_set_string_member (o, "participant_id", p->participant_id);
+    json_object_set_string_member (o, "connection_id", p->connection_id);
+    json_object_set_string_member (o, "role", p->role);
+    json_object_set_string_member (o, "joined_at", joined);
+    json_object_set_double_member (o, "audio_level", sc_whip_peer_get_audio_level (p->peer));
+    JsonArray *tracks = json_array_new ();
+    g_autoptr (GArray) stats = sc_whip_peer_get_stats (p->peer);
+    for (guint t = 0; stats && t < stats->len; t++) {
+      ScWhipTrackStats *st = &g_array_index (stats, ScWhipTrackStats, t);
+      JsonObject *to = json_object_new ();
+      json_object_set_string_member (to, "type", st->kind == SC_WHIP_TRACK_VIDEO ? "video" : "audio");
+      json_object_set_string_member (to, "codec", st->codec);
+      json_object_set_int_member (to, "frames_decoded", (gint64) st->frames);
+      if (st->kind == SC_WHIP_TRACK_VIDEO) {
+        json_object_set_int_member (to, "width", st->width);
+        json_object_set_int_member (to, "height", st->height);
+      }
+      json_array_add_object_element (tracks, to);
+    }
+    json_object_set_array_member (o, "tracks", tracks);
+    json_array_add_object_element (arr, o);
+  }
+  JsonNode *node = json_node_init_array (json_node_alloc (), arr);
+  json_array_unref (arr);
+  sc_api_reply_data (req, 200, node);
+}
+
+void
+sc_spaces_register_routes (ScSpaces *s)
+{
+  sc_api_add_route (s->api, "POST", WHIP_BASE "/*/whip", SC_ROUTE_RAW_BODY, whip_post, s);
+  sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip", 0, whip_options, s);
+  sc_api_add_route (s->api, "DELETE", WHIP_BASE "/*/whip/*", 0, whip_delete, s);
+  sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip/*", 0, whip_options, s);
+  sc_api_add_route (s->api, "GET", "/video/v1/spaces/*/participants",
+                    SC_ROUTE_BASIC_AUTH | SC_ROUTE_JSON_BODY, participants_list, s);
+}

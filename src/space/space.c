@@ -1,0 +1,194 @@
+/* The participants registry and each space's live status. */
+#include "space-private.h"
+#include "spacecast/core.h"
+
+typedef struct {
+  guint id;
+  ScSpaceObserver cb;
+  gpointer user_data;
+} Observer;
+
+#define NOTIFY(spaces, member, ...)                                        \
+  G_STMT_START {                                                           \
+    for (guint i_ = 0; i_ < (spaces)->observers->len; i_++) {             \
+      Observer *o_ = &g_array_index ((spaces)->observers, Observer, i_);   \
+      if (o_->cb.member)                                                   \
+        o_->cb.member (__VA_ARGS__, o_->user_data);                        \
+    }                                                                      \
+  } G_STMT_END
+
+static void
+participant_free (ScParticipant *p)
+{
+  if (p->peer) {
+    g_signal_handlers_disconnect_matched (p->peer, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, p);
+    sc_whip_peer_close (p->peer);
+    g_object_unref (p->peer);
+  }
+  g_free (p->space_id);
+  g_free (p->participant_id);
+  g_free (p->connection_id);
+  g_free (p->role);
+  g_free (p);
+}
+
+ScSpaces *
+sc_spaces_new (ScApi *api)
+{
+  ScSpaces *s = g_new0 (ScSpaces, 1);
+  s->api = api;
+  s->store = sc_api_get_store (api);
+  s->config = sc_api_get_config (api);
+  s->participants = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                           (GDestroyNotify) participant_free);
+  s->reserved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->observers = g_array_new (FALSE, FALSE, sizeof (Observer));
+  s->next_observer_id = 1;
+  sc_spaces_register_routes (s);
+  return s;
+}
+
+void
+sc_spaces_free (ScSpaces *s)
+{
+  if (!s)
+    return;
+  g_hash_table_unref (s->participants);
+  g_hash_table_unref (s->reserved);
+  g_array_unref (s->observers);
+  g_free (s);
+}
+
+guint
+sc_spaces_add_observer (ScSpaces *s, const ScSpaceObserver *cb, gpointer user_data)
+{
+  Observer o = { s->next_observer_id++, *cb, user_data };
+  g_array_append_val (s->observers, o);
+  return o.id;
+}
+
+void
+sc_spaces_remove_observer (ScSpaces *s, guint id)
+{
+  for (guint i = 0; i < s->observers->len; i++)
+    if (g_array_index (s->observers, Observer, i).id == id) {
+      g_array_remove_index (s->observers, i);
+      return;
+    }
+}
+
+char *
+sc_spaces_reservation_key (const char *space_id, const char *participant_id)
+{
+  return g_strconcat (space_id, "/", participant_id, NULL);
+}
+
+static gint
+by_join_order (gconstpointer a, gconstpointer b)
+{
+  const ScParticipant *pa = *(ScParticipant **) a, *pb = *(ScParticipant **) b;
+  return (gint) pa->join_order - (gint) pb->join_order;
+}
+
+GPtrArray *
+sc_spaces_get_participants (ScSpaces *s, const char *space_id)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, s->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    ScParticipant *p = value;
+    if (g_str_equal (p->space_id, space_id))
+      g_ptr_array_add (out, p);
+  }
+  g_ptr_array_sort (out, by_join_order);
+  return out;
+}
+
+gboolean
+sc_spaces_is_active (ScSpaces *s, const char *space_id)
+{
+  g_autoptr (GPtrArray) ps = sc_spaces_get_participants (s, space_id);
+  return ps->len > 0;
+}
+
+/* Keep the stored space in line with who is connected.  A failure to write
+ * is logged: the participants themselves are unaffected. */
+static void
+set_space_status (ScSpaces *s, const char *space_id, gboolean active)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) doc = sc_store_get (s->store, SC_KIND_SPACE, space_id, &error);
+  if (!doc)
+    goto fail;
+  gboolean was_active = g_str_equal (json_object_get_string_member (doc, "status"), "active");
+  if (was_active == active)
+    return;
+  json_object_set_string_member (doc, "status", active ? "active" : "idle");
+  if (active) {
+    g_autofree char *session = sc_core_new_id ();
+    json_object_set_string_member (doc, "active_session_id", session);
+  } else if (json_object_has_member (doc, "active_session_id")) {
+    json_object_remove_member (doc, "active_session_id");
+  }
+  if (!sc_store_put (s->store, SC_KIND_SPACE, space_id, doc, &error))
+    goto fail;
+  g_message ("space %s is now %s", space_id, active ? "active" : "idle");
+  return;
+fail:
+  g_warning ("space %s: cannot record status: %s", space_id, error->message);
+}
+
+static void
+on_track_added (ScWhipPeer *peer, guint kind, const char *codec, ScParticipant *p)
+{
+  ScSpaces *s = g_object_get_data (G_OBJECT (peer), "sc-spaces");
+  if (kind == SC_WHIP_TRACK_VIDEO)
+    p->has_video = TRUE;
+  else
+    p->has_audio = TRUE;
+  g_message ("space %s: participant %s publishes %s %s", p->space_id, p->participant_id,
+             kind == SC_WHIP_TRACK_VIDEO ? "video" : "audio", codec);
+  NOTIFY (s, track_added, p, kind);
+}
+
+static void
+on_ended (ScWhipPeer *peer, guint reason, const char *message, ScParticipant *p)
+{
+  ScSpaces *s = g_object_get_data (G_OBJECT (peer), "sc-spaces");
+  g_autofree char *conn = g_strdup (p->connection_id);
+  sc_spaces_remove_participant (s, conn, message);
+}
+
+void
+sc_spaces_add_participant (ScSpaces *s, ScParticipant *p)
+{
+  p->join_order = s->next_join_order++;
+  g_object_set_data (G_OBJECT (p->peer), "sc-spaces", s);
+  g_signal_connect (p->peer, "track-added", G_CALLBACK (on_track_added), p);
+  g_signal_connect (p->peer, "ended", G_CALLBACK (on_ended), p);
+  g_hash_table_insert (s->participants, p->connection_id, p);
+  set_space_status (s, p->space_id, TRUE);
+  g_message ("space %s: participant %s joined (connection %s)", p->space_id,
+             p->participant_id, p->connection_id);
+  NOTIFY (s, joined, p);
+}
+
+void
+sc_spaces_remove_participant (ScSpaces *s, const char *connection_id, const char *why)
+{
+  ScParticipant *p = g_hash_table_lookup (s->participants, connection_id);
+  if (!p)
+    return;
+  g_autofree char *space_id = g_strdup (p->space_id);
+  g_autofree char *key = sc_spaces_reservation_key (p->space_id, p->participant_id);
+  g_message ("space %s: participant %s left: %s", p->space_id, p->participant_id, why);
+  NOTIFY (s, left, p);
+  g_hash_table_remove (s->reserved, key);
+  g_hash_table_remove (s->participants, connection_id);
+  if (!sc_spaces_is_active (s, space_id)) {
+    set_space_status (s, space_id, FALSE);
+    NOTIFY (s, space_idle, space_id);
+  }
+}
