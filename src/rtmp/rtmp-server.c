@@ -10,6 +10,7 @@
 
 #define READ_SIZE 65536
 #define DEFAULT_PUBLISH_TIMEOUT_MS 10000
+#define UNPUBLISH_GRACE_MS 5000
 
 struct _ScRtmpServer {
   ScRtmpServerCallbacks cb;
@@ -33,6 +34,7 @@ struct _ScRtmpConn {
   guint8 *rbuf;
   GBytes *writing;              /* in flight, or NULL */
   GSource *timeout;
+  const char *timeout_reason;
   gboolean closing;
   gboolean accepted;            /* an accepted publish not yet reported closed */
   char *close_after_flush;      /* reason, once the replies are out */
@@ -104,6 +106,17 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
   g_source_unref (idle);
 }
 
+static gboolean on_timeout (gpointer data);
+
+static void
+conn_start_timeout (ScRtmpConn *c, guint ms, const char *reason)
+{
+  c->timeout_reason = reason;
+  c->timeout = g_timeout_source_new (ms);
+  g_source_set_callback (c->timeout, on_timeout, c, NULL);
+  g_source_attach (c->timeout, c->server->context);
+}
+
 static void
 on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
 {
@@ -141,8 +154,19 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
                      s->user_data);
       break;
     case SC_RTMP_EVENT_UNPUBLISH:
-      sc_rtmp_proto_stop (p);
-      c->close_after_flush = g_strdup ("publisher unpublished");
+      /* The publisher is gone now, but encoders (rtmp2sink) treat the server
+       * hanging up right after deleteStream as an error: let them close
+       * first, within a grace period. */
+      g_message ("rtmp %s: unpublished %s/%s", c->peer, ev->app,
+                 ev->stream_name);
+      if (c->accepted) {
+        c->accepted = FALSE;
+        if (s->cb.closed)
+          s->cb.closed (c, s->user_data);
+      }
+      if (!c->closing && !c->timeout)
+        conn_start_timeout (c, UNPUBLISH_GRACE_MS,
+                            "peer did not hang up after unpublishing");
       break;
   }
 }
@@ -220,11 +244,11 @@ conn_read (ScRtmpConn *c)
 }
 
 static gboolean
-on_publish_timeout (gpointer data)
+on_timeout (gpointer data)
 {
   ScRtmpConn *c = data;
   g_clear_pointer (&c->timeout, g_source_unref);
-  sc_rtmp_conn_close (c, "no publish within the time limit");
+  sc_rtmp_conn_close (c, c->timeout_reason);
   return G_SOURCE_REMOVE;
 }
 
@@ -273,9 +297,8 @@ on_incoming (GSocketService *service, GSocketConnection *connection,
   c->rbuf = g_malloc (READ_SIZE);
   c->proto = sc_rtmp_proto_new (on_event, c);
   s->conns = g_list_prepend (s->conns, c);
-  c->timeout = g_timeout_source_new (s->publish_timeout_ms);
-  g_source_set_callback (c->timeout, on_publish_timeout, c, NULL);
-  g_source_attach (c->timeout, s->context);
+  conn_start_timeout (c, s->publish_timeout_ms,
+                      "no publish within the time limit");
   conn_read (c);
   return TRUE;
 }
