@@ -543,7 +543,7 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
   gboolean has_video, has_audio;
 
   g_task_set_source_tag (task, sc_whip_peer_new_async);
-  if (offer_sdp == NULL ||
+  if (offer_sdp == NULL || *offer_sdp == '\0' ||
       gst_sdp_message_new_from_text (offer_sdp, &sdp) != GST_SDP_OK ||
       gst_sdp_message_medias_len (sdp) == 0 ||
       gst_sdp_message_get_version (sdp) == NULL) {
@@ -664,6 +664,9 @@ sc_whip_peer_finalize (GObject *object)
   }
   if (peer->pipeline != NULL)
     gst_element_set_state (peer->pipeline, GST_STATE_NULL);
+  /* Disposing webrtcbin removes its pads: keep pad-removed off a dying peer. */
+  if (peer->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
   g_clear_object (&peer->task);
   sc_whip_tracks_free_taps (peer);
   g_ptr_array_unref (peer->tracks);

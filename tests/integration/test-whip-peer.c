@@ -1,0 +1,476 @@
+/* WHIP engine end to end, in process: a tiny libsoup WHIP endpoint (this
+ * test's own, not the daemon's route) answers with sc_whip_peer_new_async,
+ * and the publishing client sends a solid red picture and a 440 Hz tone to
+ * it over 127.0.0.1.  Checks what a broadcast would see through a tap. */
+#include "spacecast/core.h"
+#include "spacecast/publish.h"
+#include "spacecast/whip.h"
+
+#include <gst/gst.h>
+#include <gst/audio/audio.h>
+#include <gst/video/video.h>
+#include <libsoup/soup.h>
+#include <math.h>
+#include <string.h>
+
+#define TOKEN "test-token"
+
+typedef struct {
+  SoupServer *server;
+  char       *url;
+  guint       reply_status;    /* 0 = answer normally */
+  guint       no_media_s;
+  ScWhipPeer *peer;
+  gboolean    deleted;
+  char       *delete_auth;
+  char       *post_auth;
+
+  /* filled from the peer's signals (main context) */
+  guint       tracks_added;
+  gint64      first_frame_us;
+  guint       level_count;
+  gdouble     last_level;
+  gboolean    ended;
+  guint       end_reason;
+
+  /* filled from taps (streaming threads) */
+  GMutex      lock;
+  guint       red_frames;
+  guint       other_frames;
+  guint       loud_audio;
+  gboolean    audio_caps_ok;
+  gint        last_rgb[3];
+
+  /* publisher */
+  gboolean    publishing;
+  gboolean    pub_failed;
+  gboolean    pub_finished;
+  char       *pub_error;
+} Fixture;
+
+typedef struct {
+  Fixture *f;
+  SoupServerMessage *msg;
+} Pending;
+
+/* ---- main-loop helpers -------------------------------------------------- */
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+wait_for (gboolean (*cond) (Fixture *), Fixture *f, guint timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  guint id = g_timeout_add (50, tick, NULL);
+  gboolean ok;
+
+  while (!(ok = cond (f)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  return ok;
+}
+
+/* ---- the test's WHIP endpoint --------------------------------------------- */
+
+static void
+on_peer_ended (ScWhipPeer *peer, guint reason, const char *message, Fixture *f)
+{
+  g_test_message ("peer ended: reason %u (%s)", reason, message);
+  f->ended = TRUE;
+  f->end_reason = reason;
+}
+
+static void
+on_first_frame (ScWhipPeer *peer, gint64 usec, Fixture *f)
+{
+  f->first_frame_us = usec;
+}
+
+static void
+on_level (ScWhipPeer *peer, gdouble db, Fixture *f)
+{
+  f->level_count++;
+  f->last_level = db;
+}
+
+static void
+on_track_added (ScWhipPeer *peer, guint kind, const char *codec, Fixture *f)
+{
+  g_test_message ("track added: %s %s", kind == SC_WHIP_TRACK_VIDEO ? "video" : "audio", codec);
+  f->tracks_added++;
+}
+
+static void
+video_tap (GstSample *sample, gpointer data)
+{
+  Fixture *f = data;
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  int y, u, v, r, g, b;
+
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
+      GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_I420 ||
+      !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ))
+    return;
+  {
+    int cx = info.width / 2, cy = info.height / 2;
+    const guint8 *yp = GST_VIDEO_FRAME_COMP_DATA (&frame, 0);
+    const guint8 *up = GST_VIDEO_FRAME_COMP_DATA (&frame, 1);
+    const guint8 *vp = GST_VIDEO_FRAME_COMP_DATA (&frame, 2);
+
+    y = yp[cy * GST_VIDEO_FRAME_COMP_STRIDE (&frame, 0) + cx];
+    u = up[(cy / 2) * GST_VIDEO_FRAME_COMP_STRIDE (&frame, 1) + cx / 2];
+    v = vp[(cy / 2) * GST_VIDEO_FRAME_COMP_STRIDE (&frame, 2) + cx / 2];
+  }
+  gst_video_frame_unmap (&frame);
+
+  /* BT.601 limited range, which is what videotestsrc → vp8 → I420 gives. */
+  r = (int) lround (1.164 * (y - 16) + 1.596 * (v - 128));
+  g = (int) lround (1.164 * (y - 16) - 0.392 * (u - 128) - 0.813 * (v - 128));
+  b = (int) lround (1.164 * (y - 16) + 2.017 * (u - 128));
+  g_mutex_lock (&f->lock);
+  f->last_rgb[0] = r;
+  f->last_rgb[1] = g;
+  f->last_rgb[2] = b;
+  if (r > 200 && g < 60 && b < 60)
+    f->red_frames++;
+  else
+    f->other_frames++;
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+audio_tap (GstSample *sample, gpointer data)
+{
+  Fixture *f = data;
+  GstAudioInfo info;
+  GstMapInfo map;
+  gdouble sum = 0;
+  gsize n;
+
+  if (!gst_audio_info_from_caps (&info, gst_sample_get_caps (sample)))
+    return;
+  if (!gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ))
+    return;
+  n = map.size / 2;
+  for (gsize i = 0; i < n; i++) {
+    gint16 s = ((const gint16 *) map.data)[i];
+    sum += (gdouble) s * s;
+  }
+  gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+
+  g_mutex_lock (&f->lock);
+  f->audio_caps_ok = GST_AUDIO_INFO_FORMAT (&info) == GST_AUDIO_FORMAT_S16LE &&
+                     GST_AUDIO_INFO_RATE (&info) == 48000 &&
+                     GST_AUDIO_INFO_CHANNELS (&info) == 2;
+  /* A full-scale-ish sine has an RMS in the thousands; silence is ~0. */
+  if (n > 0 && sqrt (sum / n) > 500)
+    f->loud_audio++;
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+on_peer_ready (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Pending *p = data;
+  Fixture *f = p->f;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *answer = NULL;
+  ScWhipPeer *peer = sc_whip_peer_new_finish (res, &answer, &error);
+
+  if (peer == NULL) {
+    soup_server_message_set_status (p->msg, sc_error_http_status (error->code), NULL);
+    soup_server_message_set_response (p->msg, "text/plain", SOUP_MEMORY_COPY,
+                                      error->message, strlen (error->message));
+  } else {
+    g_assert_null (f->peer);
+    f->peer = peer;
+    g_signal_connect (peer, "ended", G_CALLBACK (on_peer_ended), f);
+    g_signal_connect (peer, "first-frame", G_CALLBACK (on_first_frame), f);
+    g_signal_connect (peer, "audio-level", G_CALLBACK (on_level), f);
+    g_signal_connect (peer, "track-added", G_CALLBACK (on_track_added), f);
+    sc_whip_peer_add_tap (peer, video_tap, audio_tap, f, NULL);
+    soup_server_message_set_status (p->msg, SOUP_STATUS_CREATED, NULL);
+    soup_message_headers_replace (soup_server_message_get_response_headers (p->msg),
+                                  "Location", "/whip/session");
+    soup_server_message_set_response (p->msg, "application/sdp", SOUP_MEMORY_COPY,
+                                      answer, strlen (answer));
+  }
+  soup_server_message_unpause (p->msg);
+  g_object_unref (p->msg);
+  g_free (p);
+}
+
+static void
+whip_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+              GHashTable *query, gpointer data)
+{
+  Fixture *f = data;
+  const char *method = soup_server_message_get_method (msg);
+  SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  ScWhipConfig cfg = { .ice_host = "127.0.0.1", .udp_port_min = 0, .udp_port_max = 0,
+                       .no_media_timeout_s = f->no_media_s };
+  g_autofree char *offer = NULL;
+  Pending *p;
+
+  if (g_str_equal (method, "DELETE") && g_str_equal (path, "/whip/session")) {
+    f->deleted = TRUE;
+    g_free (f->delete_auth);
+    f->delete_auth = g_strdup (soup_message_headers_get_one (hdrs, "Authorization"));
+    soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+    return;
+  }
+  if (!g_str_equal (method, "POST") || !g_str_equal (path, "/whip")) {
+    soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+    return;
+  }
+  g_free (f->post_auth);
+  f->post_auth = g_strdup (soup_message_headers_get_one (hdrs, "Authorization"));
+  if (f->reply_status != 0) {
+    soup_server_message_set_status (msg, f->reply_status, NULL);
+    soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
+                                      "go away", 7);
+    return;
+  }
+  g_assert_cmpstr (soup_message_headers_get_content_type (hdrs, NULL), ==,
+                   "application/sdp");
+  offer = g_strndup (body->data, body->length);
+  p = g_new0 (Pending, 1);
+  p->f = f;
+  p->msg = g_object_ref (msg);
+  soup_server_message_pause (msg);
+  sc_whip_peer_new_async (&cfg, "alice", offer, NULL, on_peer_ready, p);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GSList *uris;
+
+  g_mutex_init (&f->lock);
+  f->no_media_s = 3;
+  f->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (f->server, "/whip", whip_handler, f, NULL);
+  g_assert_true (soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
+                                           &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (f->server);
+  f->url = g_strdup_printf ("http://127.0.0.1:%d/whip", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+static gboolean peer_closed_cond (Fixture *f);
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (f->peer != NULL) {
+    sc_whip_peer_close (f->peer);
+    g_clear_object (&f->peer);
+  }
+  /* Let the close task and pending idles run before the next test. */
+  wait_for (peer_closed_cond, f, 1);
+  soup_server_disconnect (f->server);
+  g_clear_object (&f->server);
+  g_free (f->url);
+  g_free (f->delete_auth);
+  g_free (f->post_auth);
+  g_free (f->pub_error);
+  g_mutex_clear (&f->lock);
+}
+
+static void
+on_pub_event (ScPublish *pub, ScPublishEvent ev, const GError *error, gpointer data)
+{
+  Fixture *f = data;
+
+  if (ev == SC_PUBLISH_EVENT_PUBLISHING)
+    f->publishing = TRUE;
+  else if (ev == SC_PUBLISH_EVENT_FAILED) {
+    f->pub_failed = TRUE;
+    f->pub_error = g_strdup (error->message);
+  } else
+    f->pub_finished = TRUE;
+}
+
+static ScPublish *
+start_red (Fixture *f)
+{
+  ScPublishOptions opts = {
+    .whip_url = f->url, .token = TOKEN, .has_color = TRUE, .color = 0xFF0000,
+    .freq = 440, .width = 320, .height = 240, .ice_host = "127.0.0.1",
+    .on_event = on_pub_event, .user_data = f,
+  };
+  g_autoptr (GError) error = NULL;
+  ScPublish *pub = sc_publish_start (&opts, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (pub);
+  return pub;
+}
+
+/* ---- conditions ------------------------------------------------------------ */
+
+static gboolean peer_closed_cond (Fixture *f) { return FALSE; }
+static gboolean publishing_cond (Fixture *f) { return f->publishing || f->pub_failed; }
+static gboolean ended_cond (Fixture *f) { return f->ended; }
+static gboolean finished_cond (Fixture *f) { return f->pub_finished; }
+
+static gboolean
+media_cond (Fixture *f)
+{
+  gboolean ok;
+
+  g_mutex_lock (&f->lock);
+  ok = f->red_frames >= 10 && f->loud_audio >= 10;
+  g_mutex_unlock (&f->lock);
+  return ok && f->level_count >= 3 && f->first_frame_us > 0;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void
+test_publish_decode_and_vanish (Fixture *f, gconstpointer data)
+{
+  g_autoptr (ScPublish) pub = start_red (f);
+  g_autoptr (GArray) stats = NULL;
+  gboolean saw_video = FALSE;
+
+  g_assert_true (wait_for (publishing_cond, f, 20));
+  g_assert_false (f->pub_failed);
+  g_assert_cmpstr (f->post_auth, ==, "Bearer " TOKEN);
+  g_assert_nonnull (f->peer);
+  g_assert_true (g_str_has_suffix (sc_publish_get_location (pub), "/whip/session"));
+
+  if (!wait_for (media_cond, f, 30))
+    g_error ("no decoded media: red %u other %u (last rgb %d,%d,%d), loud audio %u, "
+             "levels %u, first frame %" G_GINT64_FORMAT, f->red_frames, f->other_frames,
+             f->last_rgb[0], f->last_rgb[1], f->last_rgb[2], f->loud_audio,
+             f->level_count, f->first_frame_us);
+  g_assert_true (f->audio_caps_ok);
+  g_assert_cmpuint (f->tracks_added, ==, 2);
+  g_assert_cmpfloat (f->last_level, <, 0);
+  g_assert_cmpfloat (f->last_level, >, -40);   /* a tone, not silence */
+  g_test_message ("join-to-first-decoded-frame: %.1f ms (from peer creation)",
+                  f->first_frame_us / 1000.0);
+
+  stats = sc_whip_peer_get_stats (f->peer);
+  for (guint i = 0; i < stats->len; i++) {
+    ScWhipTrackStats *st = &g_array_index (stats, ScWhipTrackStats, i);
+    if (st->kind == SC_WHIP_TRACK_VIDEO) {
+      saw_video = TRUE;
+      g_assert_cmpstr (st->codec, ==, "VP8");
+      g_assert_cmpint (st->width, ==, 320);
+      g_assert_cmpint (st->height, ==, 240);
+      g_assert_cmpuint (st->frames, >, 0);
+    } else {
+      g_assert_cmpstr (st->codec, ==, "OPUS");
+    }
+  }
+  g_assert_true (saw_video);
+  g_assert_false (f->ended);
+
+  /* The publisher dies without DELETE: only the no-media timeout can tell. */
+  sc_publish_abort (pub);
+  g_assert_true (wait_for (ended_cond, f, 20));
+  g_assert_cmpuint (f->end_reason, ==, SC_WHIP_END_NO_MEDIA);
+  g_assert_false (f->deleted);
+}
+
+static void
+test_stop_sends_delete (Fixture *f, gconstpointer data)
+{
+  g_autoptr (ScPublish) pub = start_red (f);
+
+  g_assert_true (wait_for (publishing_cond, f, 20));
+  g_assert_false (f->pub_failed);
+  sc_publish_stop (pub);
+  g_assert_true (wait_for (finished_cond, f, 10));
+  g_assert_true (f->deleted);
+  g_assert_cmpstr (f->delete_auth, ==, "Bearer " TOKEN);
+}
+
+static void
+test_publish_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (ScPublish) pub = NULL;
+
+  f->reply_status = SOUP_STATUS_UNAUTHORIZED;
+  pub = start_red (f);
+  g_assert_true (wait_for (finished_cond, f, 20));
+  g_assert_true (f->pub_failed);
+  g_assert_false (f->publishing);
+  g_assert_cmpuint (sc_publish_get_status (pub), ==, 401);
+  g_assert_nonnull (strstr (f->pub_error, "401"));
+  g_assert_nonnull (strstr (f->pub_error, "go away"));
+  g_assert_false (f->deleted);
+}
+
+typedef struct {
+  gboolean done;
+  GError *error;
+  ScWhipPeer *peer;
+} NewResult;
+
+static void
+on_new_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  NewResult *r = data;
+
+  r->peer = sc_whip_peer_new_finish (res, NULL, &r->error);
+  r->done = TRUE;
+}
+
+static void
+expect_invalid (const char *offer)
+{
+  ScWhipConfig cfg = { .ice_host = "127.0.0.1" };
+  NewResult r = { 0 };
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  sc_whip_peer_new_async (&cfg, "bad", offer, NULL, on_new_done, &r);
+  while (!r.done && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (r.done);
+  g_assert_null (r.peer);
+  g_assert_error (r.error, SC_ERROR, SC_ERROR_INVALID);
+  g_clear_error (&r.error);
+}
+
+static void
+test_invalid_offer (void)
+{
+  expect_invalid ("this is not SDP");
+  expect_invalid ("");
+  /* Well-formed, but only VP9, which the engine does not decode. */
+  expect_invalid ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                  "a=group:BUNDLE 0\r\n"
+                  "m=video 9 UDP/TLS/RTP/SAVPF 98\r\nc=IN IP4 0.0.0.0\r\n"
+                  "a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\n"
+                  "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+                  "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+                  "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+                  "a=setup:actpass\r\na=rtpmap:98 VP9/90000\r\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+
+  g_test_add_func ("/whip-peer/invalid-offer", test_invalid_offer);
+  g_test_add ("/whip-peer/publish-decode-vanish", Fixture, NULL, fixture_setup,
+              test_publish_decode_and_vanish, fixture_teardown);
+  g_test_add ("/whip-peer/stop-sends-delete", Fixture, NULL, fixture_setup,
+              test_stop_sends_delete, fixture_teardown);
+  g_test_add ("/whip-peer/publish-refused", Fixture, NULL, fixture_setup,
+              test_publish_refused, fixture_teardown);
+  return g_test_run ();
+}
