@@ -20,6 +20,9 @@ typedef struct {
   char       *url;
   guint       reply_status;    /* 0 = answer normally */
   guint       no_media_s;
+  guint16     port_min, port_max;
+  guint       candidates;       /* a=candidate lines in the answer */
+  guint       bad_candidates;   /* not 127.0.0.1 UDP inside the port range */
   ScWhipPeer *peer;
   gboolean    deleted;
   char       *delete_auth;
@@ -187,6 +190,25 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer data)
     soup_server_message_set_response (p->msg, "text/plain", SOUP_MEMORY_COPY,
                                       error->message, strlen (error->message));
   } else {
+    g_auto (GStrv) lines = g_strsplit (answer, "\n", -1);
+
+    for (guint i = 0; lines[i] != NULL; i++) {
+      g_auto (GStrv) fields = NULL;
+      guint64 port;
+
+      if (!g_str_has_prefix (lines[i], "a=candidate:"))
+        continue;
+      /* foundation component transport priority address port typ ... */
+      fields = g_strsplit (g_strstrip (lines[i]), " ", -1);
+      f->candidates++;
+      port = g_strv_length (fields) > 5 ? g_ascii_strtoull (fields[5], NULL, 10) : 0;
+      if (g_strv_length (fields) < 8 || g_ascii_strcasecmp (fields[2], "UDP") != 0 ||
+          !g_str_equal (fields[4], "127.0.0.1") ||
+          port < f->port_min || port > f->port_max) {
+        g_test_message ("unexpected candidate: %s", lines[i]);
+        f->bad_candidates++;
+      }
+    }
     g_assert_null (f->peer);
     f->peer = peer;
     g_signal_connect (peer, "ended", G_CALLBACK (on_peer_ended), f);
@@ -213,8 +235,8 @@ whip_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
   const char *method = soup_server_message_get_method (msg);
   SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  ScWhipConfig cfg = { .ice_host = "127.0.0.1", .udp_port_min = 0, .udp_port_max = 0,
-                       .no_media_timeout_s = f->no_media_s };
+  ScWhipConfig cfg = { .ice_host = "127.0.0.1", .udp_port_min = f->port_min,
+                       .udp_port_max = f->port_max, .no_media_timeout_s = f->no_media_s };
   g_autofree char *offer = NULL;
   Pending *p;
 
@@ -255,6 +277,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 
   g_mutex_init (&f->lock);
   f->no_media_s = 3;
+  f->port_min = (guint16) g_random_int_range (20000, 60000);
+  f->port_max = f->port_min + 200;
   f->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (f->server, "/whip", whip_handler, f, NULL);
   g_assert_true (soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY,
@@ -346,6 +370,9 @@ test_publish_decode_and_vanish (Fixture *f, gconstpointer data)
   g_assert_false (f->pub_failed);
   g_assert_cmpstr (f->post_auth, ==, "Bearer " TOKEN);
   g_assert_nonnull (f->peer);
+  g_test_message ("answer offers %u candidates", f->candidates);
+  g_assert_cmpuint (f->candidates, >, 0);
+  g_assert_cmpuint (f->bad_candidates, ==, 0);
   g_assert_true (g_str_has_suffix (sc_publish_get_location (pub), "/whip/session"));
 
   if (!wait_for (media_cond, f, 30))
