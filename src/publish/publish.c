@@ -15,20 +15,25 @@
 #define GATHER_TIMEOUT_MS 5000
 
 #define VIDEO_RTP_CAPS "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"
+#define H264_RTP_CAPS "application/x-rtp,media=video,encoding-name=H264,payload=102," \
+  "clock-rate=90000,packetization-mode=(string)1"
 #define AUDIO_RTP_CAPS "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
 
 /* Fixed element graph; user-supplied values are set as properties after
  * parsing, never spliced into the description. */
 #define VIDEO_ENC "queue ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=60 " \
   "target-bitrate=800000 ! rtpvp8pay pt=96 ! " VIDEO_RTP_CAPS " ! w. "
+#define H264_ENC "queue ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 " \
+  "bitrate=800 ! video/x-h264,profile=constrained-baseline ! " \
+  "rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency ! " H264_RTP_CAPS " ! w. "
 #define AUDIO_ENC "queue ! opusenc ! rtpopuspay pt=111 ! " AUDIO_RTP_CAPS " ! w. "
 #define TEST_DESC "webrtcbin name=w bundle-policy=max-bundle " \
-  "videotestsrc name=vsrc is-live=true ! capsfilter name=vcaps ! videoconvert ! " VIDEO_ENC \
+  "videotestsrc name=vsrc is-live=true ! capsfilter name=vcaps ! videoconvert ! %s" \
   "audiotestsrc name=asrc is-live=true wave=sine ! audioconvert ! audioresample ! " \
   "audio/x-raw,rate=48000,channels=2 ! " AUDIO_ENC
 #define FILE_DESC "webrtcbin name=w bundle-policy=max-bundle uridecodebin name=dec " \
   "dec. ! queue ! videoconvert ! videoscale ! videorate ! capsfilter name=vcaps ! " \
-  "clocksync ! " VIDEO_ENC \
+  "clocksync ! %s" \
   "dec. ! queue ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! " \
   "clocksync ! " AUDIO_ENC
 
@@ -471,8 +476,18 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
   gint w = opts->width > 0 ? opts->width : 640;
   gint h = opts->height > 0 ? opts->height : 360;
 
-  pub->pipeline = gst_parse_launch_full (opts->file ? FILE_DESC : TEST_DESC, NULL,
-                                         GST_PARSE_FLAG_FATAL_ERRORS, &perr);
+  g_autofree char *desc = NULL;
+  const char *venc = VIDEO_ENC;
+
+  if (opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "h264") == 0)
+    venc = H264_ENC;
+  else if (opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "vp8") != 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "unsupported video codec '%s'",
+                 opts->video_codec);
+    return FALSE;
+  }
+  desc = g_strdup_printf (opts->file ? FILE_DESC : TEST_DESC, venc);
+  pub->pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &perr);
   if (pub->pipeline == NULL) {
     g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "cannot build the media pipeline: %s",
                  perr ? perr->message : "unknown");

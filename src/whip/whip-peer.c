@@ -302,6 +302,70 @@ check_answer (const GstSDPMessage *answer, GError **error)
   return TRUE;
 }
 
+static const char *
+find_fmtp (const GstSDPMedia *m, const char *pt, guint *index)
+{
+  gsize len = strlen (pt);
+
+  for (guint j = 0; m != NULL && j < gst_sdp_media_attributes_len (m); j++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+
+    if (g_strcmp0 (a->key, "fmtp") == 0 && a->value != NULL &&
+        strncmp (a->value, pt, len) == 0 && a->value[len] == ' ') {
+      if (index != NULL)
+        *index = j;
+      return a->value + len + 1;
+    }
+  }
+  return NULL;
+}
+
+/* 1.22 drops H.264 profile-level-id from answers when the offer carries
+ * level-asymmetry-allowed (notes §1.2), and strict clients reject that.
+ * Put back the offer's value for the chosen payload type. */
+static void
+restore_h264_profile (GstSDPMessage *answer, const GstSDPMessage *offer)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (answer, i);
+    const GstSDPMedia *om = i < gst_sdp_message_medias_len (offer)
+                            ? gst_sdp_message_get_media (offer, i) : NULL;
+
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      g_autofree char *pt = NULL;
+      g_autofree char *plid = NULL;
+      g_autofree char *value = NULL;
+      const char *params, *offered, *sp;
+      GstSDPAttribute attr;
+      guint index = 0;
+
+      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
+          (sp = strchr (a->value, ' ')) == NULL ||
+          g_ascii_strncasecmp (sp + 1, "H264/", 5) != 0)
+        continue;
+      pt = g_strndup (a->value, sp - a->value);
+      params = find_fmtp (m, pt, &index);
+      if (params != NULL && strstr (params, "profile-level-id") != NULL)
+        continue;
+      offered = find_fmtp (om, pt, NULL);
+      offered = offered ? strstr (offered, "profile-level-id=") : NULL;
+      plid = offered ? g_strndup (offered + 17, strcspn (offered + 17, "; \r\n"))
+                     : g_strdup ("42e01f");
+      value = params ? g_strdup_printf ("%s %s;profile-level-id=%s", pt, params, plid)
+                     : g_strdup_printf ("%s profile-level-id=%s", pt, plid);
+      gst_sdp_attribute_set (&attr, "fmtp", value);
+      if (params != NULL)
+        gst_sdp_media_replace_attribute (m, index, &attr);
+      else
+        gst_sdp_media_add_attribute (m, "fmtp", value);
+      if (params == NULL)
+        gst_sdp_attribute_clear (&attr);
+      break;
+    }
+  }
+}
+
 static void
 finish_negotiation (ScWhipPeer *peer, gpointer data)
 {
@@ -313,6 +377,12 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
   if (peer->task == NULL)
     return;
   g_clear_pointer (&peer->gather_timeout, g_source_destroy);
+  if (g_task_return_error_if_cancelled (peer->task)) {
+    g_clear_object (&peer->task);
+    sc_whip_peer_close (peer);
+    g_object_unref (peer);   /* the negotiation's ref */
+    return;
+  }
   g_object_get (peer->webrtc, "local-description", &local, NULL);
   if (local == NULL) {
     negotiation_fail (peer, g_error_new (SC_ERROR, SC_ERROR_INTERNAL,
@@ -323,7 +393,13 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
     negotiation_fail (peer, g_steal_pointer (&error));
     return;
   }
-  text = gst_sdp_message_as_text (local->sdp);
+  {
+    g_autoptr (GstSDPMessage) answer = NULL;
+
+    gst_sdp_message_copy (local->sdp, &answer);
+    restore_h264_profile (answer, peer->offer);
+    text = gst_sdp_message_as_text (answer);
+  }
   task = g_steal_pointer (&peer->task);
 
   sc_whip_peer_touch_media (peer);   /* the no-media clock starts now */
@@ -543,6 +619,9 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
   gboolean has_video, has_audio;
 
   g_task_set_source_tag (task, sc_whip_peer_new_async);
+  /* A peer must be closed, not just dropped: cancellation is checked by
+   * finish_negotiation instead of by GTask. */
+  g_task_set_check_cancellable (task, FALSE);
   if (offer_sdp == NULL || *offer_sdp == '\0' ||
       gst_sdp_message_new_from_text (offer_sdp, &sdp) != GST_SDP_OK ||
       gst_sdp_message_medias_len (sdp) == 0 ||
@@ -589,6 +668,7 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
   g_source_attach (peer->gather_timeout, peer->ctx);
   g_source_unref (peer->gather_timeout);
 
+  gst_sdp_message_copy (sdp, &peer->offer);
   offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
                                               g_steal_pointer (&sdp));
   promise = gst_promise_new_with_change_func (on_remote_set, peer, NULL);
@@ -668,6 +748,7 @@ sc_whip_peer_finalize (GObject *object)
   if (peer->webrtc != NULL)
     g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
   g_clear_object (&peer->task);
+  g_clear_pointer (&peer->offer, gst_sdp_message_free);
   sc_whip_tracks_free_taps (peer);
   g_ptr_array_unref (peer->tracks);
   g_clear_pointer (&peer->webrtc, gst_object_unref);

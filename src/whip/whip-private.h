@@ -4,6 +4,8 @@
 
 #include "spacecast/whip.h"
 
+#include <gst/sdp/sdp.h>
+
 typedef struct {
   ScWhipPeer     *peer;           /* not a ref: the peer owns its tracks */
   GstPad         *pad;            /* webrtcbin src pad, not a ref */
@@ -27,6 +29,7 @@ struct _ScWhipPeer {
   GSource      *watchdog;
   GSource      *gather_timeout;
   GTask        *task;             /* pending negotiation, main context only */
+  GstSDPMessage *offer;           /* kept to repair the answer */
 
   gint          closed;           /* atomic */
   gint          first_frame;      /* atomic */

@@ -20,6 +20,8 @@ typedef struct {
   char       *url;
   guint       reply_status;    /* 0 = answer normally */
   guint       no_media_s;
+  const char *codec;            /* the publisher's video codec */
+  char       *answer;
   guint16     port_min, port_max;
   guint       candidates;       /* a=candidate lines in the answer */
   guint       bad_candidates;   /* not 127.0.0.1 UDP inside the port range */
@@ -211,6 +213,7 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer data)
     }
     g_assert_null (f->peer);
     f->peer = peer;
+    f->answer = g_strdup (answer);
     g_signal_connect (peer, "ended", G_CALLBACK (on_peer_ended), f);
     g_signal_connect (peer, "first-frame", G_CALLBACK (on_first_frame), f);
     g_signal_connect (peer, "audio-level", G_CALLBACK (on_level), f);
@@ -276,6 +279,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   GSList *uris;
 
   g_mutex_init (&f->lock);
+  f->codec = data;
   f->no_media_s = 3;
   f->port_min = (guint16) g_random_int_range (20000, 60000);
   f->port_max = f->port_min + 200;
@@ -306,6 +310,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->delete_auth);
   g_free (f->post_auth);
   g_free (f->pub_error);
+  g_free (f->answer);
   g_mutex_clear (&f->lock);
 }
 
@@ -329,7 +334,7 @@ start_red (Fixture *f)
   ScPublishOptions opts = {
     .whip_url = f->url, .token = TOKEN, .has_color = TRUE, .color = 0xFF0000,
     .freq = 440, .width = 320, .height = 240, .ice_host = "127.0.0.1",
-    .on_event = on_pub_event, .user_data = f,
+    .on_event = on_pub_event, .user_data = f, .video_codec = f->codec,
   };
   g_autoptr (GError) error = NULL;
   ScPublish *pub = sc_publish_start (&opts, &error);
@@ -410,6 +415,39 @@ test_publish_decode_and_vanish (Fixture *f, gconstpointer data)
   g_assert_false (f->deleted);
 }
 
+/* H.264 through avdec_h264, and an answer that keeps profile-level-id. */
+static void
+test_h264 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (ScPublish) pub = start_red (f);
+  g_autoptr (GArray) stats = NULL;
+  gboolean saw_h264 = FALSE;
+
+  g_assert_true (wait_for (publishing_cond, f, 20));
+  if (f->pub_failed)
+    g_error ("publish failed: %s", f->pub_error);
+  g_assert_nonnull (strstr (f->answer, "H264/90000"));
+  {
+    const char *fmtp = strstr (f->answer, "a=fmtp:");
+    g_test_message ("answer %.*s", fmtp ? (int) strcspn (fmtp, "\r\n") : 0, fmtp);
+  }
+  g_assert_nonnull (strstr (f->answer, "profile-level-id="));
+  if (!wait_for (media_cond, f, 30))
+    g_error ("no decoded H.264: red %u other %u (last rgb %d,%d,%d)", f->red_frames,
+             f->other_frames, f->last_rgb[0], f->last_rgb[1], f->last_rgb[2]);
+  stats = sc_whip_peer_get_stats (f->peer);
+  for (guint i = 0; i < stats->len; i++) {
+    ScWhipTrackStats *st = &g_array_index (stats, ScWhipTrackStats, i);
+    if (st->kind == SC_WHIP_TRACK_VIDEO && g_str_equal (st->codec, "H264") &&
+        st->width == 320 && st->height == 240 && st->frames > 0)
+      saw_h264 = TRUE;
+  }
+  g_assert_true (saw_h264);
+  sc_publish_stop (pub);
+  g_assert_true (wait_for (finished_cond, f, 10));
+  g_assert_true (f->deleted);
+}
+
 static void
 test_stop_sends_delete (Fixture *f, gconstpointer data)
 {
@@ -450,7 +488,13 @@ on_new_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   NewResult *r = data;
 
-  r->peer = sc_whip_peer_new_finish (res, NULL, &r->error);
+  char *answer = NULL;
+
+  r->peer = sc_whip_peer_new_finish (res, &answer, &r->error);
+  if (r->peer != NULL)
+    g_object_set_data_full (G_OBJECT (r->peer), "answer", answer, g_free);
+  else
+    g_free (answer);
   r->done = TRUE;
 }
 
@@ -486,6 +530,52 @@ test_invalid_offer (void)
                   "a=setup:actpass\r\na=rtpmap:98 VP9/90000\r\n");
 }
 
+#define FAKE_ICE_DTLS \
+  "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n" \
+  "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:" \
+  "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\n"
+
+/* A browser-style offer: H.264 with level-asymmetry-allowed, audio marked
+ * bundle-only.  1.22 would drop profile-level-id and, without max-bundle,
+ * reject the audio m-line. */
+static void
+test_browser_style_answer (void)
+{
+  ScWhipConfig cfg = { .ice_host = "127.0.0.1" };
+  NewResult r = { 0 };
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autofree char *answer = NULL;
+  const char *offer =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    "a=group:BUNDLE 0 1\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 98 102\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\n" FAKE_ICE_DTLS
+    "a=rtpmap:98 VP9/90000\r\n"
+    "a=rtpmap:102 H264/90000\r\n"
+    "a=rtcp-fb:102 nack pli\r\n"
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+    "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=mid:1\r\na=sendonly\r\na=bundle-only\r\na=rtcp-mux\r\n" FAKE_ICE_DTLS
+    "a=rtpmap:111 opus/48000/2\r\n";
+
+  sc_whip_peer_new_async (&cfg, "browser", offer, NULL, on_new_done, &r);
+  while (!r.done && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (r.done);
+  g_assert_no_error (r.error);
+  g_assert_nonnull (r.peer);
+  answer = g_strdup (g_object_get_data (G_OBJECT (r.peer), "answer"));
+  sc_whip_peer_close (r.peer);
+  g_clear_object (&r.peer);
+  g_assert_nonnull (answer);
+  g_test_message ("%s", answer);
+  g_assert_nonnull (strstr (answer, "a=rtpmap:102 H264/90000"));
+  g_assert_nonnull (strstr (answer, "profile-level-id=42e01f"));
+  g_assert_nonnull (strstr (answer, "a=recvonly"));
+  g_assert_null (strstr (answer, "m=audio 0 "));
+  g_assert_null (strstr (answer, "VP9"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -493,8 +583,11 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
 
   g_test_add_func ("/whip-peer/invalid-offer", test_invalid_offer);
+  g_test_add_func ("/whip-peer/browser-style-answer", test_browser_style_answer);
   g_test_add ("/whip-peer/publish-decode-vanish", Fixture, NULL, fixture_setup,
               test_publish_decode_and_vanish, fixture_teardown);
+  g_test_add ("/whip-peer/h264", Fixture, "h264", fixture_setup,
+              test_h264, fixture_teardown);
   g_test_add ("/whip-peer/stop-sends-delete", Fixture, NULL, fixture_setup,
               test_stop_sends_delete, fixture_teardown);
   g_test_add ("/whip-peer/publish-refused", Fixture, NULL, fixture_setup,
