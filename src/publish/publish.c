@@ -58,6 +58,7 @@ struct _ScPublish {
   gboolean      stopped;         /* main context only */
   gboolean      finished;
   gint          dead;            /* atomic: media torn down */
+  gint          eos_count;       /* atomic: webrtcbin sink pads that saw EOS */
 };
 
 static ScPublish *
@@ -433,15 +434,47 @@ bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+file_ended (ScPublish *pub)
+{
+  sc_publish_stop (pub);
+}
+
+static gboolean
+count_flowing (GstElement *webrtc, GstPad *pad, gpointer user_data)
+{
+  if (gst_pad_has_current_caps (pad))
+    (*(gint *) user_data)++;
+  return TRUE;
+}
+
+/* webrtcbin swallows EOS (its sinks never post it), so the end of a file
+ * is seen here: once every branch that carried media has ended. */
+static GstPadProbeReturn
+on_sink_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  ScPublish *pub = user_data;
+  gint flowing = 0;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  gst_element_foreach_sink_pad (pub->webrtc, count_flowing, &flowing);
+  if (g_atomic_int_add (&pub->eos_count, 1) + 1 >= flowing)
+    publish_defer (pub, file_ended);
+  return GST_PAD_PROBE_OK;
+}
+
 /* ---- setup -------------------------------------------------------------------- */
 
 static gboolean
 set_sendonly (GstElement *webrtc, GstPad *pad, gpointer user_data)
 {
+  ScPublish *pub = user_data;
   g_autoptr (GstWebRTCRTPTransceiver) trans = NULL;
   g_autoptr (GstCaps) peer_caps = NULL;
   g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
 
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_event, pub, NULL);
   g_object_get (pad, "transceiver", &trans, NULL);
   if (trans == NULL || peer == NULL)
     return TRUE;
@@ -529,7 +562,7 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
 
   if (!sc_whip_configure_ice (pub->webrtc, opts->ice_host, 0, 0, error))
     return FALSE;
-  gst_element_foreach_sink_pad (pub->webrtc, (GstElementForeachPadFunc) set_sendonly, NULL);
+  gst_element_foreach_sink_pad (pub->webrtc, set_sendonly, pub);
   g_signal_connect (pub->webrtc, "notify::ice-gathering-state",
                     G_CALLBACK (on_gathering_state), pub);
   return TRUE;

@@ -6,6 +6,7 @@
 #include "spacecast/publish.h"
 #include "spacecast/whip.h"
 
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
@@ -21,6 +22,8 @@ typedef struct {
   guint       reply_status;    /* 0 = answer normally */
   guint       no_media_s;
   const char *codec;            /* the publisher's video codec */
+  const char *file;             /* publish this file instead of test sources */
+  guint32     expect_rgb;       /* centre colour the taps should see */
   char       *answer;
   guint16     port_min, port_max;
   guint       candidates;       /* a=candidate lines in the answer */
@@ -141,7 +144,9 @@ video_tap (GstSample *sample, gpointer data)
   f->last_rgb[0] = r;
   f->last_rgb[1] = g;
   f->last_rgb[2] = b;
-  if (r > 200 && g < 60 && b < 60)
+  if (ABS (r - (int) (f->expect_rgb >> 16)) < 60 &&
+      ABS (g - (int) ((f->expect_rgb >> 8) & 0xff)) < 60 &&
+      ABS (b - (int) (f->expect_rgb & 0xff)) < 60)
     f->red_frames++;
   else
     f->other_frames++;
@@ -280,6 +285,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 
   g_mutex_init (&f->lock);
   f->codec = data;
+  f->expect_rgb = 0xFF0000;
   f->no_media_s = 3;
   f->port_min = (guint16) g_random_int_range (20000, 60000);
   f->port_max = f->port_min + 200;
@@ -334,7 +340,7 @@ start_red (Fixture *f)
   ScPublishOptions opts = {
     .whip_url = f->url, .token = TOKEN, .has_color = TRUE, .color = 0xFF0000,
     .freq = 440, .width = 320, .height = 240, .ice_host = "127.0.0.1",
-    .on_event = on_pub_event, .user_data = f, .video_codec = f->codec,
+    .on_event = on_pub_event, .user_data = f, .video_codec = f->codec, .file = f->file,
   };
   g_autoptr (GError) error = NULL;
   ScPublish *pub = sc_publish_start (&opts, &error);
@@ -446,6 +452,51 @@ test_h264 (Fixture *f, gconstpointer data)
   sc_publish_stop (pub);
   g_assert_true (wait_for (finished_cond, f, 10));
   g_assert_true (f->deleted);
+}
+
+/* A media file (green picture, tone) is played in real time; its end stops
+ * the publisher, which DELETEs its session. */
+static void
+test_file (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sc-whip-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "clip.webm", NULL);
+  g_autofree char *desc = g_strdup_printf (
+      "webmmux name=m ! filesink location=\"%s\" "
+      "videotestsrc num-buffers=150 pattern=green ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "vp8enc deadline=1 ! m. "
+      "audiotestsrc num-buffers=250 freq=880 ! audio/x-raw,rate=48000,channels=2 ! "
+      "opusenc ! m.", path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstElement) writer = gst_parse_launch (desc, &error);
+  g_autoptr (GstBus) bus = NULL;
+  g_autoptr (GstMessage) msg = NULL;
+  g_autoptr (ScPublish) pub = NULL;
+
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (writer);
+  gst_element_set_state (writer, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_element_set_state (writer, GST_STATE_NULL);
+
+  f->file = path;
+  f->expect_rgb = 0x00FF00;
+  pub = start_red (f);
+  g_assert_true (wait_for (publishing_cond, f, 20));
+  if (f->pub_failed)
+    g_error ("publish failed: %s", f->pub_error);
+  if (!wait_for (media_cond, f, 30))
+    g_error ("no decoded media: green %u other %u (last rgb %d,%d,%d), loud audio %u",
+             f->red_frames, f->other_frames, f->last_rgb[0], f->last_rgb[1],
+             f->last_rgb[2], f->loud_audio);
+  /* 5 s of media: the end of the file ends the session. */
+  g_assert_true (wait_for (finished_cond, f, 30));
+  g_assert_false (f->pub_failed);
+  g_assert_true (f->deleted);
+  g_unlink (path);
+  g_rmdir (dir);
 }
 
 static void
@@ -588,6 +639,8 @@ main (int argc, char **argv)
               test_publish_decode_and_vanish, fixture_teardown);
   g_test_add ("/whip-peer/h264", Fixture, "h264", fixture_setup,
               test_h264, fixture_teardown);
+  g_test_add ("/whip-peer/file", Fixture, NULL, fixture_setup,
+              test_file, fixture_teardown);
   g_test_add ("/whip-peer/stop-sends-delete", Fixture, NULL, fixture_setup,
               test_stop_sends_delete, fixture_teardown);
   g_test_add ("/whip-peer/publish-refused", Fixture, NULL, fixture_setup,
