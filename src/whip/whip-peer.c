@@ -265,107 +265,6 @@ fail_from_thread (ScWhipPeer *peer, ScErrorCode code, const char *what,
   sc_whip_peer_defer (peer, fail_on_main, e, (GDestroyNotify) g_error_free);
 }
 
-/* The answer must serve every offered m-line with a codec we decode;
- * 1.22 answers an unservable m-line with port 0 instead of failing. */
-static gboolean
-check_answer (const GstSDPMessage *answer, GError **error)
-{
-  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
-    const GstSDPMedia *m = gst_sdp_message_get_media (answer, i);
-    gboolean ok = FALSE;
-
-    if (gst_sdp_media_get_port (m) == 0) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "offered %s m-line cannot be received", gst_sdp_media_get_media (m));
-      return FALSE;
-    }
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      const char *sp;
-      g_autofree char *name = NULL;
-
-      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL)
-        continue;
-      sp = strchr (a->value, ' ');
-      if (sp == NULL)
-        continue;
-      name = g_strndup (sp + 1, strcspn (sp + 1, "/"));
-      if (sc_whip_codec_supported (name))
-        ok = TRUE;
-    }
-    if (!ok) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "no supported codec for %s", gst_sdp_media_get_media (m));
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-static const char *
-find_fmtp (const GstSDPMedia *m, const char *pt, guint *index)
-{
-  gsize len = strlen (pt);
-
-  for (guint j = 0; m != NULL && j < gst_sdp_media_attributes_len (m); j++) {
-    const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-
-    if (g_strcmp0 (a->key, "fmtp") == 0 && a->value != NULL &&
-        strncmp (a->value, pt, len) == 0 && a->value[len] == ' ') {
-      if (index != NULL)
-        *index = j;
-      return a->value + len + 1;
-    }
-  }
-  return NULL;
-}
-
-/* 1.22 drops H.264 profile-level-id from answers when the offer carries
- * level-asymmetry-allowed (notes §1.2), and strict clients reject that.
- * Put back the offer's value for the chosen payload type. */
-static void
-restore_h264_profile (GstSDPMessage *answer, const GstSDPMessage *offer)
-{
-  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
-    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (answer, i);
-    const GstSDPMedia *om = i < gst_sdp_message_medias_len (offer)
-                            ? gst_sdp_message_get_media (offer, i) : NULL;
-
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      g_autofree char *pt = NULL;
-      g_autofree char *plid = NULL;
-      g_autofree char *value = NULL;
-      const char *params, *offered, *sp;
-      GstSDPAttribute attr;
-      guint index = 0;
-
-      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
-          (sp = strchr (a->value, ' ')) == NULL ||
-          g_ascii_strncasecmp (sp + 1, "H264/", 5) != 0)
-        continue;
-      pt = g_strndup (a->value, sp - a->value);
-      params = find_fmtp (m, pt, &index);
-      if (params != NULL && strstr (params, "profile-level-id") != NULL)
-        continue;
-      offered = find_fmtp (om, pt, NULL);
-      offered = offered ? strstr (offered, "profile-level-id=") : NULL;
-      plid = offered ? g_strndup (offered + 17, strcspn (offered + 17, "; \r\n"))
-                     : g_strdup ("42e01f");
-      value = params ? g_strdup_printf ("%s %s;profile-level-id=%s", pt, params, plid)
-                     : g_strdup_printf ("%s profile-level-id=%s", pt, plid);
-      gst_sdp_attribute_set (&attr, "fmtp", value);
-      if (params != NULL)
-        gst_sdp_media_replace_attribute (m, index, &attr);
-      else
-        gst_sdp_media_add_attribute (m, "fmtp", value);
-      if (params == NULL)
-        gst_sdp_attribute_clear (&attr);
-      break;
-    }
-  }
-}
-
 static void
 finish_negotiation (ScWhipPeer *peer, gpointer data)
 {
@@ -389,7 +288,7 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
                                          "no local description after answering"));
     return;
   }
-  if (!check_answer (local->sdp, &error)) {
+  if (!sc_whip_sdp_check_answer (local->sdp, &error)) {
     negotiation_fail (peer, g_steal_pointer (&error));
     return;
   }
@@ -397,7 +296,7 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
     g_autoptr (GstSDPMessage) answer = NULL;
 
     gst_sdp_message_copy (local->sdp, &answer);
-    restore_h264_profile (answer, peer->offer);
+    sc_whip_sdp_restore_h264_profile (answer, peer->offer);
     text = gst_sdp_message_as_text (answer);
   }
   task = g_steal_pointer (&peer->task);
@@ -489,60 +388,6 @@ on_remote_set (GstPromise *promise, gpointer user_data)
   g_signal_emit_by_name (peer->webrtc, "create-answer", NULL, promise);
 }
 
-/* WHIP carries one MediaStream: at most one audio and one video m-line, each
- * with a codec we can decode.  Reject anything else before touching
- * webrtcbin so that a bad POST costs nothing. */
-static gboolean
-check_offer (const GstSDPMessage *offer, gboolean *has_video,
-             gboolean *has_audio, GError **error)
-{
-  guint n = gst_sdp_message_medias_len (offer);
-
-  *has_video = *has_audio = FALSE;
-  if (n == 0) {
-    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "offer has no media");
-    return FALSE;
-  }
-  for (guint i = 0; i < n; i++) {
-    const GstSDPMedia *m = gst_sdp_message_get_media (offer, i);
-    const char *kind = gst_sdp_media_get_media (m);
-    gboolean *seen, codec_ok = FALSE;
-
-    if (g_strcmp0 (kind, "video") == 0)
-      seen = has_video;
-    else if (g_strcmp0 (kind, "audio") == 0)
-      seen = has_audio;
-    else {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "unsupported m-line '%s'", kind ? kind : "");
-      return FALSE;
-    }
-    if (*seen) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "more than one %s m-line", kind);
-      return FALSE;
-    }
-    *seen = TRUE;
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      const char *sp;
-      g_autofree char *name = NULL;
-
-      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
-          (sp = strchr (a->value, ' ')) == NULL)
-        continue;
-      name = g_strndup (sp + 1, strcspn (sp + 1, "/"));
-      codec_ok |= sc_whip_codec_supported (name);
-    }
-    if (!codec_ok) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "no supported codec offered for %s (VP8, H264, Opus)", kind);
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
 static void
 add_recv_transceiver (GstElement *webrtc, const char *caps_str)
 {
@@ -629,7 +474,7 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
     g_task_return_new_error (task, SC_ERROR, SC_ERROR_INVALID, "offer is not valid SDP");
     return;
   }
-  if (!check_offer (sdp, &has_video, &has_audio, &error)) {
+  if (!sc_whip_sdp_check_offer (sdp, &has_video, &has_audio, &error)) {
     g_task_return_error (task, g_steal_pointer (&error));
     return;
   }
