@@ -29,6 +29,10 @@ typedef struct {
   guint       candidates;       /* a=candidate lines in the answer */
   guint       bad_candidates;   /* not 127.0.0.1 UDP inside the port range */
   ScWhipPeer *peer;
+  ScWhipPeer *peer2;            /* a second publisher's peer, if any */
+  gboolean    ended2;
+  guint       second_tap_frames;
+  gint        second_tap_notified;   /* atomic: may run on a streaming thread */
   gboolean    deleted;
   char       *delete_auth;
   char       *post_auth;
@@ -88,6 +92,10 @@ static void
 on_peer_ended (ScWhipPeer *peer, guint reason, const char *message, Fixture *f)
 {
   g_test_message ("peer ended: reason %u (%s)", reason, message);
+  if (peer == f->peer2) {
+    f->ended2 = TRUE;
+    return;
+  }
   f->ended = TRUE;
   f->end_reason = reason;
 }
@@ -184,6 +192,35 @@ audio_tap (GstSample *sample, gpointer data)
 }
 
 static void
+second_video_tap (GstSample *sample, gpointer data)
+{
+  Fixture *f = data;
+
+  g_mutex_lock (&f->lock);
+  f->second_tap_frames++;
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+second_tap_notify (gpointer data)
+{
+  g_atomic_int_set (&((Fixture *) data)->second_tap_notified, 1);
+}
+
+static guint64
+video_frames (ScWhipPeer *peer)
+{
+  g_autoptr (GArray) stats = sc_whip_peer_get_stats (peer);
+
+  for (guint i = 0; i < stats->len; i++) {
+    ScWhipTrackStats *st = &g_array_index (stats, ScWhipTrackStats, i);
+    if (st->kind == SC_WHIP_TRACK_VIDEO)
+      return st->frames;
+  }
+  return 0;
+}
+
+static void
 on_peer_ready (GObject *source, GAsyncResult *res, gpointer data)
 {
   Pending *p = data;
@@ -216,9 +253,13 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer data)
         f->bad_candidates++;
       }
     }
-    g_assert_null (f->peer);
-    f->peer = peer;
-    f->answer = g_strdup (answer);
+    g_assert_null (f->peer2);
+    if (f->peer == NULL) {
+      f->peer = peer;
+      f->answer = g_strdup (answer);
+    } else {
+      f->peer2 = peer;
+    }
     g_signal_connect (peer, "ended", G_CALLBACK (on_peer_ended), f);
     g_signal_connect (peer, "first-frame", G_CALLBACK (on_first_frame), f);
     g_signal_connect (peer, "audio-level", G_CALLBACK (on_level), f);
@@ -308,6 +349,10 @@ fixture_teardown (Fixture *f, gconstpointer data)
     sc_whip_peer_close (f->peer);
     g_clear_object (&f->peer);
   }
+  if (f->peer2 != NULL) {
+    sc_whip_peer_close (f->peer2);
+    g_clear_object (&f->peer2);
+  }
   /* Let the close task and pending idles run before the next test. */
   wait_for (peer_closed_cond, f, 1);
   soup_server_disconnect (f->server);
@@ -358,6 +403,12 @@ static gboolean ended_cond (Fixture *f) { return f->ended; }
 static gboolean finished_cond (Fixture *f) { return f->pub_finished; }
 
 static gboolean
+tap_released_cond (Fixture *f)
+{
+  return g_atomic_int_get (&f->second_tap_notified);
+}
+
+static gboolean
 media_cond (Fixture *f)
 {
   gboolean ok;
@@ -376,6 +427,7 @@ test_publish_decode_and_vanish (Fixture *f, gconstpointer data)
   g_autoptr (ScPublish) pub = start_red (f);
   g_autoptr (GArray) stats = NULL;
   gboolean saw_video = FALSE;
+  guint tap2;
 
   g_assert_true (wait_for (publishing_cond, f, 20));
   g_assert_false (f->pub_failed);
@@ -385,6 +437,7 @@ test_publish_decode_and_vanish (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->candidates, >, 0);
   g_assert_cmpuint (f->bad_candidates, ==, 0);
   g_assert_true (g_str_has_suffix (sc_publish_get_location (pub), "/whip/session"));
+  tap2 = sc_whip_peer_add_tap (f->peer, second_video_tap, NULL, f, second_tap_notify);
 
   if (!wait_for (media_cond, f, 30))
     g_error ("no decoded media: red %u other %u (last rgb %d,%d,%d), loud audio %u, "
@@ -413,6 +466,13 @@ test_publish_decode_and_vanish (Fixture *f, gconstpointer data)
   }
   g_assert_true (saw_video);
   g_assert_false (f->ended);
+
+  /* Both consumers saw the one decode; a removed tap is released. */
+  g_mutex_lock (&f->lock);
+  g_assert_cmpuint (f->second_tap_frames, >, 0);
+  g_mutex_unlock (&f->lock);
+  sc_whip_peer_remove_tap (f->peer, tap2);
+  g_assert_true (wait_for (tap_released_cond, f, 5));
 
   /* The publisher dies without DELETE: only the no-media timeout can tell. */
   sc_publish_abort (pub);
@@ -497,6 +557,41 @@ test_file (Fixture *f, gconstpointer data)
   g_assert_true (f->deleted);
   g_unlink (path);
   g_rmdir (dir);
+}
+
+static gboolean peers_flowing_cond (Fixture *f)
+{
+  return f->peer2 != NULL && video_frames (f->peer) > 0 && video_frames (f->peer2) > 0;
+}
+
+/* Two publishers, two peers: one vanishing ends only its own peer. */
+static void
+test_two_peers_isolated (Fixture *f, gconstpointer data)
+{
+  g_autoptr (ScPublish) pub1 = start_red (f);
+  g_autoptr (ScPublish) pub2 = NULL;
+  guint64 before;
+  gint64 until;
+
+  g_assert_true (wait_for (publishing_cond, f, 20));
+  g_assert_false (f->pub_failed);
+  f->publishing = FALSE;
+  pub2 = start_red (f);
+  g_assert_true (wait_for (publishing_cond, f, 20));
+  g_assert_false (f->pub_failed);
+  g_assert_true (wait_for (peers_flowing_cond, f, 30));
+
+  sc_publish_abort (pub1);
+  g_assert_true (wait_for (ended_cond, f, 20));
+  g_assert_false (f->ended2);
+  sc_whip_peer_close (f->peer);
+
+  before = video_frames (f->peer2);
+  until = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (10000), TRUE);
+  g_assert_cmpuint (video_frames (f->peer2), >, before);
+  g_assert_false (f->ended2);
 }
 
 static void
@@ -641,6 +736,8 @@ main (int argc, char **argv)
               test_h264, fixture_teardown);
   g_test_add ("/whip-peer/file", Fixture, NULL, fixture_setup,
               test_file, fixture_teardown);
+  g_test_add ("/whip-peer/two-peers-isolated", Fixture, NULL, fixture_setup,
+              test_two_peers_isolated, fixture_teardown);
   g_test_add ("/whip-peer/stop-sends-delete", Fixture, NULL, fixture_setup,
               test_stop_sends_delete, fixture_teardown);
   g_test_add ("/whip-peer/publish-refused", Fixture, NULL, fixture_setup,
