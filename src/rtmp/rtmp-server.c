@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define READ_SIZE 65536
+#define MAX_PENDING_OUTPUT (1024 * 1024)
 #define DEFAULT_PUBLISH_TIMEOUT_MS 10000
 #define UNPUBLISH_GRACE_MS 5000
 
@@ -191,9 +192,16 @@ on_written (GObject *src, GAsyncResult *res, gpointer data)
 static void
 conn_flush (ScRtmpConn *c)
 {
-  if (c->closing || c->writing)
+  if (c->closing)
     return;
   GByteArray *out = sc_rtmp_proto_get_output (c->proto);
+  /* Replies (pongs, acks) pile up only if the peer never reads. */
+  if (out->len > MAX_PENDING_OUTPUT) {
+    sc_rtmp_conn_close (c, "peer is not reading our replies");
+    return;
+  }
+  if (c->writing)
+    return;
   if (out->len == 0) {
     if (c->close_after_flush)
       sc_rtmp_conn_close (c, c->close_after_flush);
