@@ -67,6 +67,5 @@ gpointer      sc_rtmp_conn_get_user_data (ScRtmpConn *conn);
 /* "127.0.0.1:54321" */
 const char   *sc_rtmp_conn_get_peer     (ScRtmpConn *conn);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScRtmpServer, sc_rtmp_server_free)
 
 G_END_DECLS
