@@ -51,6 +51,9 @@ gboolean      sc_rtmp_server_listen_tls (ScRtmpServer *s, const char *host,
 /* A connection that has not been accepted as a publisher this long after it
  * was accepted is dropped.  Default 10000 ms; applies to new connections. */
 void          sc_rtmp_server_set_publish_timeout (ScRtmpServer *s, guint ms);
+/* An accepted publisher that sends nothing this long is dropped (a stalled
+ * encoder behind a live TCP connection).  Default 30000 ms; 0 disables. */
+void          sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms);
 /* Number of live connections (publishing or not). */
 guint         sc_rtmp_server_get_n_connections (ScRtmpServer *s);
 /* Closes every connection (closed callbacks may fire) and stops listening. */
@@ -64,6 +67,5 @@ gpointer      sc_rtmp_conn_get_user_data (ScRtmpConn *conn);
 /* "127.0.0.1:54321" */
 const char   *sc_rtmp_conn_get_peer     (ScRtmpConn *conn);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScRtmpServer, sc_rtmp_server_free)
 
 G_END_DECLS

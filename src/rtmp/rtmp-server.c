@@ -9,8 +9,11 @@
 #include <string.h>
 
 #define READ_SIZE 65536
+#define MAX_PENDING_OUTPUT (1024 * 1024)
 #define DEFAULT_PUBLISH_TIMEOUT_MS 10000
 #define UNPUBLISH_GRACE_MS 5000
+#define DEFAULT_IDLE_TIMEOUT_MS 30000
+#define IDLE_CHECK_MS 1000
 
 struct _ScRtmpServer {
   ScRtmpServerCallbacks cb;
@@ -21,6 +24,7 @@ struct _ScRtmpServer {
   GTlsCertificate *cert;
   GList *conns;
   guint publish_timeout_ms;
+  guint idle_timeout_ms;
 };
 
 struct _ScRtmpConn {
@@ -35,6 +39,8 @@ struct _ScRtmpConn {
   GBytes *writing;              /* in flight, or NULL */
   GSource *timeout;
   const char *timeout_reason;
+  GSource *idle_check;          /* while publishing */
+  gint64 last_read_us;
   gboolean closing;
   gboolean accepted;            /* an accepted publish not yet reported closed */
   char *close_after_flush;      /* reason, once the replies are out */
@@ -89,6 +95,10 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
     g_source_destroy (c->timeout);
     g_clear_pointer (&c->timeout, g_source_unref);
   }
+  if (c->idle_check) {
+    g_source_destroy (c->idle_check);
+    g_clear_pointer (&c->idle_check, g_source_unref);
+  }
   sc_rtmp_proto_stop (c->proto);
   g_cancellable_cancel (c->cancel);
   g_socket_shutdown (c->socket, TRUE, TRUE, NULL);
@@ -107,6 +117,20 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
 }
 
 static gboolean on_timeout (gpointer data);
+
+/* A stalled encoder whose TCP connection stays up must not look live
+ * forever. */
+static gboolean
+on_idle_check (gpointer data)
+{
+  ScRtmpConn *c = data;
+  if (g_get_monotonic_time () - c->last_read_us <
+      (gint64) c->server->idle_timeout_ms * 1000)
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&c->idle_check, g_source_unref);
+  sc_rtmp_conn_close (c, "no data from the publisher");
+  return G_SOURCE_REMOVE;
+}
 
 static void
 conn_start_timeout (ScRtmpConn *c, guint ms, const char *reason)
@@ -140,6 +164,12 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
         }
         g_message ("rtmp %s: publishing %s/%s", c->peer, ev->app,
                    ev->stream_name);
+        if (s->idle_timeout_ms) {
+          c->idle_check = g_timeout_source_new (MIN (IDLE_CHECK_MS,
+                                                     s->idle_timeout_ms));
+          g_source_set_callback (c->idle_check, on_idle_check, c, NULL);
+          g_source_attach (c->idle_check, s->context);
+        }
       } else {
         sc_rtmp_proto_reject_publish (p, error);
         sc_rtmp_proto_stop (p);
@@ -191,9 +221,16 @@ on_written (GObject *src, GAsyncResult *res, gpointer data)
 static void
 conn_flush (ScRtmpConn *c)
 {
-  if (c->closing || c->writing)
+  if (c->closing)
     return;
   GByteArray *out = sc_rtmp_proto_get_output (c->proto);
+  /* Replies (pongs, acks) pile up only if the peer never reads. */
+  if (out->len > MAX_PENDING_OUTPUT) {
+    sc_rtmp_conn_close (c, "peer is not reading our replies");
+    return;
+  }
+  if (c->writing)
+    return;
   if (out->len == 0) {
     if (c->close_after_flush)
       sc_rtmp_conn_close (c, c->close_after_flush);
@@ -222,7 +259,8 @@ on_read (GObject *src, GAsyncResult *res, gpointer data)
     sc_rtmp_conn_close (c, error->message);
   } else if (n == 0) {
     sc_rtmp_conn_close (c, "peer closed the connection");
-  } else if (!sc_rtmp_proto_feed (c->proto, c->rbuf, n, &error)) {
+  } else if (!(c->last_read_us = g_get_monotonic_time ()) ||
+      !sc_rtmp_proto_feed (c->proto, c->rbuf, n, &error)) {
     if (!c->closing)
       sc_rtmp_conn_close (c, error->message);
   } else {
@@ -310,6 +348,7 @@ sc_rtmp_server_new (const ScRtmpServerCallbacks *cb, gpointer user_data)
   s->cb = *cb;
   s->user_data = user_data;
   s->publish_timeout_ms = DEFAULT_PUBLISH_TIMEOUT_MS;
+  s->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
   return s;
 }
 
@@ -317,6 +356,12 @@ void
 sc_rtmp_server_set_publish_timeout (ScRtmpServer *s, guint ms)
 {
   s->publish_timeout_ms = ms;
+}
+
+void
+sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms)
+{
+  s->idle_timeout_ms = ms;
 }
 
 guint

@@ -223,6 +223,21 @@ bad_clients (gpointer data)
   send_bytes (conn, oversize, sizeof oversize);
   record (c, "oversized message", conn);
 
+  /* A publisher that goes quiet after being accepted. */
+  conn = dial_handshaken (c);
+  ScAmfValue *app = sc_amf_object ();
+  sc_amf_set (app, "app", sc_amf_string ("app"));
+  ScAmfValue *connect[] = { sc_amf_string ("connect"), sc_amf_number (1),
+    app, NULL };
+  send_command (conn, 0, connect);
+  ScAmfValue *create[] = { sc_amf_string ("createStream"), sc_amf_number (2),
+    sc_amf_null (), NULL };
+  send_command (conn, 0, create);
+  ScAmfValue *publish2[] = { sc_amf_string ("publish"), sc_amf_number (3),
+    sc_amf_null (), sc_amf_string ("good-key"), sc_amf_string ("live"), NULL };
+  send_command (conn, 1, publish2);
+  record (c, "stalled publisher", conn);
+
   /* Idle after the handshake: the publish deadline closes it. */
   conn = dial_handshaken (c);
   record (c, "silent", conn);
@@ -257,6 +272,7 @@ test_garbage (void)
   c->peers = g_ptr_array_new_with_free_func (g_free);
   c->srv = sc_rtmp_server_new (&callbacks, c);
   sc_rtmp_server_set_publish_timeout (c->srv, 3000);
+  sc_rtmp_server_set_idle_timeout (c->srv, 5000);
   c->port = sc_harness_free_port ();
   g_autoptr (GError) error = NULL;
   g_assert_true (sc_rtmp_server_listen (c->srv, "127.0.0.1", c->port, &error));
@@ -264,7 +280,7 @@ test_garbage (void)
   g_autofree char *cmd = g_strdup_printf (
       "ffmpeg -hide_banner -loglevel error -nostdin -re "
       "-f lavfi -i testsrc2=size=320x240:rate=30 "
-      "-f lavfi -i sine=frequency=440:sample_rate=48000 -t 10 "
+      "-f lavfi -i sine=frequency=440:sample_rate=48000 -t 15 "
       "-c:v libx264 -g 60 -pix_fmt yuv420p -c:a aac -f flv "
       "rtmp://127.0.0.1:%u/app/good-key", c->port);
   g_auto (GStrv) argv = g_strsplit (cmd, " ", -1);
@@ -290,7 +306,7 @@ test_garbage (void)
     g_test_message ("%s", (char *) c->results->pdata[i]);
     g_assert_true (g_str_has_suffix (c->results->pdata[i], ": closed"));
   }
-  g_assert_cmpuint (c->results->len, ==, 8);
+  g_assert_cmpuint (c->results->len, ==, 9);
   /* One log line per bad connection, naming it. */
   g_mutex_lock (&log_lock);
   for (guint i = 0; i < c->peers->len; i++)
@@ -303,13 +319,14 @@ test_garbage (void)
   g_assert_true (c->proc_ok);
   g_assert_true (c->avc_seq);
   g_assert_true (c->aac_seq);
-  g_assert_cmpint (c->publishes, ==, 1);
-  /* closed fires once the server sees the end of the good publisher. */
+  g_assert_cmpint (c->publishes, ==, 2);   /* ffmpeg and the stalled one */
+  /* closed fires for the stalled publisher and once the server sees the
+   * end of the good one. */
   expired = FALSE;
   deadline = g_timeout_add_seconds (10, on_deadline, &expired);
-  while (c->closed == 0 && !expired)
+  while (c->closed < 2 && !expired)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpint (c->closed, ==, 1);
+  g_assert_cmpint (c->closed, ==, 2);
   if (!expired)
     g_source_remove (deadline);
 

@@ -1,6 +1,7 @@
 /* The RTMP server in-process, fed by real encoders (ffmpeg, GStreamer's
  * rtmp2sink) running as subprocesses against 127.0.0.1. */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include "harness.h"
 #include "spacecast/core.h"
 #include "spacecast/rtmp.h"
@@ -158,15 +159,22 @@ spawn (Ctx *c, char **argv)
 }
 
 static char **
-ffmpeg_argv (guint16 port, const char *key, int seconds)
+ffmpeg_argv_scheme (const char *scheme, guint16 port, const char *key,
+                    int seconds)
 {
   g_autofree char *cmd = g_strdup_printf (
       "ffmpeg -hide_banner -loglevel error -nostdin -re "
       "-f lavfi -i testsrc2=size=320x240:rate=30 "
       "-f lavfi -i sine=frequency=440:sample_rate=48000 -t %d "
       "-c:v libx264 -g 60 -pix_fmt yuv420p -c:a aac -f flv "
-      "rtmp://127.0.0.1:%u/app/%s", seconds, port, key);
+      "%s://127.0.0.1:%u/app/%s", seconds, scheme, port, key);
   return g_strsplit (cmd, " ", -1);
+}
+
+static char **
+ffmpeg_argv (guint16 port, const char *key, int seconds)
+{
+  return ffmpeg_argv_scheme ("rtmp", port, key, seconds);
 }
 
 static void
@@ -239,6 +247,52 @@ test_gstreamer (void)
   ctx_free (c);
 }
 
+/* RTMPS with a throwaway self-signed certificate (ffmpeg does not verify
+ * by default). */
+static void
+test_rtmps (void)
+{
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+    g_test_skip ("no GIO TLS backend (glib-networking)");
+    return;
+  }
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  if (!openssl) {
+    g_test_skip ("openssl CLI not installed");
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-rtmps-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *cert_path = g_build_filename (dir, "cert.pem", NULL);
+  g_autofree char *key_path = g_build_filename (dir, "key.pem", NULL);
+  const char *gen[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048",
+    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key_path,
+    "-out", cert_path, NULL };
+  g_assert_cmpint (sc_harness_run (NULL, gen), ==, 0);
+  g_autoptr (GTlsCertificate) cert =
+      g_tls_certificate_new_from_files (cert_path, key_path, &error);
+  g_assert_no_error (error);
+
+  Ctx *c = g_new0 (Ctx, 1);
+  c->loop = g_main_loop_new (NULL, FALSE);
+  c->srv = sc_rtmp_server_new (&callbacks, c);
+  c->port = sc_harness_free_port ();
+  g_assert_true (sc_rtmp_server_listen_tls (c->srv, "127.0.0.1", c->port,
+                                            cert, &error));
+  g_assert_no_error (error);
+  g_auto (GStrv) argv = ffmpeg_argv_scheme ("rtmps", c->port, "good-key", 3);
+  g_autoptr (GSubprocess) p = spawn (c, argv);
+  g_assert_true (run_until (&c->proc_done, 120));
+  g_assert_true (c->proc_ok);
+  wait_closed (c);
+  check_media (c, 3.0);
+  ctx_free (c);
+  g_unlink (cert_path);
+  g_unlink (key_path);
+  g_rmdir (dir);
+}
+
 static void
 test_refused (void)
 {
@@ -281,6 +335,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/rtmp-server/ffmpeg", test_ffmpeg);
   g_test_add_func ("/rtmp-server/gstreamer-rtmp2sink", test_gstreamer);
+  g_test_add_func ("/rtmp-server/rtmps-ffmpeg", test_rtmps);
   g_test_add_func ("/rtmp-server/refused-key", test_refused);
   g_test_add_func ("/rtmp-server/conn-close", test_conn_close);
   return g_test_run ();
