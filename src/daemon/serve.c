@@ -23,6 +23,7 @@ typedef struct {
   ScIngest *ingest;
   ScSpaces *spaces;
   ScBroadcasts *broadcasts;
+  ScDemo *demo;
   GMainLoop *loop;
 } ScDaemon;
 
@@ -129,6 +130,10 @@ sc_daemon_serve (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_signal, &d);
   g_unix_signal_add (SIGTERM, on_signal, &d);
   g_message ("spacecast ready: data dir %s", config->data_dir);
+  if (config->demo &&
+      !(d.demo = sc_daemon_demo_start (d.store, config->http_host, sc_api_get_port (d.api),
+                                       config->ice_host, &error)))
+    goto out;
   g_main_loop_run (d.loop);
   status = 0;
 
@@ -136,6 +141,7 @@ out:
   if (error)
     g_critical ("spacecast serve: %s", error->message);
   /* Reverse order: nothing may call into a service already gone. */
+  g_clear_pointer (&d.demo, sc_daemon_demo_stop);
   g_clear_pointer (&d.broadcasts, sc_broadcasts_free);
   g_clear_pointer (&d.spaces, sc_spaces_free);
   g_clear_pointer (&d.ingest, sc_ingest_free);
