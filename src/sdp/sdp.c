@@ -582,6 +582,13 @@ offer_for_webrtcbin (GstSDPMessage *msg, const ScSdpOfferInfo *info)
       gst_sdp_media_add_attribute (media, m->direction, "");
   }
 
+  /* Now that every m-line carries its fingerprint, drop the session-level
+   * one: webrtcbin 1.22.0 refuses an offer that has both (its check is
+   * inverted), which Debian 12's point releases before deb12u8 still ship. */
+  for (guint i = gst_sdp_message_attributes_len (msg); i > 0; i--)
+    if (g_strcmp0 (gst_sdp_message_get_attribute (msg, i - 1)->key, "fingerprint") == 0)
+      gst_sdp_message_remove_attribute (msg, i - 1);
+
   if (info->bundle) {
     int first_group = -1, bundle_at = -1;
     for (guint i = 0; i < gst_sdp_message_attributes_len (msg); i++) {
