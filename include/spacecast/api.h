@@ -58,6 +58,8 @@ void        sc_api_reply_error_code (ScRequest *req, ScErrorCode code, const cha
 JsonNode   *sc_api_error_body  (ScErrorCode code, const char *message);
 
 const char *sc_request_query   (ScRequest *req, const char *name);
+/* The broadcast params[1] of space params[0], or NULL after replying 404. */
+JsonObject *sc_api_load_broadcast (ScRequest *req);
 /* The stored document, or NULL after replying 404 (or 500). */
 JsonObject *sc_api_load        (ScRequest *req, ScKind kind, const char *id);
 
@@ -80,6 +82,13 @@ typedef void (*ScApiLiveActionFunc) (const char *live_stream_id, ScApiLiveAction
                                   gpointer user_data);
 void        sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data);
 void        sc_api_notify_live_action   (ScApi *api, const char *id, ScApiLiveAction action);
+
+/* Running state a module adds to a stored resource when it is rendered
+ * (a broadcast's live health, say). */
+typedef void (*ScApiDecorateFunc) (ScKind kind, JsonObject *rendered, gpointer user_data);
+void        sc_api_set_decorate_func (ScApi *api, ScApiDecorateFunc func, gpointer user_data);
+/* sc_model_render plus the decoration. */
+JsonNode   *sc_api_render (ScApi *api, ScKind kind, JsonObject *doc);
 
 /* Deleting an asset removes its files: the media owner says how. */
 typedef void (*ScAssetDeleteFunc) (const char *asset_id, gpointer user_data);

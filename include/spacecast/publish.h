@@ -34,6 +34,7 @@ typedef struct {
   guint       duration_s;       /* 0 = until stopped */
   gint        width, height;    /* 0 = 640x360 */
   const char *ice_host;         /* only host candidate address, or NULL */
+  const char *video_codec;      /* "vp8" (default) or "h264" */
   ScPublishEventFunc on_event;
   gpointer    user_data;
 } ScPublishOptions;

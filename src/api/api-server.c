@@ -4,6 +4,7 @@
 #include "spacecast/api.h"
 #include "spacecast/auth.h"
 #include "spacecast/core.h"
+#include "spacecast/model.h"
 
 #include <string.h>
 
@@ -25,6 +26,8 @@ struct _ScApi {
   gpointer live_action_data;
   ScAssetDeleteFunc asset_delete;
   gpointer asset_delete_data;
+  ScApiDecorateFunc decorate;
+  gpointer decorate_data;
 };
 
 static void
@@ -380,4 +383,20 @@ sc_api_notify_asset_deleted (ScApi *api, const char *asset_id)
 {
   if (api->asset_delete)
     api->asset_delete (asset_id, api->asset_delete_data);
+}
+
+void
+sc_api_set_decorate_func (ScApi *api, ScApiDecorateFunc func, gpointer user_data)
+{
+  api->decorate = func;
+  api->decorate_data = user_data;
+}
+
+JsonNode *
+sc_api_render (ScApi *api, ScKind kind, JsonObject *doc)
+{
+  JsonNode *node = sc_model_render (doc);
+  if (api->decorate)
+    api->decorate (kind, json_node_get_object (node), api->decorate_data);
+  return node;
 }

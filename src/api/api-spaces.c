@@ -18,7 +18,7 @@ render_space (ScRequest *req, JsonObject *space)
   JsonArray *arr = json_array_new ();
   /* Oldest first: the order they were added in. */
   for (guint i = bs ? bs->len : 0; i > 0; i--)
-    json_array_add_element (arr, sc_model_render (bs->pdata[i - 1]));
+    json_array_add_element (arr, sc_api_render (req->api, SC_KIND_BROADCAST, bs->pdata[i - 1]));
   json_object_set_array_member (json_node_get_object (node), "broadcasts", arr);
   return node;
 }
@@ -138,9 +138,8 @@ fail:
   sc_api_reply_error (req, error);
 }
 
-/* The broadcast @params[1] of space @params[0], or NULL after a 404. */
-static JsonObject *
-load_broadcast (ScRequest *req)
+JsonObject *
+sc_api_load_broadcast (ScRequest *req)
 {
   g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, req->params[0]);
   if (!space)
@@ -167,22 +166,22 @@ broadcast_create (ScRequest *req)
     sc_api_reply_error (req, error);
     return;
   }
-  sc_api_reply_data (req, 201, sc_model_render (b));
+  sc_api_reply_data (req, 201, sc_api_render (req->api, SC_KIND_BROADCAST, b));
 }
 
 static void
 broadcast_get (ScRequest *req)
 {
-  g_autoptr (JsonObject) b = load_broadcast (req);
+  g_autoptr (JsonObject) b = sc_api_load_broadcast (req);
   if (b)
-    sc_api_reply_data (req, 200, sc_model_render (b));
+    sc_api_reply_data (req, 200, sc_api_render (req->api, SC_KIND_BROADCAST, b));
 }
 
 static void
 broadcast_delete (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) b = load_broadcast (req);
+  g_autoptr (JsonObject) b = sc_api_load_broadcast (req);
   if (!b)
     return;
   if (!g_str_equal (json_object_get_string_member (b, "status"), "idle")) {

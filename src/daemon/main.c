@@ -1,12 +1,10 @@
 /* spacecast: one binary, a handful of subcommands. */
 #include "daemon.h"
 
+#include "spacecast/publish.h"
+
 #include <stdio.h>
 #include <string.h>
-
-#ifdef SC_HAVE_PUBLISH
-#include "spacecast/publish.h"
-#endif
 
 static const char usage[] =
   "usage: spacecast COMMAND [OPTIONS]\n"
@@ -15,9 +13,7 @@ static const char usage[] =
   "  serve          run the daemon (control API, WHIP, RTMP ingest, broadcasts)\n"
   "  token create   create an API access token (prints its id and secret once)\n"
   "  sign           sign a JWT that lets a participant join a space\n"
-#ifdef SC_HAVE_PUBLISH
   "  publish        publish test patterns, tones or a file to a space over WHIP\n"
-#endif
   "\n"
   "Run 'spacecast COMMAND --help' for a command's options.\n";
 
@@ -35,10 +31,8 @@ main (int argc, char **argv)
     return sc_daemon_token (argc - 1, argv + 1);
   if (g_str_equal (cmd, "sign"))
     return sc_daemon_sign (argc - 1, argv + 1);
-#ifdef SC_HAVE_PUBLISH
   if (g_str_equal (cmd, "publish"))
     return sc_publish_main (argc - 1, argv + 1);
-#endif
   fprintf (stderr, "spacecast: unknown command \"%s\"\n\n%s", cmd, usage);
   return 2;
 }

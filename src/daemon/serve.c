@@ -3,9 +3,11 @@
 #include "daemon.h"
 #include "spacecast/api.h"
 #include "spacecast/auth.h"
+#include "spacecast/broadcast.h"
 #include "spacecast/config.h"
 #include "spacecast/core.h"
 #include "spacecast/ingest.h"
+#include "spacecast/record.h"
 #include "spacecast/space.h"
 #include "spacecast/store.h"
 
@@ -20,6 +22,8 @@ typedef struct {
   ScApi *api;
   ScIngest *ingest;
   ScSpaces *spaces;
+  ScBroadcasts *broadcasts;
+  ScDemo *demo;
   GMainLoop *loop;
 } ScDaemon;
 
@@ -107,6 +111,7 @@ sc_daemon_serve (int argc, char **argv)
     return 2;
   }
   sc_daemon_setup_logging (config->log_level);
+  sc_record_setup_logging ();
 
   d.store = sc_daemon_open_store (config->data_dir, &error);
   if (!d.store || !ensure_env_token (d.store, &error) ||
@@ -115,17 +120,20 @@ sc_daemon_serve (int argc, char **argv)
   d.api = sc_api_new (config, d.store, &error);
   if (!d.api)
     goto out;
-#ifdef SC_HAVE_INGEST
   d.ingest = sc_ingest_new (d.api, &error);
   if (!d.ingest)
     goto out;
-#endif
   d.spaces = sc_spaces_new (d.api);
+  d.broadcasts = sc_broadcasts_new (d.api, d.spaces, d.ingest);
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_signal, &d);
   g_unix_signal_add (SIGTERM, on_signal, &d);
   g_message ("spacecast ready: data dir %s", config->data_dir);
+  if (config->demo &&
+      !(d.demo = sc_daemon_demo_start (d.store, config->http_host, sc_api_get_port (d.api),
+                                       config->ice_host, &error)))
+    goto out;
   g_main_loop_run (d.loop);
   status = 0;
 
@@ -133,10 +141,10 @@ out:
   if (error)
     g_critical ("spacecast serve: %s", error->message);
   /* Reverse order: nothing may call into a service already gone. */
+  g_clear_pointer (&d.demo, sc_daemon_demo_stop);
+  g_clear_pointer (&d.broadcasts, sc_broadcasts_free);
   g_clear_pointer (&d.spaces, sc_spaces_free);
-#ifdef SC_HAVE_INGEST
   g_clear_pointer (&d.ingest, sc_ingest_free);
-#endif
   g_clear_pointer (&d.api, sc_api_free);
   g_clear_pointer (&d.store, sc_store_free);
   g_clear_pointer (&d.loop, g_main_loop_unref);

@@ -7,8 +7,6 @@
 
 #include <stdio.h>
 
-ScStore *sc_daemon_open_store (const char *data_dir, GError **error);
-
 int
 sc_daemon_token (int argc, char **argv)
 {

@@ -57,37 +57,40 @@ save_asset (ScIngest *ing, JsonObject *a)
     g_warning ("asset %s: cannot save: %s", json_object_get_string_member (a, "id"), error->message);
 }
 
+static gboolean
+store_new_asset (ScIngest *ing, Stream *s, const ScLiveAction *act, GError **error)
+{
+  g_autoptr (JsonObject) ls = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, s->id, error);
+  if (!ls)
+    return FALSE;
+  g_autoptr (JsonObject) a = sc_model_asset_new_live (ls, act->at);
+  json_object_set_string_member (a, "id", act->asset_id);
+  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (a, "playback_ids"), 0);
+  if (!sc_store_begin (ing->store, error))
+    return FALSE;
+  if (!sc_store_put (ing->store, SC_KIND_ASSET, act->asset_id, a, error) ||
+      !sc_store_add_playback_id (ing->store, json_object_get_string_member (pid, "id"), SC_KIND_ASSET,
+                                 act->asset_id, json_object_get_string_member (pid, "policy"), error)) {
+    sc_store_rollback (ing->store);
+    return FALSE;
+  }
+  return sc_store_commit (ing->store, error);
+}
+
 static void
 create_asset (ScIngest *ing, Stream *s, const ScLiveAction *act)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) ls = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, s->id, &error);
-  if (!ls)
-    goto fail;
-  g_autoptr (JsonObject) a = sc_model_asset_new_live (ls, act->at);
-  json_object_set_string_member (a, "id", act->asset_id);
-  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (a, "playback_ids"), 0);
-  if (!sc_store_begin (ing->store, &error))
-    goto fail;
-  if (!sc_store_put (ing->store, SC_KIND_ASSET, act->asset_id, a, &error) ||
-      !sc_store_add_playback_id (ing->store, json_object_get_string_member (pid, "id"), SC_KIND_ASSET,
-                                 act->asset_id, json_object_get_string_member (pid, "policy"), &error)) {
-    sc_store_rollback (ing->store);
-    goto fail;
-  }
-  if (!sc_store_commit (ing->store, &error))
-    goto fail;
-
   g_autofree char *asset_dir = sc_ingest_asset_dir (ing, act->asset_id);
   g_autofree char *live_dir = sc_ingest_live_dir (ing, s->id);
+
   g_clear_pointer (&s->recorder, sc_recorder_free);
-  s->recorder = sc_recorder_new (asset_dir, live_dir, &error);
-  if (!s->recorder)
-    goto fail;
+  if (!store_new_asset (ing, s, act, &error) ||
+      !(s->recorder = sc_recorder_new (asset_dir, live_dir, &error))) {
+    g_warning ("live stream %s: cannot start asset %s: %s", s->id, act->asset_id, error->message);
+    return;
+  }
   g_message ("live stream %s: recording into new asset %s", s->id, act->asset_id);
-  return;
-fail:
-  g_warning ("live stream %s: cannot start asset %s: %s", s->id, act->asset_id, error->message);
 }
 
 static void

@@ -42,7 +42,7 @@ int
 sc_publish_main (int argc, char **argv)
 {
   g_autofree char *whip = NULL, *token = NULL, *pattern = NULL, *color = NULL;
-  g_autofree char *file = NULL, *ice_host = NULL;
+  g_autofree char *file = NULL, *ice_host = NULL, *codec = NULL;
   gdouble freq = 440;
   gint duration = 0, width = 640, height = 360;
   g_autoptr (GOptionContext) ctx = NULL;
@@ -62,6 +62,7 @@ sc_publish_main (int argc, char **argv)
     { "duration", 0, 0, G_OPTION_ARG_INT, &duration, "stop after S seconds", "S" },
     { "width", 0, 0, G_OPTION_ARG_INT, &width, "video width", "W" },
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "video height", "H" },
+    { "video-codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 (default) or h264", "CODEC" },
     { "ice-host", 0, 0, G_OPTION_ARG_STRING, &ice_host,
       "only offer host candidates on this address", "ADDR" },
     { NULL }
@@ -103,6 +104,7 @@ sc_publish_main (int argc, char **argv)
   opts.width = width;
   opts.height = height;
   opts.ice_host = ice_host;
+  opts.video_codec = codec;
   opts.on_event = on_event;
   opts.user_data = &cli;
 

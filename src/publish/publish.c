@@ -15,20 +15,25 @@
 #define GATHER_TIMEOUT_MS 5000
 
 #define VIDEO_RTP_CAPS "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"
+#define H264_RTP_CAPS "application/x-rtp,media=video,encoding-name=H264,payload=102," \
+  "clock-rate=90000,packetization-mode=(string)1"
 #define AUDIO_RTP_CAPS "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
 
 /* Fixed element graph; user-supplied values are set as properties after
  * parsing, never spliced into the description. */
 #define VIDEO_ENC "queue ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=60 " \
   "target-bitrate=800000 ! rtpvp8pay pt=96 ! " VIDEO_RTP_CAPS " ! w. "
+#define H264_ENC "queue ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 " \
+  "bitrate=800 ! video/x-h264,profile=constrained-baseline ! " \
+  "rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency ! " H264_RTP_CAPS " ! w. "
 #define AUDIO_ENC "queue ! opusenc ! rtpopuspay pt=111 ! " AUDIO_RTP_CAPS " ! w. "
 #define TEST_DESC "webrtcbin name=w bundle-policy=max-bundle " \
-  "videotestsrc name=vsrc is-live=true ! capsfilter name=vcaps ! videoconvert ! " VIDEO_ENC \
+  "videotestsrc name=vsrc is-live=true ! capsfilter name=vcaps ! videoconvert ! %s" \
   "audiotestsrc name=asrc is-live=true wave=sine ! audioconvert ! audioresample ! " \
   "audio/x-raw,rate=48000,channels=2 ! " AUDIO_ENC
 #define FILE_DESC "webrtcbin name=w bundle-policy=max-bundle uridecodebin name=dec " \
   "dec. ! queue ! videoconvert ! videoscale ! videorate ! capsfilter name=vcaps ! " \
-  "clocksync ! " VIDEO_ENC \
+  "clocksync ! %s" \
   "dec. ! queue ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! " \
   "clocksync ! " AUDIO_ENC
 
@@ -53,6 +58,7 @@ struct _ScPublish {
   gboolean      stopped;         /* main context only */
   gboolean      finished;
   gint          dead;            /* atomic: media torn down */
+  gint          eos_count;       /* atomic: webrtcbin sink pads that saw EOS */
 };
 
 static ScPublish *
@@ -428,15 +434,47 @@ bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+file_ended (ScPublish *pub)
+{
+  sc_publish_stop (pub);
+}
+
+static gboolean
+count_flowing (GstElement *webrtc, GstPad *pad, gpointer user_data)
+{
+  if (gst_pad_has_current_caps (pad))
+    (*(gint *) user_data)++;
+  return TRUE;
+}
+
+/* webrtcbin swallows EOS (its sinks never post it), so the end of a file
+ * is seen here: once every branch that carried media has ended. */
+static GstPadProbeReturn
+on_sink_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  ScPublish *pub = user_data;
+  gint flowing = 0;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  gst_element_foreach_sink_pad (pub->webrtc, count_flowing, &flowing);
+  if (g_atomic_int_add (&pub->eos_count, 1) + 1 >= flowing)
+    publish_defer (pub, file_ended);
+  return GST_PAD_PROBE_OK;
+}
+
 /* ---- setup -------------------------------------------------------------------- */
 
 static gboolean
 set_sendonly (GstElement *webrtc, GstPad *pad, gpointer user_data)
 {
+  ScPublish *pub = user_data;
   g_autoptr (GstWebRTCRTPTransceiver) trans = NULL;
   g_autoptr (GstCaps) peer_caps = NULL;
   g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
 
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_event, pub, NULL);
   g_object_get (pad, "transceiver", &trans, NULL);
   if (trans == NULL || peer == NULL)
     return TRUE;
@@ -471,8 +509,18 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
   gint w = opts->width > 0 ? opts->width : 640;
   gint h = opts->height > 0 ? opts->height : 360;
 
-  pub->pipeline = gst_parse_launch_full (opts->file ? FILE_DESC : TEST_DESC, NULL,
-                                         GST_PARSE_FLAG_FATAL_ERRORS, &perr);
+  g_autofree char *desc = NULL;
+  const char *venc = VIDEO_ENC;
+
+  if (opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "h264") == 0)
+    venc = H264_ENC;
+  else if (opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "vp8") != 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "unsupported video codec '%s'",
+                 opts->video_codec);
+    return FALSE;
+  }
+  desc = g_strdup_printf (opts->file ? FILE_DESC : TEST_DESC, venc);
+  pub->pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &perr);
   if (pub->pipeline == NULL) {
     g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "cannot build the media pipeline: %s",
                  perr ? perr->message : "unknown");
@@ -514,7 +562,7 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
 
   if (!sc_whip_configure_ice (pub->webrtc, opts->ice_host, 0, 0, error))
     return FALSE;
-  gst_element_foreach_sink_pad (pub->webrtc, (GstElementForeachPadFunc) set_sendonly, NULL);
+  gst_element_foreach_sink_pad (pub->webrtc, set_sendonly, pub);
   g_signal_connect (pub->webrtc, "notify::ice-gathering-state",
                     G_CALLBACK (on_gathering_state), pub);
   return TRUE;

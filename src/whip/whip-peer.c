@@ -265,43 +265,6 @@ fail_from_thread (ScWhipPeer *peer, ScErrorCode code, const char *what,
   sc_whip_peer_defer (peer, fail_on_main, e, (GDestroyNotify) g_error_free);
 }
 
-/* The answer must serve every offered m-line with a codec we decode;
- * 1.22 answers an unservable m-line with port 0 instead of failing. */
-static gboolean
-check_answer (const GstSDPMessage *answer, GError **error)
-{
-  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
-    const GstSDPMedia *m = gst_sdp_message_get_media (answer, i);
-    gboolean ok = FALSE;
-
-    if (gst_sdp_media_get_port (m) == 0) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "offered %s m-line cannot be received", gst_sdp_media_get_media (m));
-      return FALSE;
-    }
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      const char *sp;
-      g_autofree char *name = NULL;
-
-      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL)
-        continue;
-      sp = strchr (a->value, ' ');
-      if (sp == NULL)
-        continue;
-      name = g_strndup (sp + 1, strcspn (sp + 1, "/"));
-      if (sc_whip_codec_supported (name))
-        ok = TRUE;
-    }
-    if (!ok) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "no supported codec for %s", gst_sdp_media_get_media (m));
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
 static void
 finish_negotiation (ScWhipPeer *peer, gpointer data)
 {
@@ -313,17 +276,29 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
   if (peer->task == NULL)
     return;
   g_clear_pointer (&peer->gather_timeout, g_source_destroy);
+  if (g_task_return_error_if_cancelled (peer->task)) {
+    g_clear_object (&peer->task);
+    sc_whip_peer_close (peer);
+    g_object_unref (peer);   /* the negotiation's ref */
+    return;
+  }
   g_object_get (peer->webrtc, "local-description", &local, NULL);
   if (local == NULL) {
     negotiation_fail (peer, g_error_new (SC_ERROR, SC_ERROR_INTERNAL,
                                          "no local description after answering"));
     return;
   }
-  if (!check_answer (local->sdp, &error)) {
+  if (!sc_whip_sdp_check_answer (local->sdp, &error)) {
     negotiation_fail (peer, g_steal_pointer (&error));
     return;
   }
-  text = gst_sdp_message_as_text (local->sdp);
+  {
+    g_autoptr (GstSDPMessage) answer = NULL;
+
+    gst_sdp_message_copy (local->sdp, &answer);
+    sc_whip_sdp_restore_h264_profile (answer, peer->offer);
+    text = gst_sdp_message_as_text (answer);
+  }
   task = g_steal_pointer (&peer->task);
 
   sc_whip_peer_touch_media (peer);   /* the no-media clock starts now */
@@ -413,60 +388,6 @@ on_remote_set (GstPromise *promise, gpointer user_data)
   g_signal_emit_by_name (peer->webrtc, "create-answer", NULL, promise);
 }
 
-/* WHIP carries one MediaStream: at most one audio and one video m-line, each
- * with a codec we can decode.  Reject anything else before touching
- * webrtcbin so that a bad POST costs nothing. */
-static gboolean
-check_offer (const GstSDPMessage *offer, gboolean *has_video,
-             gboolean *has_audio, GError **error)
-{
-  guint n = gst_sdp_message_medias_len (offer);
-
-  *has_video = *has_audio = FALSE;
-  if (n == 0) {
-    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "offer has no media");
-    return FALSE;
-  }
-  for (guint i = 0; i < n; i++) {
-    const GstSDPMedia *m = gst_sdp_message_get_media (offer, i);
-    const char *kind = gst_sdp_media_get_media (m);
-    gboolean *seen, codec_ok = FALSE;
-
-    if (g_strcmp0 (kind, "video") == 0)
-      seen = has_video;
-    else if (g_strcmp0 (kind, "audio") == 0)
-      seen = has_audio;
-    else {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "unsupported m-line '%s'", kind ? kind : "");
-      return FALSE;
-    }
-    if (*seen) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "more than one %s m-line", kind);
-      return FALSE;
-    }
-    *seen = TRUE;
-    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
-      const char *sp;
-      g_autofree char *name = NULL;
-
-      if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL ||
-          (sp = strchr (a->value, ' ')) == NULL)
-        continue;
-      name = g_strndup (sp + 1, strcspn (sp + 1, "/"));
-      codec_ok |= sc_whip_codec_supported (name);
-    }
-    if (!codec_ok) {
-      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "no supported codec offered for %s (VP8, H264, Opus)", kind);
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
 static void
 add_recv_transceiver (GstElement *webrtc, const char *caps_str)
 {
@@ -543,14 +464,17 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
   gboolean has_video, has_audio;
 
   g_task_set_source_tag (task, sc_whip_peer_new_async);
-  if (offer_sdp == NULL ||
+  /* A peer must be closed, not just dropped: cancellation is checked by
+   * finish_negotiation instead of by GTask. */
+  g_task_set_check_cancellable (task, FALSE);
+  if (offer_sdp == NULL || *offer_sdp == '\0' ||
       gst_sdp_message_new_from_text (offer_sdp, &sdp) != GST_SDP_OK ||
       gst_sdp_message_medias_len (sdp) == 0 ||
       gst_sdp_message_get_version (sdp) == NULL) {
     g_task_return_new_error (task, SC_ERROR, SC_ERROR_INVALID, "offer is not valid SDP");
     return;
   }
-  if (!check_offer (sdp, &has_video, &has_audio, &error)) {
+  if (!sc_whip_sdp_check_offer (sdp, &has_video, &has_audio, &error)) {
     g_task_return_error (task, g_steal_pointer (&error));
     return;
   }
@@ -589,6 +513,7 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
   g_source_attach (peer->gather_timeout, peer->ctx);
   g_source_unref (peer->gather_timeout);
 
+  gst_sdp_message_copy (sdp, &peer->offer);
   offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
                                               g_steal_pointer (&sdp));
   promise = gst_promise_new_with_change_func (on_remote_set, peer, NULL);
@@ -664,7 +589,11 @@ sc_whip_peer_finalize (GObject *object)
   }
   if (peer->pipeline != NULL)
     gst_element_set_state (peer->pipeline, GST_STATE_NULL);
+  /* Disposing webrtcbin removes its pads: keep pad-removed off a dying peer. */
+  if (peer->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
   g_clear_object (&peer->task);
+  g_clear_pointer (&peer->offer, gst_sdp_message_free);
   sc_whip_tracks_free_taps (peer);
   g_ptr_array_unref (peer->tracks);
   g_clear_pointer (&peer->webrtc, gst_object_unref);

@@ -4,6 +4,8 @@
 
 #include "spacecast/whip.h"
 
+#include <gst/sdp/sdp.h>
+
 typedef struct {
   ScWhipPeer     *peer;           /* not a ref: the peer owns its tracks */
   GstPad         *pad;            /* webrtcbin src pad, not a ref */
@@ -27,6 +29,7 @@ struct _ScWhipPeer {
   GSource      *watchdog;
   GSource      *gather_timeout;
   GTask        *task;             /* pending negotiation, main context only */
+  GstSDPMessage *offer;           /* kept to repair the answer */
 
   gint          closed;           /* atomic */
   gint          first_frame;      /* atomic */
@@ -55,3 +58,10 @@ void     sc_whip_tracks_pad_added    (GstElement *webrtc, GstPad *pad, ScWhipPee
 void     sc_whip_tracks_pad_removed  (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
 void     sc_whip_tracks_free_taps    (ScWhipPeer *peer);
 gboolean sc_whip_codec_supported     (const char *encoding_name);
+
+/* whip-sdp.c */
+gboolean sc_whip_sdp_check_offer     (const GstSDPMessage *offer, gboolean *has_video,
+                                      gboolean *has_audio, GError **error);
+gboolean sc_whip_sdp_check_answer    (const GstSDPMessage *answer, GError **error);
+void     sc_whip_sdp_restore_h264_profile (GstSDPMessage *answer,
+                                           const GstSDPMessage *offer);

@@ -1,0 +1,23 @@
+/* spacecast broadcast: a space, composited into a layout, pushed to a live
+ * stream.  It owns the start/stop/PATCH routes of the broadcast resource,
+ * the running broadcasts (one bcast-pipeline each), their wiring to the
+ * space's participants (decoded media taps, joins and leaves, the active
+ * speaker) and stopping them when their space stays idle.  The media
+ * pipeline itself is bcast-pipeline.h; the geometry is layout.h. */
+#pragma once
+
+#include <glib.h>
+
+#include "spacecast/api.h"
+#include "spacecast/ingest.h"
+#include "spacecast/space.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ScBroadcasts ScBroadcasts;
+
+ScBroadcasts *sc_broadcasts_new  (ScApi *api, ScSpaces *spaces, ScIngest *ingest);
+/* Stops every running broadcast (their live streams see the encoder leave). */
+void          sc_broadcasts_free (ScBroadcasts *b);
+
+G_END_DECLS

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "spacecast/bcast-pipeline.h"
+#include "spacecast/broadcast.h"
+#include "spacecast/layout.h"
+
+/* What the decoded-media taps of the participants push into.  Shared with
+ * streaming threads, so it is refcounted and the pipeline pointer is cleared
+ * under the lock before the pipeline is freed. */
+typedef struct {
+  GMutex lock;
+  ScBcastPipeline *pipe;
+} Sink;
+
+typedef struct {
+  ScBroadcasts *owner;
+  char *id;
+  char *space_id;
+  char *live_stream_id;
+  Sink *sink;
+  ScBcastPipeline *pipe;
+  ScLayoutOptions opts;
+  ScLayoutSpeaker *speaker;
+  char *speaker_id;
+  GHashTable *taps;             /* connection_id → TapRef* */
+  guint speaker_timer;
+  guint transition_ms;
+  gboolean failed;
+} Running;
+
+struct _ScBroadcasts {
+  ScApi *api;
+  ScStore *store;
+  ScSpaces *spaces;
+  ScIngest *ingest;
+  GHashTable *running;          /* broadcast id → Running* */
+  GHashTable *idle_timers;      /* space id → source id (grace before stopping) */
+  guint observer;
+};
+
+/* broadcast-run.c: one running broadcast. */
+Running *sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *live_stream,
+                                 GError **error);
+void     sc_broadcast_run_free  (Running *r);
+void     sc_broadcast_run_attach (Running *r, const ScParticipant *p);
+void     sc_broadcast_run_detach (Running *r, const char *connection_id);
+gboolean sc_broadcast_run_set_layout (Running *r, JsonObject *doc, GError **error);
+void     sc_broadcast_run_relayout (Running *r);

@@ -1,0 +1,257 @@
+/* One running broadcast: its pipeline, its taps on the participants'
+ * decoded media, and its layout. */
+#include "broadcast-private.h"
+#include "spacecast/core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+  ScWhipPeer *peer;
+  guint tap_id;
+  char *participant_id;
+} TapRef;
+
+typedef struct {
+  Sink *sink;
+  char *participant_id;
+} TapData;
+
+static Sink *
+sink_new (ScBcastPipeline *pipe)
+{
+  Sink *s = g_atomic_rc_box_new0 (Sink);
+  g_mutex_init (&s->lock);
+  s->pipe = pipe;
+  return s;
+}
+
+static void
+sink_clear (Sink *s)
+{
+  g_mutex_clear (&s->lock);
+}
+
+static void
+sink_unref (Sink *s)
+{
+  g_atomic_rc_box_release_full (s, (GDestroyNotify) sink_clear);
+}
+
+static void
+tap_data_free (TapData *t)
+{
+  sink_unref (t->sink);
+  g_free (t->participant_id);
+  g_free (t);
+}
+
+static void
+push_video (GstSample *sample, gpointer user_data)
+{
+  TapData *t = user_data;
+  g_mutex_lock (&t->sink->lock);
+  if (t->sink->pipe)
+    sc_bcast_pipeline_push_video (t->sink->pipe, t->participant_id, sample);
+  g_mutex_unlock (&t->sink->lock);
+}
+
+static void
+push_audio (GstSample *sample, gpointer user_data)
+{
+  TapData *t = user_data;
+  g_mutex_lock (&t->sink->lock);
+  if (t->sink->pipe)
+    sc_bcast_pipeline_push_audio (t->sink->pipe, t->participant_id, sample);
+  g_mutex_unlock (&t->sink->lock);
+}
+
+static void
+tap_ref_free (TapRef *t)
+{
+  sc_whip_peer_remove_tap (t->peer, t->tap_id);
+  g_object_unref (t->peer);
+  g_free (t->participant_id);
+  g_free (t);
+}
+
+void
+sc_broadcast_run_attach (Running *r, const ScParticipant *p)
+{
+  if (g_hash_table_contains (r->taps, p->connection_id))
+    return;
+  sc_bcast_pipeline_add_input (r->pipe, p->participant_id);
+  TapData *d = g_new0 (TapData, 1);
+  d->sink = g_atomic_rc_box_acquire (r->sink);
+  d->participant_id = g_strdup (p->participant_id);
+  TapRef *t = g_new0 (TapRef, 1);
+  t->peer = g_object_ref (p->peer);
+  t->participant_id = g_strdup (p->participant_id);
+  t->tap_id = sc_whip_peer_add_tap (p->peer, push_video, push_audio, d,
+                                    (GDestroyNotify) tap_data_free);
+  g_hash_table_insert (r->taps, g_strdup (p->connection_id), t);
+}
+
+void
+sc_broadcast_run_detach (Running *r, const char *connection_id)
+{
+  TapRef *t = g_hash_table_lookup (r->taps, connection_id);
+  if (!t)
+    return;
+  g_autofree char *pid = g_strdup (t->participant_id);
+  g_hash_table_remove (r->taps, connection_id);
+  sc_bcast_pipeline_remove_input (r->pipe, pid);
+}
+
+/* dBov (≤ 0) as the linear level the speaker tracker compares. */
+static double
+linear_level (double dbov)
+{
+  return dbov <= -127 ? 0.0 : pow (10.0, dbov / 20.0);
+}
+
+void
+sc_broadcast_run_relayout (Running *r)
+{
+  g_autoptr (GPtrArray) ps = sc_spaces_get_participants (r->owner->spaces, r->space_id);
+  g_autofree ScLayoutParticipant *parts = g_new0 (ScLayoutParticipant, ps->len + 1);
+  for (guint i = 0; i < ps->len; i++) {
+    ScParticipant *p = ps->pdata[i];
+    parts[i].id = p->participant_id;
+    parts[i].has_video = p->has_video;
+    parts[i].audio_level = linear_level (sc_whip_peer_get_audio_level (p->peer));
+    parts[i].join_order = p->join_order;
+  }
+  g_autoptr (GArray) tiles = sc_layout_compute (&r->opts, parts, ps->len, r->speaker_id);
+  sc_bcast_pipeline_set_tiles (r->pipe, (ScTile *) tiles->data, tiles->len, r->transition_ms);
+  r->transition_ms = 0;
+}
+
+/* Audio levels move the active speaker; the tracker's hysteresis keeps a
+ * cough from flipping the layout. */
+static gboolean
+on_speaker_tick (gpointer user_data)
+{
+  Running *r = user_data;
+  g_autoptr (GPtrArray) ps = sc_spaces_get_participants (r->owner->spaces, r->space_id);
+  g_autofree ScLayoutParticipant *parts = g_new0 (ScLayoutParticipant, ps->len + 1);
+  for (guint i = 0; i < ps->len; i++) {
+    ScParticipant *p = ps->pdata[i];
+    parts[i].id = p->participant_id;
+    parts[i].has_video = p->has_video;
+    parts[i].audio_level = linear_level (sc_whip_peer_get_audio_level (p->peer));
+    parts[i].join_order = p->join_order;
+  }
+  const char *now = sc_layout_speaker_update (r->speaker, parts, ps->len,
+                                              g_get_monotonic_time () / 1000);
+  if (g_strcmp0 (now, r->speaker_id) != 0) {
+    g_free (r->speaker_id);
+    r->speaker_id = g_strdup (now);
+    if (r->opts.kind == SC_LAYOUT_ACTIVE_SPEAKER || r->opts.kind == SC_LAYOUT_SPOTLIGHT ||
+        r->opts.kind == SC_LAYOUT_PIP)
+      sc_broadcast_run_relayout (r);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+sc_broadcast_run_set_layout (Running *r, JsonObject *doc, GError **error)
+{
+  ScLayoutOptions opts = { 0 };
+  int w = 1920, h = 1080;
+  sscanf (json_object_get_string_member (doc, "resolution"), "%dx%d", &w, &h);
+  JsonObject *lo = json_object_has_member (doc, "layout_options")
+      ? json_object_get_object_member (doc, "layout_options") : NULL;
+  if (!sc_layout_options_init_from_json (&opts, json_object_get_string_member (doc, "layout"),
+                                         lo, w, h, error))
+    return FALSE;
+  sc_layout_options_clear (&r->opts);
+  r->opts = opts;
+  r->transition_ms = (guint) json_object_get_int_member_with_default (doc, "transition_ms", 0);
+  return TRUE;
+}
+
+static void
+on_state (ScBcastPipeline *p, ScBcastState state, const char *reason, gpointer user_data)
+{
+  Running *r = user_data;
+  g_message ("broadcast %s: output %s%s%s", r->id, sc_bcast_state_to_string (state),
+             reason && *reason ? ": " : "", reason ? reason : "");
+  if (state == SC_BCAST_FAILED)
+    r->failed = TRUE;
+}
+
+Running *
+sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *ls, GError **error)
+{
+  g_autofree char *url = sc_ingest_local_url (b->ingest, json_object_get_string_member (ls, "stream_key"));
+  Running *r = g_new0 (Running, 1);
+  r->owner = b;
+  r->id = g_strdup (json_object_get_string_member (doc, "id"));
+  r->space_id = g_strdup (json_object_get_string_member (doc, "_space_id"));
+  r->live_stream_id = g_strdup (json_object_get_string_member (ls, "id"));
+  r->taps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) tap_ref_free);
+  r->speaker = sc_layout_speaker_new (SC_LAYOUT_SPEAKER_HOLD_MS);
+  if (!sc_broadcast_run_set_layout (r, doc, error))
+    goto fail;
+  r->transition_ms = 0;
+
+  const char *background = json_object_get_string_member_with_default (doc, "background", NULL);
+  guint32 bg_argb = r->opts.background_argb;
+  gboolean bg_is_colour = background && sc_layout_parse_color (background, &bg_argb);
+  ScConfig *config = sc_api_get_config (b->api);
+  ScBcastConfig cfg = {
+    .width = r->opts.width, .height = r->opts.height, .fps = 30,
+    .encoder = json_object_get_string_member_with_default (doc, "_encoder_request", config->encoder),
+    .rtmp_url = url,
+    .background_argb = bg_argb,
+    .background_image = background && !bg_is_colour ? background : NULL,
+    .placeholder_argb = r->opts.placeholder_argb,
+  };
+  r->pipe = sc_bcast_pipeline_new (&cfg, error);
+  if (!r->pipe)
+    goto fail;
+  r->sink = sink_new (r->pipe);
+  sc_bcast_pipeline_set_state_func (r->pipe, on_state, r);
+  if (!sc_bcast_pipeline_start (r->pipe, error))
+    goto fail;
+
+  {
+    g_autoptr (GPtrArray) ps = sc_spaces_get_participants (b->spaces, r->space_id);
+    for (guint i = 0; i < ps->len; i++)
+      sc_broadcast_run_attach (r, ps->pdata[i]);
+  }
+  sc_broadcast_run_relayout (r);
+  r->speaker_timer = g_timeout_add (200, on_speaker_tick, r);
+  return r;
+fail:
+  sc_broadcast_run_free (r);
+  return NULL;
+}
+
+void
+sc_broadcast_run_free (Running *r)
+{
+  if (r->speaker_timer)
+    g_source_remove (r->speaker_timer);
+  /* Taps first: nothing may push into a pipeline being torn down. */
+  g_clear_pointer (&r->taps, g_hash_table_unref);
+  if (r->sink) {
+    g_mutex_lock (&r->sink->lock);
+    r->sink->pipe = NULL;
+    g_mutex_unlock (&r->sink->lock);
+    sink_unref (r->sink);
+  }
+  if (r->pipe) {
+    sc_bcast_pipeline_stop (r->pipe);
+    sc_bcast_pipeline_free (r->pipe);
+  }
+  g_clear_pointer (&r->speaker, sc_layout_speaker_free);
+  sc_layout_options_clear (&r->opts);
+  g_free (r->speaker_id);
+  g_free (r->id);
+  g_free (r->space_id);
+  g_free (r->live_stream_id);
+  g_free (r);
+}

@@ -1,0 +1,471 @@
+/* RTMP/RTMPS server: GSocketService accepts, each connection reads
+ * asynchronously into the pure protocol parser (rtmp-proto.c) and writes its
+ * replies back.  All on the GMainContext that was thread-default at the
+ * first listen; no threads.  A connection is refcounted by its pending async
+ * operations so that closing from inside a callback is always safe. */
+#include "spacecast/rtmp.h"
+#include "spacecast/core.h"
+#include "rtmp-proto.h"
+#include <string.h>
+
+#define READ_SIZE 65536
+#define MAX_PENDING_OUTPUT (1024 * 1024)
+#define DEFAULT_PUBLISH_TIMEOUT_MS 10000
+#define UNPUBLISH_GRACE_MS 5000
+#define DEFAULT_IDLE_TIMEOUT_MS 30000
+#define IDLE_CHECK_MS 1000
+
+struct _ScRtmpServer {
+  ScRtmpServerCallbacks cb;
+  gpointer user_data;
+  GMainContext *context;
+  GSocketService *plain;
+  GSocketService *tls;
+  GTlsCertificate *cert;
+  GList *conns;
+  guint publish_timeout_ms;
+  guint idle_timeout_ms;
+};
+
+struct _ScRtmpConn {
+  gint ref;
+  ScRtmpServer *server;         /* NULL once closed */
+  GIOStream *stream;
+  GSocket *socket;
+  char *peer;
+  ScRtmpProto *proto;
+  GCancellable *cancel;
+  guint8 *rbuf;
+  GBytes *writing;              /* in flight, or NULL */
+  GSource *timeout;
+  const char *timeout_reason;
+  GSource *idle_check;          /* while publishing */
+  gint64 last_read_us;
+  gboolean closing;
+  gboolean accepted;            /* an accepted publish not yet reported closed */
+  char *close_after_flush;      /* reason, once the replies are out */
+  gpointer user_data;
+};
+
+static void conn_read (ScRtmpConn *c);
+static void conn_flush (ScRtmpConn *c);
+
+static ScRtmpConn *
+conn_ref (ScRtmpConn *c)
+{
+  c->ref++;
+  return c;
+}
+
+static void
+conn_unref (ScRtmpConn *c)
+{
+  if (--c->ref > 0)
+    return;
+  /* The socket was shut down when closing, so a TLS close_notify cannot
+   * block here. */
+  g_io_stream_close (c->stream, NULL, NULL);
+  g_object_unref (c->stream);
+  g_object_unref (c->socket);
+  g_object_unref (c->cancel);
+  sc_rtmp_proto_free (c->proto);
+  g_clear_pointer (&c->writing, g_bytes_unref);
+  g_free (c->close_after_flush);
+  g_free (c->rbuf);
+  g_free (c->peer);
+  g_free (c);
+}
+
+static gboolean
+unref_idle (gpointer data)
+{
+  conn_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
+{
+  if (c->closing)
+    return;
+  c->closing = TRUE;
+  g_message ("rtmp %s: closing: %s", c->peer, reason ? reason : "closed");
+  ScRtmpServer *s = c->server;
+  if (c->timeout) {
+    g_source_destroy (c->timeout);
+    g_clear_pointer (&c->timeout, g_source_unref);
+  }
+  if (c->idle_check) {
+    g_source_destroy (c->idle_check);
+    g_clear_pointer (&c->idle_check, g_source_unref);
+  }
+  sc_rtmp_proto_stop (c->proto);
+  g_cancellable_cancel (c->cancel);
+  g_socket_shutdown (c->socket, TRUE, TRUE, NULL);
+  if (c->accepted) {
+    c->accepted = FALSE;
+    if (s->cb.closed)
+      s->cb.closed (c, s->user_data);
+  }
+  s->conns = g_list_remove (s->conns, c);
+  c->server = NULL;
+  /* Drop the server's reference later: the caller may still be using @c. */
+  GSource *idle = g_idle_source_new ();
+  g_source_set_callback (idle, unref_idle, c, NULL);
+  g_source_attach (idle, s->context);
+  g_source_unref (idle);
+}
+
+static gboolean on_timeout (gpointer data);
+
+/* A stalled encoder whose TCP connection stays up must not look live
+ * forever. */
+static gboolean
+on_idle_check (gpointer data)
+{
+  ScRtmpConn *c = data;
+  if (g_get_monotonic_time () - c->last_read_us <
+      (gint64) c->server->idle_timeout_ms * 1000)
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&c->idle_check, g_source_unref);
+  sc_rtmp_conn_close (c, "no data from the publisher");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_start_timeout (ScRtmpConn *c, guint ms, const char *reason)
+{
+  c->timeout_reason = reason;
+  c->timeout = g_timeout_source_new (ms);
+  g_source_set_callback (c->timeout, on_timeout, c, NULL);
+  g_source_attach (c->timeout, c->server->context);
+}
+
+static void
+on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
+{
+  ScRtmpConn *c = data;
+  ScRtmpServer *s = c->server;
+  if (c->closing)
+    return;
+  switch (ev->type) {
+    case SC_RTMP_EVENT_PUBLISH: {
+      g_autoptr (GError) error = NULL;
+      gboolean ok = s->cb.publish &&
+          s->cb.publish (c, ev->app, ev->stream_name, s->user_data, &error);
+      if (c->closing)
+        return;
+      if (ok) {
+        sc_rtmp_proto_accept_publish (p);
+        c->accepted = TRUE;
+        if (c->timeout) {
+          g_source_destroy (c->timeout);
+          g_clear_pointer (&c->timeout, g_source_unref);
+        }
+        g_message ("rtmp %s: publishing %s/%s", c->peer, ev->app,
+                   ev->stream_name);
+        if (s->idle_timeout_ms) {
+          c->idle_check = g_timeout_source_new (MIN (IDLE_CHECK_MS,
+                                                     s->idle_timeout_ms));
+          g_source_set_callback (c->idle_check, on_idle_check, c, NULL);
+          g_source_attach (c->idle_check, s->context);
+        }
+      } else {
+        sc_rtmp_proto_reject_publish (p, error);
+        sc_rtmp_proto_stop (p);
+        c->close_after_flush = g_strdup_printf ("publish %s/%s refused: %s",
+            ev->app, ev->stream_name, error ? error->message : "refused");
+      }
+      break;
+    }
+    case SC_RTMP_EVENT_MEDIA:
+      if (s->cb.media)
+        s->cb.media (c, ev->media_type, ev->timestamp_ms, ev->data, ev->len,
+                     s->user_data);
+      break;
+    case SC_RTMP_EVENT_UNPUBLISH:
+      /* The publisher is gone now, but encoders (rtmp2sink) treat the server
+       * hanging up right after deleteStream as an error: let them close
+       * first, within a grace period. */
+      g_message ("rtmp %s: unpublished %s/%s", c->peer, ev->app,
+                 ev->stream_name);
+      if (c->accepted) {
+        c->accepted = FALSE;
+        if (s->cb.closed)
+          s->cb.closed (c, s->user_data);
+      }
+      if (!c->closing && !c->timeout)
+        conn_start_timeout (c, UNPUBLISH_GRACE_MS,
+                            "peer did not hang up after unpublishing");
+      break;
+  }
+}
+
+static void
+on_written (GObject *src, GAsyncResult *res, gpointer data)
+{
+  ScRtmpConn *c = data;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (src), res,
+                                                  NULL, &error);
+  g_clear_pointer (&c->writing, g_bytes_unref);
+  if (!c->closing) {
+    if (!ok)
+      sc_rtmp_conn_close (c, error->message);
+    else
+      conn_flush (c);
+  }
+  conn_unref (c);
+}
+
+static void
+conn_flush (ScRtmpConn *c)
+{
+  if (c->closing)
+    return;
+  GByteArray *out = sc_rtmp_proto_get_output (c->proto);
+  /* Replies (pongs, acks) pile up only if the peer never reads. */
+  if (out->len > MAX_PENDING_OUTPUT) {
+    sc_rtmp_conn_close (c, "peer is not reading our replies");
+    return;
+  }
+  if (c->writing)
+    return;
+  if (out->len == 0) {
+    if (c->close_after_flush)
+      sc_rtmp_conn_close (c, c->close_after_flush);
+    return;
+  }
+  c->writing = g_bytes_new (out->data, out->len);
+  g_byte_array_set_size (out, 0);
+  gsize len;
+  const void *d = g_bytes_get_data (c->writing, &len);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (c->stream),
+                                   d, len, G_PRIORITY_DEFAULT, c->cancel,
+                                   on_written, conn_ref (c));
+}
+
+static void
+on_read (GObject *src, GAsyncResult *res, gpointer data)
+{
+  ScRtmpConn *c = data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (src), res, &error);
+  if (c->closing) {
+    conn_unref (c);
+    return;
+  }
+  if (n < 0) {
+    sc_rtmp_conn_close (c, error->message);
+  } else if (n == 0) {
+    sc_rtmp_conn_close (c, "peer closed the connection");
+  } else if (!(c->last_read_us = g_get_monotonic_time ()) ||
+      !sc_rtmp_proto_feed (c->proto, c->rbuf, n, &error)) {
+    if (!c->closing)
+      sc_rtmp_conn_close (c, error->message);
+  } else {
+    conn_flush (c);
+    if (!c->close_after_flush)
+      conn_read (c);
+  }
+  conn_unref (c);
+}
+
+static void
+conn_read (ScRtmpConn *c)
+{
+  if (c->closing)
+    return;
+  g_input_stream_read_async (g_io_stream_get_input_stream (c->stream),
+                             c->rbuf, READ_SIZE, G_PRIORITY_DEFAULT,
+                             c->cancel, on_read, conn_ref (c));
+}
+
+static gboolean
+on_timeout (gpointer data)
+{
+  ScRtmpConn *c = data;
+  g_clear_pointer (&c->timeout, g_source_unref);
+  sc_rtmp_conn_close (c, c->timeout_reason);
+  return G_SOURCE_REMOVE;
+}
+
+static char *
+peer_name (GSocketConnection *conn)
+{
+  g_autoptr (GSocketAddress) addr =
+      g_socket_connection_get_remote_address (conn, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (addr))
+    return g_strdup ("?");
+  GInetSocketAddress *ia = G_INET_SOCKET_ADDRESS (addr);
+  g_autofree char *host =
+      g_inet_address_to_string (g_inet_socket_address_get_address (ia));
+  guint port = g_inet_socket_address_get_port (ia);
+  if (strchr (host, ':'))
+    return g_strdup_printf ("[%s]:%u", host, port);
+  return g_strdup_printf ("%s:%u", host, port);
+}
+
+static gboolean
+on_incoming (GSocketService *service, GSocketConnection *connection,
+             GObject *source, gpointer data)
+{
+  ScRtmpServer *s = data;
+  gboolean tls = service == s->tls;
+  GIOStream *stream = G_IO_STREAM (g_object_ref (connection));
+  g_autofree char *peer = peer_name (connection);
+  if (tls) {
+    g_autoptr (GError) error = NULL;
+    GIOStream *t = g_tls_server_connection_new (stream, s->cert, &error);
+    g_object_unref (stream);
+    if (!t) {
+      g_message ("rtmp %s: closing: TLS setup failed: %s", peer,
+                 error->message);
+      return TRUE;
+    }
+    stream = t;
+  }
+  ScRtmpConn *c = g_new0 (ScRtmpConn, 1);
+  c->ref = 1;
+  c->server = s;
+  c->stream = stream;
+  c->socket = g_object_ref (g_socket_connection_get_socket (connection));
+  c->peer = g_steal_pointer (&peer);
+  c->cancel = g_cancellable_new ();
+  c->rbuf = g_malloc (READ_SIZE);
+  c->proto = sc_rtmp_proto_new (on_event, c);
+  s->conns = g_list_prepend (s->conns, c);
+  conn_start_timeout (c, s->publish_timeout_ms,
+                      "no publish within the time limit");
+  conn_read (c);
+  return TRUE;
+}
+
+ScRtmpServer *
+sc_rtmp_server_new (const ScRtmpServerCallbacks *cb, gpointer user_data)
+{
+  ScRtmpServer *s = g_new0 (ScRtmpServer, 1);
+  s->cb = *cb;
+  s->user_data = user_data;
+  s->publish_timeout_ms = DEFAULT_PUBLISH_TIMEOUT_MS;
+  s->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+  return s;
+}
+
+void
+sc_rtmp_server_set_publish_timeout (ScRtmpServer *s, guint ms)
+{
+  s->publish_timeout_ms = ms;
+}
+
+void
+sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms)
+{
+  s->idle_timeout_ms = ms;
+}
+
+guint
+sc_rtmp_server_get_n_connections (ScRtmpServer *s)
+{
+  return g_list_length (s->conns);
+}
+
+static gboolean
+add_listener (ScRtmpServer *s, GSocketService **service, const char *host,
+              guint16 port, GError **error)
+{
+  if (*service) {
+    g_set_error (error, SC_ERROR, SC_ERROR_CONFLICT, "already listening");
+    return FALSE;
+  }
+  if (!s->context)
+    s->context = g_main_context_ref_thread_default ();
+  g_autoptr (GSocketService) svc = g_socket_service_new ();
+  *service = svc;   /* on_incoming tells plain from TLS by the service */
+  gboolean ok;
+  if (!host || !*host) {
+    ok = g_socket_listener_add_inet_port (G_SOCKET_LISTENER (svc), port, NULL,
+                                          error);
+  } else {
+    g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
+    if (!ia) {
+      *service = NULL;
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "RTMP listen address '%s' is not an IP address", host);
+      return FALSE;
+    }
+    g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (ia, port);
+    ok = g_socket_listener_add_address (G_SOCKET_LISTENER (svc), sa,
+                                        G_SOCKET_TYPE_STREAM,
+                                        G_SOCKET_PROTOCOL_TCP, NULL, NULL,
+                                        error);
+  }
+  if (!ok) {
+    *service = NULL;
+    return FALSE;
+  }
+  g_signal_connect (svc, "incoming", G_CALLBACK (on_incoming), s);
+  g_socket_service_start (svc);
+  *service = g_steal_pointer (&svc);
+  return TRUE;
+}
+
+gboolean
+sc_rtmp_server_listen (ScRtmpServer *s, const char *host, guint16 port,
+                       GError **error)
+{
+  return add_listener (s, &s->plain, host, port, error);
+}
+
+gboolean
+sc_rtmp_server_listen_tls (ScRtmpServer *s, const char *host, guint16 port,
+                           GTlsCertificate *cert, GError **error)
+{
+  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (cert), FALSE);
+  g_set_object (&s->cert, cert);
+  return add_listener (s, &s->tls, host, port, error);
+}
+
+static void
+stop_service (GSocketService **svc)
+{
+  if (!*svc)
+    return;
+  g_socket_service_stop (*svc);
+  g_socket_listener_close (G_SOCKET_LISTENER (*svc));
+  g_signal_handlers_disconnect_matched (*svc, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
+                                        on_incoming, NULL);
+  g_clear_object (svc);
+}
+
+void
+sc_rtmp_server_free (ScRtmpServer *s)
+{
+  if (!s)
+    return;
+  stop_service (&s->plain);
+  stop_service (&s->tls);
+  while (s->conns)
+    sc_rtmp_conn_close (s->conns->data, "server shutting down");
+  g_clear_object (&s->cert);
+  g_clear_pointer (&s->context, g_main_context_unref);
+  g_free (s);
+}
+
+void
+sc_rtmp_conn_set_user_data (ScRtmpConn *c, gpointer data)
+{
+  c->user_data = data;
+}
+
+gpointer
+sc_rtmp_conn_get_user_data (ScRtmpConn *c)
+{
+  return c->user_data;
+}
+
+const char *
+sc_rtmp_conn_get_peer (ScRtmpConn *c)
+{
+  return c->peer;
+}
