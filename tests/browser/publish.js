@@ -53,6 +53,7 @@ async function main() {
       // Host candidates as plain addresses (no mDNS names the daemon
       // cannot resolve), and no STUN or other outside traffic.
       "--disable-features=WebRtcHideLocalIpsWithMdns",
+      "--no-proxy-server",
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",

@@ -11,7 +11,7 @@
 
 /* Short, so the vanish test does not wait long; real media keeps a
  * connected publisher well inside it. */
-#define PARTICIPANT_TIMEOUT_S 3
+#define PARTICIPANT_TIMEOUT_S 5
 /* Generous: a loaded 2-core machine runs daemon and publisher side by side. */
 #define WAIT_S 60
 
