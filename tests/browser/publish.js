@@ -1,0 +1,97 @@
+// Headless Chromium publishes its fake camera and microphone through
+// samples/web/publish.html, driven by tests/integration/test-browser.c.
+//
+//   node publish.js PAGE_URL WHIP_URL TOKEN
+//
+// Prints "publishing" once the page has its 201 and the answer applied,
+// then waits; a line "stop" on stdin clicks the page's Stop button (which
+// DELETEs the session) and prints "stopped".  Exits non-zero, with the
+// reason on stderr, on any failure.  Chromium only ever talks to loopback.
+"use strict";
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const readline = require("readline");
+const puppeteer = require("puppeteer-core");
+
+const [pageUrl, whipUrl, token] = process.argv.slice(2);
+if (!pageUrl || !whipUrl || !token) {
+  console.error("usage: node publish.js PAGE_URL WHIP_URL TOKEN");
+  process.exit(2);
+}
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const timeoutMs = 90000;
+
+async function waitForStatus(page, wanted) {
+  await page.waitForFunction(
+    (wanted) => {
+      const s = document.getElementById("status").textContent;
+      return s === wanted || s.startsWith("error");
+    },
+    { timeout: timeoutMs, polling: 100 }, wanted);
+  const status = await page.$eval("#status", (e) => e.textContent);
+  if (status !== wanted)
+    throw new Error(`page status "${status}", wanted "${wanted}"`);
+}
+
+async function main() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
+  const browser = await puppeteer.launch({
+    executablePath,
+    headless: true,
+    timeout: timeoutMs,
+    protocolTimeout: timeoutMs,
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      "--allow-loopback-in-peer-connection",
+      // Host candidates as plain addresses (no mDNS names the daemon
+      // cannot resolve), and no STUN or other outside traffic.
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+      "--no-proxy-server",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-default-apps",
+      "--no-first-run",
+      "--no-default-browser-check",
+      "--allow-file-access-from-files",
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on("console", (m) => console.error(`page: ${m.text()}`));
+    page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    const url = new URL(pageUrl);
+    url.searchParams.set("whip", whipUrl);
+    url.searchParams.set("token", token);
+    url.searchParams.set("autostart", "1");
+    await page.goto(url.toString(), { timeout: timeoutMs });
+    await waitForStatus(page, "publishing");
+    console.log("publishing");
+
+    const rl = readline.createInterface({ input: process.stdin });
+    for await (const line of rl) {
+      if (line.trim() === "stop")
+        break;
+    }
+    rl.close();
+    await page.click("#stop");
+    await waitForStatus(page, "stopped");
+    console.log("stopped");
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(`publish.js: ${e.message}`);
+  process.exit(1);
+});
