@@ -154,6 +154,13 @@ on_track_added (ScWhipPeer *peer, guint kind, const char *codec, ScParticipant *
 }
 
 static void
+on_first_frame (ScWhipPeer *peer, gint64 usec, ScParticipant *p)
+{
+  g_message ("space %s: participant %s first decoded video frame after %.0f ms", p->space_id,
+             p->participant_id, usec / 1000.0);
+}
+
+static void
 on_ended (ScWhipPeer *peer, guint reason, const char *message, ScParticipant *p)
 {
   ScSpaces *s = g_object_get_data (G_OBJECT (peer), "sc-spaces");
@@ -168,6 +175,7 @@ sc_spaces_add_participant (ScSpaces *s, ScParticipant *p)
   g_object_set_data (G_OBJECT (p->peer), "sc-spaces", s);
   g_signal_connect (p->peer, "track-added", G_CALLBACK (on_track_added), p);
   g_signal_connect (p->peer, "ended", G_CALLBACK (on_ended), p);
+  g_signal_connect (p->peer, "first-frame", G_CALLBACK (on_first_frame), p);
   g_hash_table_insert (s->participants, p->connection_id, p);
   set_space_status (s, p->space_id, TRUE);
   g_message ("space %s: participant %s joined (connection %s)", p->space_id,
