@@ -129,6 +129,23 @@ assert_refused (ScHarness *h, const char *key)
   g_assert_cmpint (status, !=, 0);
 }
 
+/* Internal members ("_...") never reach API clients, at any depth. */
+static void
+assert_no_private (JsonNode *n)
+{
+  if (JSON_NODE_HOLDS_OBJECT (n)) {
+    g_autoptr (GList) members = json_object_get_members (json_node_get_object (n));
+    for (GList *l = members; l; l = l->next) {
+      g_assert_cmpint (((const char *) l->data)[0], !=, '_');
+      assert_no_private (json_object_get_member (json_node_get_object (n), l->data));
+    }
+  } else if (JSON_NODE_HOLDS_ARRAY (n)) {
+    JsonArray *a = json_node_get_array (n);
+    for (guint i = 0; i < json_array_get_length (a); i++)
+      assert_no_private (json_array_get_element (a, i));
+  }
+}
+
 static void
 test_accept_and_refuse (void)
 {
@@ -154,11 +171,25 @@ test_accept_and_refuse (void)
   g_assert_true (json_object_get_boolean_member (a, "is_live"));
   g_assert_cmpstr (json_object_get_string_member (a, "live_stream_id"), ==, id);
   g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "preparing");
+  /* Once media flows the live asset has its recording_times entry. */
+  gint64 deadline = g_get_monotonic_time () + (gint64) (WAIT_S * G_USEC_PER_SEC);
+  for (;;) {
+    g_autoptr (ScResponse) r = sc_harness_request (h, "GET", apath, NULL);
+    g_assert_cmpuint (r->status, ==, 200);
+    assert_no_private (r->json);
+    JsonArray *times = json_object_get_array_member (sc_response_data (r), "recording_times");
+    if (times && json_array_get_length (times) == 1)
+      break;
+    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    g_usleep (100 * 1000);
+  }
 
   int status = -1;
   g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
   g_assert_cmpint (status, ==, 0);
   g_autoptr (JsonObject) done = wait_ready (h, asset_id);
+  g_autoptr (ScResponse) listed = sc_harness_request (h, "GET", "/video/v1/assets", NULL);
+  assert_no_private (listed->json);
   g_assert_true (sc_harness_wait_member (h, path, "status", "idle", WAIT_S));
   g_assert_true (sc_harness_wait_member (h, path, "active_asset_id", NULL, WAIT_S));
   g_assert_cmpuint (count_assets (h, id), ==, 1);
