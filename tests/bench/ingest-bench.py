@@ -44,7 +44,8 @@ class Daemon:
         self.rtmp = free_port()
         env = dict(os.environ, SPACECAST_TOKEN_ID=TOKEN_ID, SPACECAST_TOKEN_SECRET=TOKEN_SECRET)
         env.pop("G_DEBUG", None)
-        self.log = open(os.path.join(data_dir, "daemon.log"), "w")
+        os.makedirs(data_dir, exist_ok=True)
+        self.log = open(os.path.join(os.path.dirname(data_dir), "daemon.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "serve", f"--http=127.0.0.1:{self.http}", f"--rtmp=127.0.0.1:{self.rtmp}",
              f"--data-dir={data_dir}", "--log-level=warning"],
