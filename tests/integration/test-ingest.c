@@ -4,6 +4,7 @@
  * complete, delete, key reset, reconnects and replaced publishers. */
 #include "harness.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Generous: this runs on a loaded 2-core machine beside other tests. */
@@ -117,6 +118,21 @@ wait_ready (ScHarness *h, const char *asset_id)
   g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "ready");
   g_assert_false (json_object_get_boolean_member (a, "is_live"));
   return a;
+}
+
+/* The finalised MP4's duration as ffprobe reads it. */
+static double
+mp4_duration (ScHarness *h, JsonObject *asset)
+{
+  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (asset, "playback_ids"), 0);
+  g_autofree char *url = g_strdup_printf ("/stream/%s/highest.mp4", json_object_get_string_member (pid, "id"));
+  g_autofree char *file = g_build_filename (h->data_dir, "probe.mp4", NULL);
+  g_assert_cmpuint (sc_harness_download (h, url, file), ==, 200);
+  const char *argv[] = { "ffprobe", "-v", "error", "-show_entries", "format=duration",
+                         "-of", "csv=p=0", file, NULL };
+  g_autofree char *out = NULL;
+  g_assert_cmpint (sc_harness_run (&out, argv), ==, 0);
+  return g_ascii_strtod (out, NULL);
 }
 
 /* A publisher the daemon refuses gives up with an error, soon. */
@@ -287,6 +303,11 @@ test_reconnect_within_window (void)
   g_test_message ("two 3 s sessions recorded as %.2f s", duration);
   g_assert_cmpfloat (duration, >, 5.0);
   g_assert_cmpfloat (duration, <, 7.5);
+  /* The second encoder's timestamps start again from 0: the MP4 carries
+   * on after the first session instead of overlapping it. */
+  double mp4 = mp4_duration (h, a);
+  g_test_message ("MP4: %.3f s", mp4);
+  g_assert_cmpfloat (fabs (mp4 - duration), <, 0.5);
   g_assert_true (sc_harness_wait_member (h, path, "status", "idle", WAIT_S));
 }
 
@@ -385,6 +406,7 @@ test_second_publisher_replaces (void)
   g_autofree char *path = stream_path (id, NULL);
 
   g_autoptr (GSubprocess) first = sc_harness_ffmpeg_publish (h, key, 30);
+  gint64 start = g_get_monotonic_time ();
   g_autofree char *asset_id = wait_recording (h, id);
   g_autoptr (GSubprocess) second = sc_harness_ffmpeg_publish (h, key, 8);
   int status = 0;
@@ -397,8 +419,49 @@ test_second_publisher_replaces (void)
   g_assert_cmpstr (json_object_get_string_member (ls, "active_asset_id"), ==, asset_id);
   g_assert_true (sc_harness_wait_exit (second, WAIT_S, &status));
   g_assert_cmpint (status, ==, 0);
+  double published = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   g_assert_cmpuint (count_assets (h, id), ==, 1);
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (a, "recording_times")), ==, 2);
+  double duration = json_object_get_double_member (a, "duration");
+  double mp4 = mp4_duration (h, a);
+  g_test_message ("%.2f s published, %.2f s recorded, MP4 %.2f s", published, duration, mp4);
+  g_assert_cmpfloat (duration, >=, 8.0 - 0.5);
+  g_assert_cmpfloat (duration, <, published + 0.5);
+  g_assert_cmpfloat (fabs (mp4 - duration), <, 0.5);
+}
+
+/* complete's hold: a new publish while the old encoder drains replaces it
+ * and starts a new asset. */
+static void
+test_publish_while_draining (void)
+{
+  const char *args[] = { "--complete-hold=20", NULL };
+  g_autoptr (ScHarness) h = sc_harness_start (args);
+  g_autofree char *key = NULL;
+  g_autofree char *id = create_stream (h, 1, &key);
+
+  g_autoptr (GSubprocess) first = sc_harness_ffmpeg_publish (h, key, 60);
+  g_autofree char *asset1 = wait_recording (h, id);
+  put (h, id, "complete");
+  g_autoptr (JsonObject) a1 = wait_ready (h, asset1);
+  g_assert_nonnull (g_subprocess_get_identifier (first));   /* held for 20 s */
+
+  g_autoptr (GSubprocess) second = sc_harness_ffmpeg_publish (h, key, 4);
+  int status = 0;
+  g_assert_true (sc_harness_wait_exit (first, 15, &status));
+  g_autofree char *asset2 = wait_active_asset (h, id);
+  g_assert_cmpstr (asset2, !=, asset1);
+  g_assert_true (sc_harness_wait_exit (second, WAIT_S, &status));
+  g_assert_cmpint (status, ==, 0);
+  g_autoptr (JsonObject) a2 = wait_ready (h, asset2);
+  g_assert_cmpuint (count_assets (h, id), ==, 2);
+  /* The first asset is left as it was finalised. */
+  g_autofree char *path1 = asset_path (asset1);
+  g_autoptr (JsonObject) again = sc_harness_get_data (h, path1);
+  g_assert_cmpstr (json_object_get_string_member (again, "status"), ==, "ready");
+  g_assert_cmpfloat (json_object_get_double_member (again, "duration"), ==,
+                     json_object_get_double_member (a1, "duration"));
 }
 
 int
@@ -419,5 +482,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/complete", test_complete);
   g_test_add_func ("/ingest/delete-active", test_delete_active);
   g_test_add_func ("/ingest/second-publisher-replaces", test_second_publisher_replaces);
+  g_test_add_func ("/ingest/publish-while-draining", test_publish_while_draining);
   return g_test_run ();
 }
