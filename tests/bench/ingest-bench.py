@@ -96,12 +96,27 @@ def run_round(d, source, n, seconds):
                       "new_asset_settings": {"playback_policies": ["public"]},
                       "reconnect_window": 1}) for _ in range(n)]
     cpu0, t0 = d.cpu_seconds(), time.monotonic()
-    pubs = [subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
-         "-i", source, "-c", "copy", "-t", str(seconds), "-f", "flv",
-         f"rtmp://127.0.0.1:{d.rtmp}/app/{s['stream_key']}"]) for s in streams]
-    rcs = [p.wait(timeout=seconds * 4 + 60) for p in pubs]
+    pubs, spawned = [], {}
+    for s in streams:
+        p = subprocess.Popen(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
+             "-i", source, "-c", "copy", "-t", str(seconds), "-f", "flv",
+             f"rtmp://127.0.0.1:{d.rtmp}/app/{s['stream_key']}"])
+        pubs.append(p)
+        spawned[p.pid] = time.monotonic()
+    # Each publisher's own run time: spawning N ffmpeg processes on a small
+    # machine staggers their starts, which is not the daemon's doing.
+    ended = {}
+    while len(ended) < len(pubs):
+        for p in pubs:
+            if p.pid not in ended and p.poll() is not None:
+                ended[p.pid] = time.monotonic()
+        if time.monotonic() - t0 > seconds * 4 + 60:
+            raise SystemExit("publishers did not finish")
+        time.sleep(0.05)
+    rcs = [p.returncode for p in pubs]
     wall = time.monotonic() - t0
+    pub_wall = max(ended[p.pid] - spawned[p.pid] for p in pubs)
     cpu_rec = d.cpu_seconds() - cpu0
 
     # Finalisation: the reconnect window (1 s) expires, then the remux.
@@ -127,9 +142,9 @@ def run_round(d, source, n, seconds):
         d.api("DELETE", f"/video/v1/assets/{a['id']}")
         d.api("DELETE", f"/video/v1/live-streams/{s['id']}")
     holds = (all(rc == 0 for rc in rcs) and min(durations) >= seconds - 1.0
-             and max(durations) <= seconds + 1.0 and wall <= seconds + 5.0)
+             and max(durations) <= seconds + 1.0 and pub_wall <= seconds + 3.0)
     return {
-        "n": n, "wall": wall, "cpu_pct": 100.0 * cpu_rec / wall,
+        "n": n, "wall": pub_wall, "cpu_pct": 100.0 * cpu_rec / wall,
         "cpu_per_stream": 100.0 * cpu_rec / wall / n,
         "dur_min": min(durations), "dur_mean": sum(durations) / n,
         "failed": sum(1 for rc in rcs if rc != 0), "fin_wall": fin_wall, "fin_cpu": cpu_fin,
@@ -155,7 +170,7 @@ def main():
         d = Daemon(os.path.abspath(args.daemon), os.path.join(tmp, "data"))
         print(f"# {os.cpu_count()} cores; {args.seconds} s per round; 720p30 H.264 3 Mbit/s + AAC 128k")
         print(f"# CPU in % of one core, from /proc/{d.proc.pid}/stat while the publishers ran")
-        print(f"{'N':>4} {'wall s':>7} {'CPU %':>7} {'CPU %/stream':>13} {'dur min':>8} "
+        print(f"{'N':>4} {'pub s':>7} {'CPU %':>7} {'CPU %/stream':>13} {'dur min':>8} "
               f"{'dur mean':>9} {'failed':>6} {'finalise s':>11} {'fin CPU s':>10} holds")
         counts = [int(c) for c in args.counts.split(",")]
         n_idx = 0

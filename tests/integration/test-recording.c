@@ -169,6 +169,24 @@ test_live_and_asset (void)
   g_autofree char *asset_id = g_strdup (json_object_get_string_member (ls, "active_asset_id"));
   g_assert_nonnull (asset_id);
 
+  /* The asset being recorded plays as DVR: every segment so far, open. */
+  g_autofree char *live_apath = g_strdup_printf ("/video/v1/assets/%s", asset_id);
+  g_autoptr (JsonObject) live_asset = sc_harness_get_data (h, live_apath);
+  g_assert_true (json_object_get_boolean_member (live_asset, "is_live"));
+  JsonObject *live_apid = json_array_get_object_element (
+      json_object_get_array_member (live_asset, "playback_ids"), 0);
+  g_autofree char *dvr_path = g_strdup_printf ("/stream/%s.m3u8",
+                                               json_object_get_string_member (live_apid, "id"));
+  g_autofree char *dvr = get_text (h, dvr_path, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_true (g_str_has_prefix (dvr, "#EXTM3U"));
+  g_assert_cmpuint (count_lines (dvr, "#EXTINF"), >=, 1);
+  g_assert_null (strstr (dvr, "#EXT-X-ENDLIST"));
+  g_autofree char *early_mp4 = g_strdup_printf ("/stream/%s/highest.mp4",
+                                                json_object_get_string_member (live_apid, "id"));
+  g_autofree char *not_yet = get_text (h, early_mp4, &status);
+  g_assert_cmpuint (status, ==, 412);
+
   int rc = -1;
   g_assert_true (sc_harness_wait_exit (p, WAIT_S, &rc));
   g_assert_cmpint (rc, ==, 0);
