@@ -6,8 +6,10 @@ One 720p30 3 Mbit/s H.264/AAC FLV is encoded once; each publisher pushes it
 with `ffmpeg -re -stream_loop -1 -c copy -t SECONDS`, so publishers cost
 little.  For each N the daemon's CPU comes from /proc/PID/stat (utime+stime
 deltas) while the publishers run, and again while the assets are finalised;
-recording keeps up when every asset's duration is close to what was sent and
-the publishers were not slowed down (wall time close to SECONDS).
+recording keeps up when every asset's duration is within 1 s of what was
+sent and no publisher was held back by the daemon reading too slowly (each
+publisher's run time within 15 % of SECONDS: starting N ffmpeg processes at
+once on a small machine alone takes a few seconds).
 
 Usage: tests/bench/ingest-bench.py [--daemon build/src/spacecast]
        [--seconds 30] [--counts 1,5,10,20] [--more 10]
@@ -142,7 +144,7 @@ def run_round(d, source, n, seconds):
         d.api("DELETE", f"/video/v1/assets/{a['id']}")
         d.api("DELETE", f"/video/v1/live-streams/{s['id']}")
     holds = (all(rc == 0 for rc in rcs) and min(durations) >= seconds - 1.0
-             and max(durations) <= seconds + 1.0 and pub_wall <= seconds + 3.0)
+             and max(durations) <= seconds + 1.0 and pub_wall <= seconds * 1.15)
     return {
         "n": n, "wall": pub_wall, "cpu_pct": 100.0 * cpu_rec / wall,
         "cpu_per_stream": 100.0 * cpu_rec / wall / n,

@@ -464,6 +464,56 @@ test_publish_while_draining (void)
                      json_object_get_double_member (a1, "duration"));
 }
 
+/* As Mux does, a session already connected keeps running through a key
+ * reset; only later publishes need the new key. */
+static void
+test_reset_key_while_publishing (void)
+{
+  g_autoptr (ScHarness) h = sc_harness_start (NULL);
+  g_autofree char *key = NULL;
+  g_autofree char *id = create_stream (h, 1, &key);
+  g_autofree char *reset = stream_path (id, "reset-stream-key");
+
+  g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, key, 6);
+  g_autofree char *asset_id = wait_recording (h, id);
+  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", reset, NULL);
+  g_assert_cmpuint (r->status, ==, 201);
+  int status = -1;
+  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
+  g_assert_cmpint (status, ==, 0);
+  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  g_assert_cmpfloat (fabs (json_object_get_double_member (a, "duration") - 6.0), <=, 0.5);
+  assert_refused (h, key);
+  g_assert_cmpuint (count_assets (h, id), ==, 1);
+}
+
+/* No encoder, but the asset is still open for a reconnect: disable closes
+ * it at once instead of waiting out the window. */
+static void
+test_disable_in_reconnect_window (void)
+{
+  g_autoptr (ScHarness) h = sc_harness_start (NULL);
+  g_autofree char *key = NULL;
+  g_autofree char *id = create_stream (h, 600, &key);
+  g_autofree char *path = stream_path (id, NULL);
+
+  g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, key, 3);
+  g_autofree char *asset_id = wait_active_asset (h, id);
+  int status = -1;
+  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
+  g_assert_cmpint (status, ==, 0);
+  g_autofree char *apath = asset_path (asset_id);
+  g_autoptr (JsonObject) open = sc_harness_get_data (h, apath);
+  g_assert_cmpstr (json_object_get_string_member (open, "status"), ==, "preparing");
+
+  put (h, id, "disable");
+  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  g_assert_cmpfloat (fabs (json_object_get_double_member (a, "duration") - 3.0), <=, 0.5);
+  g_autoptr (JsonObject) ls = sc_harness_get_data (h, path);
+  g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "disabled");
+  g_assert_false (json_object_has_member (ls, "active_asset_id"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -483,5 +533,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/delete-active", test_delete_active);
   g_test_add_func ("/ingest/second-publisher-replaces", test_second_publisher_replaces);
   g_test_add_func ("/ingest/publish-while-draining", test_publish_while_draining);
+  g_test_add_func ("/ingest/reset-key-while-publishing", test_reset_key_while_publishing);
+  g_test_add_func ("/ingest/disable-in-reconnect-window", test_disable_in_reconnect_window);
   return g_test_run ();
 }

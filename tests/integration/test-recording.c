@@ -345,6 +345,30 @@ test_crash_safety (void)
   g_assert_cmpuint (status, ==, 404);
 }
 
+/* A clean shutdown mid-recording keeps the recording too. */
+static void
+test_restart (void)
+{
+  g_autoptr (ScHarness) h = sc_harness_start (NULL);
+  g_auto (Live) l = { 0 };
+  create_stream (h, 60, &l);
+  g_autofree char *spath = stream_path (&l);
+
+  g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, l.key, 60);
+  g_autofree char *live = wait_live_playlist (h, &l, 2);
+  g_autoptr (JsonObject) ls = sc_harness_get_data (h, spath);
+  g_autofree char *asset_id = g_strdup (json_object_get_string_member (ls, "active_asset_id"));
+  g_assert_nonnull (asset_id);
+
+  sc_harness_restart (h);
+  g_assert_true (sc_harness_wait_exit (p, WAIT_S, NULL));
+  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  g_assert_cmpfloat (json_object_get_double_member (a, "duration"), >=, 2.0);
+  g_autoptr (JsonObject) after = sc_harness_get_data (h, spath);
+  g_assert_cmpstr (json_object_get_string_member (after, "status"), ==, "idle");
+  g_assert_false (json_object_has_member (after, "active_asset_id"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -358,5 +382,6 @@ main (int argc, char **argv)
   g_test_add_func ("/recording/live-and-asset", test_live_and_asset);
   g_test_add_func ("/recording/gstreamer", test_gstreamer_recording);
   g_test_add_func ("/recording/crash-safety", test_crash_safety);
+  g_test_add_func ("/recording/restart", test_restart);
   return g_test_run ();
 }
