@@ -82,6 +82,14 @@ class Daemon:
         self.log.close()
 
 
+def machine_busy():
+    """(busy, total) jiffies of all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
 def encode_source(path, seconds):
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
@@ -97,7 +105,7 @@ def run_round(d, source, n, seconds):
                      {"playback_policies": ["public"],
                       "new_asset_settings": {"playback_policies": ["public"]},
                       "reconnect_window": 1}) for _ in range(n)]
-    cpu0, t0 = d.cpu_seconds(), time.monotonic()
+    cpu0, t0, m0 = d.cpu_seconds(), time.monotonic(), machine_busy()
     pubs, spawned = [], {}
     for s in streams:
         p = subprocess.Popen(
@@ -120,6 +128,8 @@ def run_round(d, source, n, seconds):
     wall = time.monotonic() - t0
     pub_wall = max(ended[p.pid] - spawned[p.pid] for p in pubs)
     cpu_rec = d.cpu_seconds() - cpu0
+    m1 = machine_busy()
+    machine = 100.0 * (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
 
     # Finalisation: the reconnect window (1 s) expires, then the remux.
     cpu1, t1 = d.cpu_seconds(), time.monotonic()
@@ -150,7 +160,7 @@ def run_round(d, source, n, seconds):
         "cpu_per_stream": 100.0 * cpu_rec / wall / n,
         "dur_min": min(durations), "dur_mean": sum(durations) / n,
         "failed": sum(1 for rc in rcs if rc != 0), "fin_wall": fin_wall, "fin_cpu": cpu_fin,
-        "holds": holds,
+        "holds": holds, "machine": machine,
     }
 
 
@@ -171,9 +181,10 @@ def main():
         encode_source(source, 20)
         d = Daemon(os.path.abspath(args.daemon), os.path.join(tmp, "data"))
         print(f"# {os.cpu_count()} cores; {args.seconds} s per round; 720p30 H.264 3 Mbit/s + AAC 128k")
-        print(f"# CPU in % of one core, from /proc/{d.proc.pid}/stat while the publishers ran")
+        print(f"# CPU in % of one core, from /proc/{d.proc.pid}/stat while the publishers ran;")
+        print("# machine %: all cores busy (daemon + publishers), from /proc/stat")
         print(f"{'N':>4} {'pub s':>7} {'CPU %':>7} {'CPU %/stream':>13} {'dur min':>8} "
-              f"{'dur mean':>9} {'failed':>6} {'finalise s':>11} {'fin CPU s':>10} holds")
+              f"{'dur mean':>9} {'failed':>6} {'finalise s':>11} {'fin CPU s':>10} {'machine %':>9} holds")
         counts = [int(c) for c in args.counts.split(",")]
         n_idx = 0
         while True:
@@ -186,7 +197,7 @@ def main():
             r = run_round(d, source, n, args.seconds)
             print(f"{r['n']:>4} {r['wall']:>7.1f} {r['cpu_pct']:>7.1f} {r['cpu_per_stream']:>13.2f} "
                   f"{r['dur_min']:>8.2f} {r['dur_mean']:>9.2f} {r['failed']:>6} {r['fin_wall']:>11.1f} "
-                  f"{r['fin_cpu']:>10.1f} {'yes' if r['holds'] else 'NO'}", flush=True)
+                  f"{r['fin_cpu']:>10.1f} {r['machine']:>9.0f} {'yes' if r['holds'] else 'NO'}", flush=True)
             if not r["holds"] and n_idx >= len(counts) - 1:
                 break
             n_idx += 1

@@ -286,10 +286,23 @@ sc_harness_run (char **out, const char *const *argv)
   return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
 }
 
+/* Publishers are not under test: G_DEBUG=fatal-criticals must not turn
+ * rtmp2sink's harmless CRITICAL (see sc_harness_launch) into an abort. */
+static GSubprocess *
+spawn_publisher (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_unsetenv (l, "G_DEBUG");
+  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
 GSubprocess *
 sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *t = g_strdup_printf ("%.3f", seconds);
   g_autofree char *url = g_strdup_printf ("rtmp://127.0.0.1:%u/app/%s", h->rtmp_port, key);
   const char *argv[] = {
@@ -299,15 +312,12 @@ sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds)
     "-t", t, "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
     "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url, NULL
   };
-  GSubprocess *p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
-  g_assert_no_error (error);
-  return p;
+  return spawn_publisher (argv);
 }
 
 GSubprocess *
 sc_harness_gst_publish (ScHarness *h, const char *key, int seconds)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *cmd = g_strdup_printf (
       "gst-launch-1.0 -q videotestsrc num-buffers=%d is-live=true ! "
       "video/x-raw,width=640,height=360,framerate=30/1 ! x264enc key-int-max=60 speed-preset=veryfast ! "
@@ -317,10 +327,7 @@ sc_harness_gst_publish (ScHarness *h, const char *key, int seconds)
       "audio/x-raw,rate=48000 ! avenc_aac ! aacparse ! m.",
       seconds * 30, h->rtmp_port, key, seconds * 48000 / 1024);
   g_auto (GStrv) argv = g_strsplit (cmd, " ", -1);
-  GSubprocess *p = g_subprocess_newv ((const char *const *) argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
-                                      &error);
-  g_assert_no_error (error);
-  return p;
+  return spawn_publisher ((const char *const *) argv);
 }
 
 gboolean
