@@ -104,14 +104,17 @@ recording_time (ScIngest *ing, const ScLiveAction *act, gboolean start)
     JsonObject *t = json_object_new ();
     g_autofree char *at = iso8601 (act->at);
     json_object_set_string_member (t, "started_at", at);
-    json_object_set_int_member (t, "_started", act->at);
     json_object_set_double_member (t, "duration", 0);
     json_object_set_string_member (t, "type", "content");
     json_array_add_object_element (times, t);
   } else if (json_array_get_length (times) > 0) {
     JsonObject *t = json_array_get_object_element (times, json_array_get_length (times) - 1);
-    gint64 started = json_object_get_int_member_with_default (t, "_started", act->at);
-    json_object_set_double_member (t, "duration", (double) (act->at - started));
+    /* started_at is the start itself: a private member here would reach
+     * API clients, which only strip top-level ones. */
+    g_autoptr (GDateTime) started = g_date_time_new_from_iso8601 (
+        json_object_get_string_member_with_default (t, "started_at", ""), NULL);
+    gint64 from = started ? g_date_time_to_unix (started) : act->at;
+    json_object_set_double_member (t, "duration", (double) (act->at - from));
   }
   save_asset (ing, a);
 }

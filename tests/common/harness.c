@@ -285,3 +285,105 @@ sc_harness_run (char **out, const char *const *argv)
     *out = g_steal_pointer (&stdout_buf);
   return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
 }
+
+/* Publishers are not under test: G_DEBUG=fatal-criticals must not turn
+ * rtmp2sink's harmless CRITICAL (see sc_harness_launch) into an abort. */
+static GSubprocess *
+spawn_publisher (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_unsetenv (l, "G_DEBUG");
+  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+GSubprocess *
+sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds)
+{
+  g_autofree char *t = g_strdup_printf ("%.3f", seconds);
+  g_autofree char *url = g_strdup_printf ("rtmp://127.0.0.1:%u/app/%s", h->rtmp_port, key);
+  const char *argv[] = {
+    "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    "-t", t, "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
+    "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url, NULL
+  };
+  return spawn_publisher (argv);
+}
+
+GSubprocess *
+sc_harness_gst_publish (ScHarness *h, const char *key, int seconds)
+{
+  g_autofree char *cmd = g_strdup_printf (
+      "gst-launch-1.0 -q videotestsrc num-buffers=%d is-live=true ! "
+      "video/x-raw,width=640,height=360,framerate=30/1 ! x264enc key-int-max=60 speed-preset=veryfast ! "
+      "h264parse ! flvmux name=m streamable=true ! "
+      "rtmp2sink location=rtmp://127.0.0.1:%u/app/%s "
+      "audiotestsrc num-buffers=%d is-live=true samplesperbuffer=1024 ! "
+      "audio/x-raw,rate=48000 ! avenc_aac ! aacparse ! m.",
+      seconds * 30, h->rtmp_port, key, seconds * 48000 / 1024);
+  g_auto (GStrv) argv = g_strsplit (cmd, " ", -1);
+  return spawn_publisher ((const char *const *) argv);
+}
+
+gboolean
+sc_harness_wait_exit (GSubprocess *p, double timeout_s, int *status)
+{
+  /* GSubprocess reaps its child from GLib's worker thread, so polling the
+   * identifier needs no main loop here. */
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  while (g_subprocess_get_identifier (p)) {
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    g_usleep (20 * 1000);
+  }
+  g_subprocess_wait (p, NULL, NULL);
+  if (status)
+    *status = g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
+  return TRUE;
+}
+
+JsonObject *
+sc_harness_get_data (ScHarness *h, const char *path)
+{
+  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
+  JsonObject *d = r->status == 200 ? sc_response_data (r) : NULL;
+  return d ? json_object_ref (d) : NULL;
+}
+
+gboolean
+sc_harness_wait_member (ScHarness *h, const char *path, const char *member,
+                        const char *value, double timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  for (;;) {
+    g_autoptr (JsonObject) d = sc_harness_get_data (h, path);
+    if (d) {
+      JsonNode *n = json_object_get_member (d, member);
+      const char *s = n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_string (n) : NULL;
+      if (value ? g_strcmp0 (s, value) == 0 : n == NULL || JSON_NODE_HOLDS_NULL (n))
+        return TRUE;
+    }
+    if (g_get_monotonic_time () > deadline)
+      return FALSE;
+    g_usleep (100 * 1000);
+  }
+}
+
+guint
+sc_harness_download (ScHarness *h, const char *path, const char *file)
+{
+  g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", path, NULL, NULL, 0, NULL);
+  gsize len;
+  const char *data = g_bytes_get_data (r->body, &len);
+  g_autoptr (GError) error = NULL;
+  if (r->status == 200) {
+    g_file_set_contents (file, data ? data : "", (gssize) len, &error);
+    g_assert_no_error (error);
+  }
+  return r->status;
+}

@@ -2,6 +2,7 @@
  * temporary data dir, and talks HTTP to it with libsoup. */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -53,6 +54,24 @@ char       *sc_response_error_text(ScResponse *r);   /* messages joined */
 
 /* Run a command and return its exit status; stdout captured in *out. */
 int         sc_harness_run        (char **out, const char *const *argv);
+
+/* Real publishers and bounded waits, for the ingest and recording tests. */
+/* ffmpeg pushing testsrc2 640x360@30 + a 440 Hz sine (H.264 with a keyframe
+ * every 2 s, AAC) for @seconds to rtmp://127.0.0.1:RTMP/app/@key. */
+GSubprocess *sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds);
+/* The same through GStreamer's rtmp2sink, @seconds of 30 fps video. */
+GSubprocess *sc_harness_gst_publish    (ScHarness *h, const char *key, int seconds);
+/* Waits up to @timeout_s for @p to exit; TRUE with its status (-1 when killed
+ * by a signal) in *status, FALSE when it still runs. */
+gboolean     sc_harness_wait_exit      (GSubprocess *p, double timeout_s, int *status);
+/* GET @path; the object under .data (a new reference), NULL unless 200. */
+JsonObject  *sc_harness_get_data      (ScHarness *h, const char *path);
+/* Polls GET @path until .data.@member is the string @value (or, with @value
+ * NULL, until it is absent); FALSE when @timeout_s passes first. */
+gboolean     sc_harness_wait_member    (ScHarness *h, const char *path, const char *member,
+                                        const char *value, double timeout_s);
+/* GET @path without credentials into a file; the HTTP status. */
+guint        sc_harness_download       (ScHarness *h, const char *path, const char *file);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScResponse, sc_response_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScHarness, sc_harness_free)
