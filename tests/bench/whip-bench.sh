@@ -35,21 +35,22 @@ while [ $i -lt $N ]; do
     --width 320 --height 180 >/dev/null 2>&1 &
   i=$((i + 1))
 done
-# Wait until everyone is in, then measure a steady window.
-until [ "$(curl -s -u bench:bench-secret $API/video/v1/spaces/$SPACE/participants | json '.__len__()')" -ge "$N" ]; do
-  sleep 0.5
-done
+# Wait (at most 90 s) until everyone is in, then measure a steady window.
+joined() { curl -s -u bench:bench-secret $API/video/v1/spaces/$SPACE/participants | json '.__len__()'; }
+t=0
+while [ "$(joined)" -lt "$N" ] && [ $t -lt 180 ]; do sleep 0.5; t=$((t + 1)); done
+echo "joined: $(joined) of $N"
 sleep 3
 T0=$(cpu); S0=$(date +%s.%N)
 sleep "$SECS"
 T1=$(cpu); S1=$(date +%s.%N)
 HZ=$(getconf CLK_TCK)
-echo "participants: $N"
+echo "participants: $(joined) of $N publishing"
 grep -o 'first decoded video frame after [0-9.]* ms' "$DIR/daemon.log" | awk '{print $6}' | sort -n | \
   awk '{a[NR]=$1} END {if (NR) printf "join to first decoded frame (ms): min %.0f  median %.0f  max %.0f  (%d of them)\n", a[1], a[int((NR+1)/2)], a[NR], NR}'
 python3 -c "
-cpu=($T1-$T0)/$HZ; wall=$S1-$S0
-print(f'daemon CPU: {100*cpu/wall:.1f}% of one core in total, {100*cpu/wall/$N:.2f}% per participant')"
+cpu=($T1-$T0)/$HZ; wall=$S1-$S0; n=$(joined)
+print(f'daemon CPU: {100*cpu/wall:.1f}% of one core in total, {100*cpu/wall/max(n,1):.2f}% per participant')"
 FRAMES=$(curl -s -u bench:bench-secret $API/video/v1/spaces/$SPACE/participants | python3 -c "
 import json,sys; d=json.load(sys.stdin)['data']
 print(sum(t['frames_decoded'] for p in d for t in p['tracks'] if t['type']=='video'))")
