@@ -47,24 +47,27 @@ tap_data_free (TapData *t)
   g_free (t);
 }
 
+typedef void (*PushFunc) (ScBcastPipeline *p, const char *participant_id, GstSample *s);
+
+static inline void
+push (TapData *t, GstSample *sample, PushFunc fn)
+{
+  g_mutex_lock (&t->sink->lock);
+  if (t->sink->pipe)
+    fn (t->sink->pipe, t->participant_id, sample);
+  g_mutex_unlock (&t->sink->lock);
+}
+
 static void
 push_video (GstSample *sample, gpointer user_data)
 {
-  TapData *t = user_data;
-  g_mutex_lock (&t->sink->lock);
-  if (t->sink->pipe)
-    sc_bcast_pipeline_push_video (t->sink->pipe, t->participant_id, sample);
-  g_mutex_unlock (&t->sink->lock);
+  push (user_data, sample, sc_bcast_pipeline_push_video);
 }
 
 static void
 push_audio (GstSample *sample, gpointer user_data)
 {
-  TapData *t = user_data;
-  g_mutex_lock (&t->sink->lock);
-  if (t->sink->pipe)
-    sc_bcast_pipeline_push_audio (t->sink->pipe, t->participant_id, sample);
-  g_mutex_unlock (&t->sink->lock);
+  push (user_data, sample, sc_bcast_pipeline_push_audio);
 }
 
 static void
@@ -111,11 +114,13 @@ linear_level (double dbov)
   return dbov <= -127 ? 0.0 : pow (10.0, dbov / 20.0);
 }
 
-void
-sc_broadcast_run_relayout (Running *r)
+/* The space's participants as the layout engine sees them; ids borrowed
+ * from the registry, valid until the main loop runs again. */
+static ScLayoutParticipant *
+layout_participants (Running *r, guint *n)
 {
   g_autoptr (GPtrArray) ps = sc_spaces_get_participants (r->owner->spaces, r->space_id);
-  g_autofree ScLayoutParticipant *parts = g_new0 (ScLayoutParticipant, ps->len + 1);
+  ScLayoutParticipant *parts = g_new0 (ScLayoutParticipant, ps->len + 1);
   for (guint i = 0; i < ps->len; i++) {
     ScParticipant *p = ps->pdata[i];
     parts[i].id = p->participant_id;
@@ -123,7 +128,16 @@ sc_broadcast_run_relayout (Running *r)
     parts[i].audio_level = linear_level (sc_whip_peer_get_audio_level (p->peer));
     parts[i].join_order = p->join_order;
   }
-  g_autoptr (GArray) tiles = sc_layout_compute (&r->opts, parts, ps->len, r->speaker_id);
+  *n = ps->len;
+  return parts;
+}
+
+void
+sc_broadcast_run_relayout (Running *r)
+{
+  guint n;
+  g_autofree ScLayoutParticipant *parts = layout_participants (r, &n);
+  g_autoptr (GArray) tiles = sc_layout_compute (&r->opts, parts, n, r->speaker_id);
   sc_bcast_pipeline_set_tiles (r->pipe, (ScTile *) tiles->data, tiles->len, r->transition_ms);
   r->transition_ms = 0;
 }
@@ -134,17 +148,9 @@ static gboolean
 on_speaker_tick (gpointer user_data)
 {
   Running *r = user_data;
-  g_autoptr (GPtrArray) ps = sc_spaces_get_participants (r->owner->spaces, r->space_id);
-  g_autofree ScLayoutParticipant *parts = g_new0 (ScLayoutParticipant, ps->len + 1);
-  for (guint i = 0; i < ps->len; i++) {
-    ScParticipant *p = ps->pdata[i];
-    parts[i].id = p->participant_id;
-    parts[i].has_video = p->has_video;
-    parts[i].audio_level = linear_level (sc_whip_peer_get_audio_level (p->peer));
-    parts[i].join_order = p->join_order;
-  }
-  const char *now = sc_layout_speaker_update (r->speaker, parts, ps->len,
-                                              g_get_monotonic_time () / 1000);
+  guint n;
+  g_autofree ScLayoutParticipant *parts = layout_participants (r, &n);
+  const char *now = sc_layout_speaker_update (r->speaker, parts, n, g_get_monotonic_time () / 1000);
   if (g_strcmp0 (now, r->speaker_id) != 0) {
     g_free (r->speaker_id);
     r->speaker_id = g_strdup (now);
