@@ -562,6 +562,10 @@ sc_whip_peer_close (ScWhipPeer *peer)
     g_source_destroy (peer->bus_source);
     g_clear_pointer (&peer->bus_source, g_source_unref);
   }
+  /* Tearing webrtcbin down removes its pads; the handlers must not run on a
+   * peer that may be finalized by then (it froze the main loop). */
+  if (peer->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (peer->webrtc, peer);
   if (peer->pipeline == NULL)
     return;
   /* The task keeps the peer (and so its tracks) alive until the streaming
