@@ -15,7 +15,8 @@ DIR=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RTMP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 API=http://127.0.0.1:$PORT
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$DIR"' EXIT
+PIDS=""
+trap 'kill $PIDS $DAEMON 2>/dev/null; rm -rf "$DIR"' EXIT
 
 SPACECAST_TOKEN_ID=bench SPACECAST_TOKEN_SECRET=bench-secret "$BIN" serve --http=127.0.0.1:$PORT \
   --rtmp=127.0.0.1:$RTMP --data-dir="$DIR" --ice-host=127.0.0.1 2>"$DIR/daemon.log" &
@@ -33,6 +34,7 @@ while [ $i -lt $N ]; do
   TOKEN=$("$BIN" sign --space "$SPACE" --key-id "$KID" --private-key "$PRIV" --participant-id "p$i")
   "$BIN" publish --whip "$API/rt/v1/spaces/$SPACE/whip" --token "$TOKEN" --ice-host 127.0.0.1 \
     --width 320 --height 180 >/dev/null 2>&1 &
+  PIDS="$PIDS $!"
   i=$((i + 1))
 done
 # Wait (at most 90 s) until everyone is in, then measure a steady window.
