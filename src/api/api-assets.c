@@ -6,8 +6,8 @@
 
 #define BASE "/video/v1/assets"
 
-static JsonNode *
-render (ScRequest *req, JsonObject *doc)
+JsonNode *
+sc_api_render_plain (ScRequest *req, JsonObject *doc)
 {
   return sc_model_render (doc);
 }
@@ -42,7 +42,7 @@ list (ScRequest *req)
 {
   const char *ls = sc_request_query (req, "live_stream_id");
   const char *filters[] = { "live_stream_id", ls, NULL };
-  sc_api_reply_list (req, SC_KIND_ASSET, ls ? filters : NULL, render);
+  sc_api_reply_list (req, SC_KIND_ASSET, ls ? filters : NULL, sc_api_render_plain);
 }
 
 static void

@@ -49,12 +49,6 @@ create (ScRequest *req)
   sc_api_reply_data (req, 201, sc_model_render (doc));
 }
 
-static JsonNode *
-render (ScRequest *req, JsonObject *doc)
-{
-  return sc_model_render (doc);
-}
-
 static void
 list (ScRequest *req)
 {
@@ -76,7 +70,7 @@ list (ScRequest *req)
     filters[n++] = "status";
     filters[n++] = status;
   }
-  sc_api_reply_list (req, SC_KIND_LIVE_STREAM, filters, render);
+  sc_api_reply_list (req, SC_KIND_LIVE_STREAM, filters, sc_api_render_plain);
 }
 
 static void

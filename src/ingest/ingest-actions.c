@@ -32,13 +32,6 @@ timer_data_free (TimerData *t)
   g_free (t);
 }
 
-static char *
-iso8601 (gint64 unix_s)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_s);
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 static JsonObject *
 load_asset (ScIngest *ing, const char *id)
 {
@@ -102,7 +95,7 @@ recording_time (ScIngest *ing, const ScLiveAction *act, gboolean start)
   JsonArray *times = json_object_get_array_member (a, "recording_times");
   if (start) {
     JsonObject *t = json_object_new ();
-    g_autofree char *at = iso8601 (act->at);
+    g_autofree char *at = sc_ingest_iso8601 ((double) act->at);
     json_object_set_string_member (t, "started_at", at);
     json_object_set_double_member (t, "duration", 0);
     json_object_set_string_member (t, "type", "content");

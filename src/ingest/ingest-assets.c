@@ -30,8 +30,8 @@ finalise_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
   g_task_return_boolean (task, TRUE);
 }
 
-static char *
-iso8601 (double unix_s)
+char *
+sc_ingest_iso8601 (double unix_s)
 {
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc ((gint64) unix_s);
   return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
@@ -77,7 +77,7 @@ fill_from_media (JsonObject *a, const ScAssetMedia *m)
   for (guint i = 0; m->recording_times && i < m->recording_times->len; i++) {
     ScRecordingTime *rt = &g_array_index (m->recording_times, ScRecordingTime, i);
     JsonObject *t = json_object_new ();
-    g_autofree char *at = iso8601 (rt->started_at);
+    g_autofree char *at = sc_ingest_iso8601 (rt->started_at);
     json_object_set_string_member (t, "started_at", at);
     sc_model_set_number (t, "duration", rt->duration);
     json_object_set_string_member (t, "type", "content");

@@ -38,3 +38,5 @@ void    sc_ingest_finalise_asset (ScIngest *ingest, const char *asset_id);
 char   *sc_ingest_asset_dir (ScIngest *ingest, const char *asset_id);
 char   *sc_ingest_live_dir  (ScIngest *ingest, const char *live_stream_id);
 void    sc_ingest_register_playback (ScIngest *ingest);
+/* Unix seconds as the ISO 8601 UTC text of recording_times. */
+char   *sc_ingest_iso8601 (double unix_s);
