@@ -68,8 +68,14 @@ void             sc_bcast_pipeline_set_state_func (ScBcastPipeline *p,
                                                    gpointer user_data);
 gboolean         sc_bcast_pipeline_start (ScBcastPipeline *p, GError **error);
 /* Sends EOS through both pipelines and waits (bounded) until rtmp2sink has
- * sent its stop commands, so the RTMP stream ends cleanly. */
+ * sent its stop commands, so the RTMP stream ends cleanly.  The wait blocks:
+ * where the RTMP server is served by the same thread (spacecast's own
+ * ingest), use the _async form, which waits on a worker thread and calls
+ * func back on the owner's context; free the pipeline there at the soonest. */
+typedef void (*ScBcastStoppedFunc) (ScBcastPipeline *p, gpointer user_data);
 void             sc_bcast_pipeline_stop (ScBcastPipeline *p);
+void             sc_bcast_pipeline_stop_async (ScBcastPipeline *p, ScBcastStoppedFunc func,
+                                               gpointer user_data);
 
 /* Participant inputs.  add/remove/set_tiles from the owner's thread; push_*
  * from any thread (typically another pipeline's streaming thread).  Samples

@@ -340,21 +340,35 @@ sc_bcast_output_teardown (ScBcastPipeline *p)
   }
 }
 
-void
-sc_bcast_output_finish (ScBcastPipeline *p)
+GstElement *
+sc_bcast_output_begin_drain (ScBcastPipeline *p)
 {
+  if (p->retry_source) {
+    g_source_destroy (p->retry_source);
+    g_clear_pointer (&p->retry_source, g_source_unref);
+  }
+  /* Without a watch the bus queues the messages for the drain wait, which
+   * may run on another thread while this one goes on dispatching. */
   g_mutex_lock (&p->lock);
+  GSource *watch = g_steal_pointer (&p->out_watch);
   GstElement *pipe = p->out_pipe ? gst_object_ref (p->out_pipe) : NULL;
   g_mutex_unlock (&p->lock);
-  if (pipe) {
-    /* Our bus watch is not dispatched while we block here, so we get the
-     * messages.  EOS at the sink means the stop commands went out. */
-    g_autoptr (GstBus) bus = gst_element_get_bus (pipe);
-    g_autoptr (GstMessage) msg = gst_bus_timed_pop_filtered (
-        bus, STOP_TIMEOUT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-    if (!msg)
-      g_warning ("bcast: output did not drain within %u s", (guint) (STOP_TIMEOUT / GST_SECOND));
-    gst_object_unref (pipe);
+  if (watch) {
+    g_source_destroy (watch);
+    g_source_unref (watch);
   }
-  sc_bcast_output_teardown (p);
+  return pipe;
+}
+
+void
+sc_bcast_output_drain (GstElement *out_pipe)
+{
+  if (!out_pipe)
+    return;
+  /* EOS at the sink means the stop commands went out. */
+  g_autoptr (GstBus) bus = gst_element_get_bus (out_pipe);
+  g_autoptr (GstMessage) msg = gst_bus_timed_pop_filtered (
+      bus, STOP_TIMEOUT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  if (!msg)
+    g_warning ("bcast: output did not drain within %u s", (guint) (STOP_TIMEOUT / GST_SECOND));
 }

@@ -410,19 +410,71 @@ sc_bcast_pipeline_start (ScBcastPipeline *p, GError **error)
   return TRUE;
 }
 
+/* EOS from every source drains the mixers and encoders; the appsink EOS
+ * handlers end the output's appsrcs, flvmux finishes, and rtmp2sink sends
+ * FCUnpublish/deleteStream.  Returns the output to wait on. */
+static GstElement *
+stop_begin (ScBcastPipeline *p)
+{
+  p->stopping = TRUE;
+  GstElement *out = sc_bcast_output_begin_drain (p);
+  gst_element_send_event (p->pipeline, gst_event_new_eos ());
+  return out;
+}
+
+static void
+stop_end (ScBcastPipeline *p)
+{
+  sc_bcast_output_teardown (p);
+  gst_element_set_state (p->pipeline, GST_STATE_NULL);
+  sc_bcast_set_state (p, SC_BCAST_STOPPED, NULL);
+}
+
 void
 sc_bcast_pipeline_stop (ScBcastPipeline *p)
 {
   if (p->stopping)
     return;
-  p->stopping = TRUE;
-  /* EOS from every source drains the mixers and encoders; the appsink EOS
-   * handlers end the output's appsrcs, flvmux finishes, and rtmp2sink sends
-   * FCUnpublish/deleteStream before we tear down. */
-  gst_element_send_event (p->pipeline, gst_event_new_eos ());
-  sc_bcast_output_finish (p);
-  gst_element_set_state (p->pipeline, GST_STATE_NULL);
-  sc_bcast_set_state (p, SC_BCAST_STOPPED, NULL);
+  g_autoptr (GstElement) out = stop_begin (p);
+  sc_bcast_output_drain (out);
+  stop_end (p);
+}
+
+typedef struct {
+  ScBcastPipeline *p;
+  ScBcastStoppedFunc func;
+  gpointer data;
+} StopClosure;
+
+static void
+drain_thread (GTask *task, gpointer source, gpointer out, GCancellable *cancellable)
+{
+  sc_bcast_output_drain (out);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+drained (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  StopClosure *c = user_data;
+  stop_end (c->p);
+  c->func (c->p, c->data);
+  g_free (c);
+}
+
+void
+sc_bcast_pipeline_stop_async (ScBcastPipeline *p, ScBcastStoppedFunc func, gpointer user_data)
+{
+  g_return_if_fail (!p->stopping);
+  StopClosure *c = g_new0 (StopClosure, 1);
+  c->p = p;
+  c->func = func;
+  c->data = user_data;
+  /* The callback comes back on the caller's context, which owns p. */
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, drained, c);
+  GstElement *out = stop_begin (p);
+  g_task_set_task_data (task, out, out ? (GDestroyNotify) gst_object_unref : NULL);
+  g_task_run_in_thread (task, drain_thread);
 }
 
 void

@@ -55,6 +55,10 @@ gboolean sc_bcast_output_start (ScBcastPipeline *p, GError **error);
 void     sc_bcast_output_teardown (ScBcastPipeline *p);
 /* Wire the mixing pipeline's appsinks to the output. */
 void     sc_bcast_output_attach_sinks (ScBcastPipeline *p);
-void     sc_bcast_output_finish (ScBcastPipeline *p);   /* EOS + wait */
+/* Owner's thread: stop retrying and unwatch the output; returns a ref to the
+ * output pipeline (NULL if none) for sc_bcast_output_drain, which blocks on
+ * any thread until it has ended its RTMP stream (bounded). */
+GstElement *sc_bcast_output_begin_drain (ScBcastPipeline *p);
+void        sc_bcast_output_drain (GstElement *out_pipe);
 void     sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason);
 void     sc_bcast_cancel_notes (ScBcastPipeline *p);

@@ -12,7 +12,10 @@ typedef struct {
   ScBcastPipeline *pipe;
 } Sink;
 
-typedef struct {
+typedef struct _Running Running;
+typedef void (*ScRunStoppedFunc) (Running *r, gpointer user_data);
+
+struct _Running {
   ScBroadcasts *owner;
   char *id;
   char *space_id;
@@ -26,7 +29,9 @@ typedef struct {
   guint speaker_timer;
   guint transition_ms;
   gboolean failed;
-} Running;
+  ScRunStoppedFunc stopped_func;
+  gpointer stopped_data;
+};
 
 struct _ScBroadcasts {
   ScApi *api;
@@ -34,14 +39,19 @@ struct _ScBroadcasts {
   ScSpaces *spaces;
   ScIngest *ingest;
   GHashTable *running;          /* broadcast id → Running* */
+  GHashTable *stopping;         /* broadcast id → Running* still draining */
   GHashTable *idle_timers;      /* space id → source id (grace before stopping) */
   guint observer;
+  gboolean closing;             /* shutting down: stopping ≠ completing */
 };
 
 /* broadcast-run.c: one running broadcast. */
 Running *sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *live_stream,
                                  GError **error);
-void     sc_broadcast_run_free  (Running *r);
+void     sc_broadcast_run_free  (Running *r);   /* stops first, blocking */
+/* Ends the RTMP stream without blocking; func comes back on this context
+ * once the output has drained, and should free r. */
+void     sc_broadcast_run_stop_async (Running *r, ScRunStoppedFunc func, gpointer user_data);
 void     sc_broadcast_run_attach (Running *r, const ScParticipant *p);
 void     sc_broadcast_run_detach (Running *r, const char *connection_id);
 gboolean sc_broadcast_run_set_layout (Running *r, JsonObject *doc, GError **error);

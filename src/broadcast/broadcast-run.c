@@ -236,19 +236,42 @@ fail:
   return NULL;
 }
 
-void
-sc_broadcast_run_free (Running *r)
+/* Taps first: nothing may push into a pipeline being stopped or freed. */
+static void
+unhook (Running *r)
 {
   if (r->speaker_timer)
     g_source_remove (r->speaker_timer);
-  /* Taps first: nothing may push into a pipeline being torn down. */
+  r->speaker_timer = 0;
   g_clear_pointer (&r->taps, g_hash_table_unref);
   if (r->sink) {
     g_mutex_lock (&r->sink->lock);
     r->sink->pipe = NULL;
     g_mutex_unlock (&r->sink->lock);
-    sink_unref (r->sink);
+    g_clear_pointer (&r->sink, sink_unref);
   }
+}
+
+static void
+on_pipeline_stopped (ScBcastPipeline *p, gpointer user_data)
+{
+  Running *r = user_data;
+  r->stopped_func (r, r->stopped_data);
+}
+
+void
+sc_broadcast_run_stop_async (Running *r, ScRunStoppedFunc func, gpointer user_data)
+{
+  unhook (r);
+  r->stopped_func = func;
+  r->stopped_data = user_data;
+  sc_bcast_pipeline_stop_async (r->pipe, on_pipeline_stopped, r);
+}
+
+void
+sc_broadcast_run_free (Running *r)
+{
+  unhook (r);
   if (r->pipe) {
     sc_bcast_pipeline_stop (r->pipe);
     sc_bcast_pipeline_free (r->pipe);

@@ -18,6 +18,21 @@ save_status (ScBroadcasts *b, const char *id, const char *status, GError **error
   return sc_store_put (b->store, SC_KIND_BROADCAST, id, doc, error);
 }
 
+/* The live stream is completed only once the broadcast's RTMP stream has
+ * ended, so its recording holds everything that was sent. */
+static void
+on_stopped (Running *r, gpointer user_data)
+{
+  ScBroadcasts *b = user_data;
+  g_autofree char *ls = g_strdup (r->live_stream_id);
+  g_message ("broadcast %s: stopped", r->id);
+  g_hash_table_remove (b->stopping, r->id);
+  /* At shutdown the stream only disconnects, and the live stream's own
+   * reconnect window and recovery decide what happens to it. */
+  if (!b->closing)
+    sc_api_notify_live_action (b->api, ls, SC_API_LIVE_COMPLETE);
+}
+
 /* Stop a running broadcast; its live stream is completed, as Mux does. */
 static void
 stop (ScBroadcasts *b, const char *id, const char *why)
@@ -26,12 +41,12 @@ stop (ScBroadcasts *b, const char *id, const char *why)
   g_autoptr (GError) error = NULL;
   if (!r)
     return;
-  g_autofree char *ls = g_strdup (r->live_stream_id);
   g_message ("broadcast %s: stopping: %s", id, why);
-  g_hash_table_remove (b->running, id);
+  g_hash_table_steal (b->running, id);
+  g_hash_table_insert (b->stopping, r->id, r);
   if (!save_status (b, id, "idle", &error))
     g_warning ("broadcast %s: %s", id, error->message);
-  sc_api_notify_live_action (b->api, ls, SC_API_LIVE_COMPLETE);
+  sc_broadcast_run_stop_async (r, on_stopped, b);
 }
 
 static void
@@ -45,6 +60,11 @@ start_route (ScRequest *req)
   const char *id = req->params[1];
   if (g_hash_table_contains (b->running, id)) {
     sc_api_reply_error_code (req, SC_ERROR_CONFLICT, "broadcast %s is already active", id);
+    return;
+  }
+  if (g_hash_table_contains (b->stopping, id)) {
+    sc_api_reply_error_code (req, SC_ERROR_CONFLICT,
+                             "broadcast %s is still ending its stream; try again shortly", id);
     return;
   }
   if (!sc_spaces_is_active (b->spaces, req->params[0])) {
@@ -262,6 +282,8 @@ sc_broadcasts_new (ScApi *api, ScSpaces *spaces, ScIngest *ingest)
   b->ingest = ingest;
   b->running = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                       (GDestroyNotify) sc_broadcast_run_free);
+  b->stopping = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) sc_broadcast_run_free);
   b->idle_timers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   b->observer = sc_spaces_add_observer (spaces, &observer, b);
   sc_api_add_route (api, "POST", BASE "/start", j, start_route, b);
@@ -283,6 +305,15 @@ sc_broadcasts_free (ScBroadcasts *b)
   while (g_hash_table_iter_next (&it, &key, &value))
     g_source_remove (GPOINTER_TO_UINT (value));
   g_hash_table_unref (b->idle_timers);
+  b->closing = TRUE;
+  g_autofree gpointer *ids = (gpointer *) g_hash_table_get_keys_as_array (b->running, NULL);
+  for (guint i = 0; ids[i]; i++)
+    stop (b, ids[i], "spacecast is shutting down");
   g_hash_table_unref (b->running);
+  /* Keep serving (our own ingest is on this context) until the streams being
+   * ended have drained; each wait is bounded. */
+  while (g_hash_table_size (b->stopping) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_hash_table_unref (b->stopping);
   g_free (b);
 }
