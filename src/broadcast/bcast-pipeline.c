@@ -4,6 +4,7 @@
 #include "spacecast/core.h"
 
 #include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/video/video.h>
 #include <string.h>
 
 #define MIXER_LATENCY (100 * GST_MSECOND)
@@ -75,6 +76,15 @@ slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geom
     /* At stop, sources end in any order: keep the last frames, so the
      * final output frames do not flash to black. */
     g_object_set (s->mixpad, "repeat-after-eos", TRUE, NULL);
+  if (mixer == p->comp) {
+    g_autoptr (GstStructure) conv = gst_structure_new ("GstVideoConverter",
+        GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+        GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+        GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
+        GST_VIDEO_RESAMPLER_METHOD_LINEAR,
+        GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 1, NULL);
+    g_object_set (s->mixpad, "converter-config", conv, NULL);
+  }
   if (geometry) {
     /* Hidden until a tile places it. */
     g_object_set (s->mixpad, "alpha", 0.0, "zorder", Z_PARTICIPANTS, NULL);
@@ -307,7 +317,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
    * encoders never see a new format.  The filler sources keep both mixers
    * producing even with no participant at all. */
   g_autofree char *desc = g_strdup_printf (
-      "compositor name=comp background=black force-live=true latency=%" G_GUINT64_FORMAT
+      "compositor name=comp background=black force-live=true max-threads=1 latency=%" G_GUINT64_FORMAT
       " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! h264parse ! video/x-h264,stream-format=avc,alignment=au"

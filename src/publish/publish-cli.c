@@ -45,6 +45,7 @@ sc_publish_main (int argc, char **argv)
   g_autofree char *file = NULL, *ice_host = NULL, *codec = NULL;
   gdouble freq = 440;
   gint duration = 0, width = 640, height = 360;
+  gboolean clock = FALSE;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (ScPublish) pub = NULL;
@@ -63,6 +64,8 @@ sc_publish_main (int argc, char **argv)
     { "width", 0, 0, G_OPTION_ARG_INT, &width, "video width", "W" },
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "video height", "H" },
     { "video-codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 (default) or h264", "CODEC" },
+    { "capture-clock", 0, 0, G_OPTION_ARG_NONE, &clock,
+      "draw each frame's capture time (wall-clock ms mod 2^32) as 8x4 black/white cells", NULL },
     { "ice-host", 0, 0, G_OPTION_ARG_STRING, &ice_host,
       "only offer host candidates on this address", "ADDR" },
     { NULL }
@@ -105,6 +108,7 @@ sc_publish_main (int argc, char **argv)
   opts.height = height;
   opts.ice_host = ice_host;
   opts.video_codec = codec;
+  opts.capture_clock = clock;
   opts.on_event = on_event;
   opts.user_data = &cli;
 

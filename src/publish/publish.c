@@ -3,6 +3,7 @@
  * through publish_defer (an idle source, never inline). */
 #define GST_USE_UNSTABLE_API
 #include "spacecast/publish.h"
+#include "publish-private.h"
 #include "spacecast/whip.h"
 #include "spacecast/core.h"
 
@@ -532,6 +533,10 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
   caps = gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, w,
                               "height", G_TYPE_INT, h,
                               "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+  if (opts->capture_clock) {
+    gst_caps_set_simple (caps, "format", G_TYPE_STRING, "I420", NULL);
+    sc_publish_clock_attach (vcaps);
+  }
   g_object_set (vcaps, "caps", caps, NULL);
 
   if (opts->file != NULL) {

@@ -69,7 +69,7 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def setup_space(d, n, colours=None, size=(640, 360), pattern=None):
+def setup_space(d, n, colours=None, size=(640, 360), pattern=None, extra=None, nice=0):
     key = d.req("POST", "/system/v1/signing-keys")
     space = d.req("POST", "/video/v1/spaces", {})["id"]
     pubs = []
@@ -82,7 +82,9 @@ def setup_space(d, n, colours=None, size=(640, 360), pattern=None):
                 "--token", tok, "--ice-host", "127.0.0.1", "--freq", str(300 + 100 * i),
                 "--width", str(size[0]), "--height", str(size[1])]
         args += ["--video-pattern", pattern] if pattern else ["--color", "0x%06X" % colours[i % len(colours)]]
-        pubs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        args += (extra or {}).get(i, [])
+        pubs.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None))
         for _ in range(600):
             if len(d.req("GET", f"/video/v1/spaces/{space}/participants")) == i + 1:
                 break
@@ -92,11 +94,13 @@ def setup_space(d, n, colours=None, size=(640, 360), pattern=None):
     return space, pubs
 
 
-def start_broadcast(d, space, layout="gallery"):
+def start_broadcast(d, space, layout="gallery", options=None):
     ls = d.req("POST", "/video/v1/live-streams", {"playback_policy": ["public"],
                "new_asset_settings": {"playback_policy": ["public"]}})["id"]
-    b = d.req("POST", f"/video/v1/spaces/{space}/broadcasts",
-              {"live_stream_id": ls, "layout": layout, "resolution": "1280x720"})["id"]
+    body = {"live_stream_id": ls, "layout": layout, "resolution": "1280x720"}
+    if options:
+        body["layout_options"] = options
+    b = d.req("POST", f"/video/v1/spaces/{space}/broadcasts", body)["id"]
     d.req("POST", f"/video/v1/spaces/{space}/broadcasts/{b}/start", {})
     for _ in range(600):
         o = d.req("GET", f"/video/v1/spaces/{space}/broadcasts/{b}")
@@ -117,7 +121,7 @@ def ffmpeg_reference(window):
                                "-b:v", "1M", "-deadline", "realtime", "-cpu-used", "8",
                                "-c:a", "libopus", f])
         files.append(f)
-    args = ["ffmpeg", "-v", "error", "-nostdin"]
+    args = ["ffmpeg", "-v", "error", "-nostdin", "-y"]
     for f in files:
         args += ["-re", "-i", f]
     args += ["-filter_complex",
@@ -130,6 +134,8 @@ def ffmpeg_reference(window):
     p = subprocess.Popen(args)
     time.sleep(5)
     cpu = measure(p.pid, window)
+    if p.poll() is not None:
+        raise SystemExit(f"ffmpeg exited early ({p.returncode})")
     p.terminate(); p.wait()
     shutil.rmtree(tmp, ignore_errors=True)
     return cpu
