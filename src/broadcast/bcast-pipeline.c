@@ -12,6 +12,10 @@
  * pipeline restarted, stalled...) is re-anchored. */
 #define REANCHOR_LIMIT (1 * GST_SECOND)
 #define Z_PARTICIPANTS 2          /* 0: colour, 1: background image */
+/* Every mixer input and the output share one raw format, the one browsers'
+ * VP8 decodes to: the compositor then only copies or scales a tile, instead
+ * of converting its colour matrix and chroma siting on every frame. */
+#define RAW "video/x-raw,format=I420,colorimetry=bt601,chroma-site=jpeg"
 
 static const char *const geom_props[] = { "xpos", "ypos", "width", "height", "alpha" };
 #define N_GEOM G_N_ELEMENTS (geom_props)
@@ -76,16 +80,16 @@ slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geom
     /* At stop, sources end in any order: keep the last frames, so the
      * final output frames do not flash to black. */
     g_object_set (s->mixpad, "repeat-after-eos", TRUE, NULL);
-  if (mixer == p->comp) {
+  if (geometry) {
+    /* Tiles are scaled: bilinear costs half of the default cubic and looks
+     * the same at these ratios.  (Any converter-config makes the compositor
+     * convert even an unscaled frame, so only tiles get one.) */
     g_autoptr (GstStructure) conv = gst_structure_new ("GstVideoConverter",
         GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
         GST_VIDEO_RESAMPLER_METHOD_LINEAR,
         GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-        GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-        GST_VIDEO_CONVERTER_OPT_THREADS, G_TYPE_UINT, 1, NULL);
+        GST_VIDEO_RESAMPLER_METHOD_LINEAR, NULL);
     g_object_set (s->mixpad, "converter-config", conv, NULL);
-  }
-  if (geometry) {
     /* Hidden until a tile places it. */
     g_object_set (s->mixpad, "alpha", 0.0, "zorder", Z_PARTICIPANTS, NULL);
     for (guint i = 0; i < N_GEOM; i++) {
@@ -318,12 +322,12 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
    * producing even with no participant at all. */
   g_autofree char *desc = g_strdup_printf (
       "compositor name=comp background=black force-live=true max-threads=1 latency=%" G_GUINT64_FORMAT
-      " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1"
+      " ! " RAW ",width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! h264parse ! video/x-h264,stream-format=avc,alignment=au"
       " ! appsink name=vsink sync=false async=false"
       " videotestsrc is-live=true pattern=solid-color foreground-color=%u"
-      " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1 ! comp."
+      " ! " RAW ",width=%d,height=%d,framerate=%d/1 ! comp."
       " audiomixer name=amix force-live=true latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
@@ -376,7 +380,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
     g_autofree char *bdesc = g_strdup_printf (
         "uridecodebin uri=\"%s\" ! videoconvert ! videoscale"
         " ! video/x-raw,width=%d,height=%d ! imagefreeze is-live=true name=src"
-        " ! videoconvert ! capsfilter name=out caps=\"video/x-raw,format=I420,framerate=%d/1\"", uri, p->width, p->height, p->fps);
+        " ! videoconvert ! capsfilter name=out caps=\"" RAW ",framerate=%d/1\"", uri, p->width, p->height, p->fps);
     ScBcastSlot *bg = slot_new (p, p->comp, bdesc, FALSE, error);
     if (!bg) {
       sc_bcast_pipeline_free (p);
@@ -560,7 +564,7 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
       " ! videoconvert ! aspectratiocrop name=crop"
       " ! textoverlay name=text silent=true valignment=bottom halignment=left"
       "   shaded-background=true font-desc=\"Sans Bold 28\" ! videoconvert"
-      " ! capsfilter name=out caps=video/x-raw,format=I420",
+      " ! capsfilter name=out caps=\"" RAW "\"",
       TRUE, &error);
   if (in->video)
     in->audio = slot_new (p, p->amix,
@@ -661,9 +665,9 @@ placeholder_new (ScBcastPipeline *p, GstClockTime now)
   g_autofree char *desc = g_strdup_printf (
       "videotestsrc name=src is-live=true pattern=solid-color foreground-color=%u"
       " timestamp-offset=%" G_GINT64_FORMAT
-      " ! video/x-raw,format=I420,width=320,height=180,framerate=%d/1"
+      " ! " RAW ",width=320,height=180,framerate=%d/1"
       " ! textoverlay name=text silent=true valignment=center halignment=center"
-      "   font-desc=\"Sans 16\" ! capsfilter name=out caps=video/x-raw,format=I420",
+      "   font-desc=\"Sans 16\" ! capsfilter name=out caps=\"" RAW "\"",
       p->placeholder_argb,
       /* a live source added late must start at the current running time,
        * or it would race through frames the compositor throws away */

@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <malloc.h>
 #include <stdio.h>
 
 typedef struct {
@@ -97,6 +98,19 @@ ensure_env_token (ScStore *store, GError **error)
   return TRUE;
 }
 
+/* GStreamer's compositor allocates a whole output frame for every scaled
+ * tile of every frame, and frees it a frame later, from other threads.
+ * glibc's defaults hand such blocks back to the kernel (munmap, trimmed
+ * arena tops) and then fault them in again: measured up to 19 000 page
+ * faults/s and twice the CPU for one 720p broadcast.  Keep freed memory in
+ * the process instead; the set of frames in flight is bounded anyway. */
+static void
+tune_malloc (void)
+{
+  mallopt (M_MMAP_THRESHOLD, 64 << 20);
+  mallopt (M_TRIM_THRESHOLD, 256 << 20);
+}
+
 int
 sc_daemon_serve (int argc, char **argv)
 {
@@ -105,6 +119,7 @@ sc_daemon_serve (int argc, char **argv)
   ScDaemon d = { .config = config };
   int status = 1;
 
+  tune_malloc ();
   gst_init (&argc, &argv);
   if (!sc_config_parse_args (config, &argc, &argv, &error)) {
     fprintf (stderr, "spacecast serve: %s\n", error->message);
