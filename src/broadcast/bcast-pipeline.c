@@ -328,7 +328,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
       " ! appsink name=vsink sync=false async=false"
       " videotestsrc is-live=true pattern=solid-color foreground-color=%u"
       " ! " RAW ",width=%d,height=%d,framerate=%d/1 ! comp."
-      " audiomixer name=amix force-live=true latency=%" G_GUINT64_FORMAT
+      " audiomixer name=amix force-live=true output-buffer-duration=21333333 latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! aacparse ! appsink name=asink sync=false async=false"

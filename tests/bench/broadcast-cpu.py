@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """broadcast-cpu: the daemon's CPU for one 720p30 gallery broadcast of 4 WHIP
-participants (VP8 640x360 from the publish CLI), against an ffmpeg command
-doing the same mixing and encoding from 4 pre-encoded VP8 640x360 files.
+participants (VP8 640x360 + Opus from the publish CLI), against ffmpeg doing
+the same work from 4 VP8 640x360 + Opus files: decode, xstack, libx264
+veryfast CBR 3000k GOP 60 no B-frames, AAC 128k, FLV.
 
-CPU is utime+stime from /proc/PID/stat over WINDOW seconds.  The daemon's
-figure is (with broadcast) minus (same participants, no broadcast), so WebRTC
-receive and VP8 decode... note: the taps decode only while a broadcast runs,
-so the difference includes VP8 decoding, as the ffmpeg command's does.
+CPU is utime+stime from /proc/PID/stat over WINDOW seconds.  The daemon
+decodes every participant once whether or not a broadcast runs, so its
+broadcast cost is (with broadcast) - (same participants, no broadcast): mixing,
+encoding, RTMP out and the ingest recording what it receives.  The matching
+ffmpeg figure is (xstack + encode) - (decode only, same inputs, -f null).
+Two layouts: gallery as shipped (gaps between tiles, so every tile is scaled)
+and gallery with gap 0 (tiles are exactly 640x360: xstack's work).
 
 Usage: tests/bench/broadcast-cpu.py [BUILD_DIR] [WINDOW_S]
 """
@@ -111,6 +115,7 @@ def start_broadcast(d, space, layout="gallery", options=None):
 
 
 def ffmpeg_reference(window):
+    """(xstack + encode, decode only) CPU-s/s."""
     tmp = tempfile.mkdtemp(prefix="sc-bench-ff-")
     files = []
     for i, c in enumerate(["red", "blue", "green", "yellow"]):
@@ -121,48 +126,58 @@ def ffmpeg_reference(window):
                                "-b:v", "1M", "-deadline", "realtime", "-cpu-used", "8",
                                "-c:a", "libopus", f])
         files.append(f)
-    args = ["ffmpeg", "-v", "error", "-nostdin", "-y"]
+    inputs = []
     for f in files:
-        args += ["-re", "-i", f]
-    args += ["-filter_complex",
-             "[0:v][1:v][2:v][3:v]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0,"
-             "scale=1280:720[v];[0:a][1:a][2:a][3:a]amix=inputs=4[a]",
-             "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
-             "-x264-params", "scenecut=0:nal-hrd=cbr", "-profile:v", "main",
-             "-b:v", "3000k", "-maxrate", "3000k", "-bufsize", "3000k", "-g", "60", "-bf", "0",
-             "-c:a", "aac", "-b:a", "128k", "-f", "flv", "/dev/null"]
-    p = subprocess.Popen(args)
-    time.sleep(5)
-    cpu = measure(p.pid, window)
-    if p.poll() is not None:
-        raise SystemExit(f"ffmpeg exited early ({p.returncode})")
-    p.terminate(); p.wait()
+        inputs += ["-re", "-i", f]
+    mix = ["-filter_complex",
+           "[0:v][1:v][2:v][3:v]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v];"
+           "[0:a][1:a][2:a][3:a]amix=inputs=4[a]",
+           "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
+           "-tune", "zerolatency", "-x264-params", "scenecut=0:nal-hrd=cbr", "-profile:v", "main",
+           "-b:v", "3000k", "-maxrate", "3000k", "-bufsize", "6000k", "-g", "60", "-bf", "0",
+           "-c:a", "aac", "-b:a", "128k", "-f", "flv", "/dev/null"]
+    decode = ["-map", "0:v", "-map", "0:a", "-map", "1:v", "-map", "1:a", "-map", "2:v",
+              "-map", "2:a", "-map", "3:v", "-map", "3:a", "-f", "null", "-"]
+    out = []
+    for tail in (mix, decode):
+        p = subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-y"] + inputs + tail)
+        time.sleep(5)
+        cpu = measure(p.pid, window)
+        if p.poll() is not None:
+            raise SystemExit(f"ffmpeg exited early ({p.returncode})")
+        p.terminate(); p.wait()
+        out.append(cpu)
     shutil.rmtree(tmp, ignore_errors=True)
-    return cpu
+    return out
 
 
 def main():
     d = Daemon()
+    results = []
     try:
         space, pubs = setup_space(d, 4)
         time.sleep(3)
         base = measure(d.proc.pid, WINDOW)
-        start_broadcast(d, space)
-        time.sleep(3)
-        withb = measure(d.proc.pid, WINDOW)
-        o = d.req("GET", f"/video/v1/spaces/{space}/broadcasts/" +
-                  d.req("GET", f"/video/v1/spaces/{space}")["broadcasts"][0]["id"])
+        for name, options in (("gallery", None), ("gallery, gap 0", {"gap": 0})):
+            ls, b = start_broadcast(d, space, options=options)
+            time.sleep(3)
+            cpu = measure(d.proc.pid, WINDOW)
+            h = d.req("GET", f"/video/v1/spaces/{space}/broadcasts/{b}")["health"]
+            d.req("POST", f"/video/v1/spaces/{space}/broadcasts/{b}/stop", {})
+            results.append((name, cpu, h))
+            time.sleep(3)
         for p in pubs:
             p.terminate()
     finally:
         d.stop()
-    ff = ffmpeg_reference(WINDOW)
-    print(f"load average: {os.getloadavg()}")
+    ff_mix, ff_decode = ffmpeg_reference(WINDOW)
     print(f"daemon, 4 participants, no broadcast: {base:.2f} CPU-s/s")
-    print(f"daemon, 4 participants + 720p30 gallery broadcast: {withb:.2f} CPU-s/s")
-    print(f"broadcast cost (difference): {withb - base:.2f} CPU-s/s")
-    print(f"broadcast health at the end: {json.dumps(o.get('health'))}")
-    print(f"ffmpeg 4xVP8 640x360 -> xstack 1280x720 -> libx264 veryfast 3M GOP60 no-B + aac: {ff:.2f} CPU-s/s")
+    for name, cpu, h in results:
+        print(f"daemon + 720p30 {name} broadcast: {cpu:.2f} CPU-s/s -> broadcast {cpu - base:.2f} "
+              f"(frames_out {h['frames_out']}, dropped {h['frames_dropped']})")
+    print(f"ffmpeg decode + xstack + x264 + aac: {ff_mix:.2f} CPU-s/s; decode only: {ff_decode:.2f}"
+          f" -> mix and encode {ff_mix - ff_decode:.2f}")
+    print(f"load average: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
