@@ -9,14 +9,20 @@ broadcast per space.  After a warm-up, each broadcast's health.frames_out is
 read twice, WINDOW seconds apart: real time means every broadcast output at
 least 29.5 frames/s and dropped none.  Stops at the first N that is not held.
 
-Usage: tests/bench/broadcast-concurrency.py [BUILD_DIR] [MAX_N] [WINDOW_S]
+With --shared, the N broadcasts all show the same space of 4 publishers (to
+N live streams): participants are received and decoded once, so this counts
+what broadcasts alone cost, with the publishers' load fixed.
+
+Usage: tests/bench/broadcast-concurrency.py [BUILD_DIR] [MAX_N] [WINDOW_S] [--shared]
 """
 import os, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 bc = __import__("broadcast-cpu")
-MAX_N = int(sys.argv[2]) if len(sys.argv) > 2 else 6
-WINDOW = float(sys.argv[3]) if len(sys.argv) > 3 else 20.0
+SHARED = "--shared" in sys.argv
+ARGS = [a for a in sys.argv if a != "--shared"]
+MAX_N = int(ARGS[2]) if len(ARGS) > 2 else 6
+WINDOW = float(ARGS[3]) if len(ARGS) > 3 else 20.0
 
 
 def machine_busy():
@@ -29,9 +35,10 @@ def run(n):
     d = bc.Daemon()
     pubs, paths = [], []
     try:
-        for _ in range(n):
-            space, ps = bc.setup_space(d, 4, nice=19)
-            pubs += ps
+        for i in range(n):
+            if i == 0 or not SHARED:
+                space, ps = bc.setup_space(d, 4, nice=19)
+                pubs += ps
             ls, b = bc.start_broadcast(d, space)
             paths.append(f"/video/v1/spaces/{space}/broadcasts/{b}")
         time.sleep(5)
@@ -61,7 +68,8 @@ def main():
         if not run(n):
             break
         best = n
-    print(f"concurrent 720p30 4-participant broadcasts held at real time: {best}")
+    print(f"concurrent 720p30 4-participant broadcasts held at real time"
+          f"{' (one shared space)' if SHARED else ''}: {best}")
 
 
 if __name__ == "__main__":

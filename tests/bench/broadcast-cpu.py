@@ -94,6 +94,8 @@ def setup_space(d, n, colours=None, size=(640, 360), pattern=None, extra=None, n
                 break
             time.sleep(0.1)
         else:
+            for p in pubs:
+                p.terminate()
             raise SystemExit("participant did not join")
     return space, pubs
 
