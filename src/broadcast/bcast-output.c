@@ -126,6 +126,24 @@ push_retimed (GstElement *src, GstSample *s)
   gst_app_src_push_buffer (GST_APP_SRC (src), out);
 }
 
+/* Called with the lock, per video frame: closes a rate window each second,
+ * so health reads the same whoever asks and however often. */
+static void
+update_rates (ScBcastPipeline *p)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (p->rate_t0_us && now - p->rate_t0_us < G_USEC_PER_SEC)
+    return;
+  if (p->rate_t0_us) {
+    double secs = (now - p->rate_t0_us) / (double) G_USEC_PER_SEC;
+    p->fps_now = (p->frames_out - p->rate_frames0) / secs;
+    p->bps_now = (guint64) ((p->bytes_out - p->rate_bytes0) * 8 / secs);
+  }
+  p->rate_t0_us = now;
+  p->rate_frames0 = p->frames_out;
+  p->rate_bytes0 = p->bytes_out;
+}
+
 static GstFlowReturn
 on_video_sample (GstAppSink *sink, gpointer user_data)
 {
@@ -145,6 +163,7 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   } else {
     p->frames_dropped++;
   }
+  update_rates (p);
   g_mutex_unlock (&p->lock);
   if (src) {
     push_retimed (src, s);

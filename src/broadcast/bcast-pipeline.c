@@ -750,23 +750,13 @@ sc_bcast_pipeline_get_health (ScBcastPipeline *p, ScBcastHealth *out)
   g_strlcpy (out->audio_encoder, p->encoders->audio->name, sizeof out->audio_encoder);
   gint64 now = g_get_monotonic_time ();
   g_mutex_lock (&p->lock);
-  /* Rates over the time since the previous call (at least one second). */
-  if (p->rate_t0_us == 0) {
-    p->rate_t0_us = now;
-    p->rate_frames0 = p->frames_out;
-    p->rate_bytes0 = p->bytes_out;
-  } else if (now - p->rate_t0_us >= G_USEC_PER_SEC) {
-    double secs = (now - p->rate_t0_us) / (double) G_USEC_PER_SEC;
-    p->fps_now = (p->frames_out - p->rate_frames0) / secs;
-    p->bps_now = (guint64) ((p->bytes_out - p->rate_bytes0) * 8 / secs);
-    p->rate_t0_us = now;
-    p->rate_frames0 = p->frames_out;
-    p->rate_bytes0 = p->bytes_out;
-  }
+  /* Rates are measured by the output itself (bcast-output.c), once a
+   * second; a window that has not closed for two means nothing came out. */
+  gboolean stale = now - p->rate_t0_us > 2 * G_USEC_PER_SEC;
   out->state = p->state;
   g_strlcpy (out->reason, p->reason ? p->reason : "", sizeof out->reason);
-  out->output_fps = p->fps_now;
-  out->bitrate_bps = p->bps_now;
+  out->output_fps = stale ? 0 : p->fps_now;
+  out->bitrate_bps = stale ? 0 : p->bps_now;
   out->frames_out = p->frames_out;
   out->frames_dropped = p->frames_dropped;
   out->reconnects = p->reconnects;
