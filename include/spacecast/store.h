@@ -51,6 +51,13 @@ gboolean    sc_store_add_playback_id    (ScStore *store, const char *playback_id
 gboolean    sc_store_lookup_playback_id (ScStore *store, const char *playback_id,
                                          ScKind *kind, char **target_id, GError **error);
 gboolean    sc_store_remove_playback_ids (ScStore *store, const char *target_id, GError **error);
+/* A document together with the playback ids listed in its "playback_ids"
+ * (each {id, policy}), in one transaction: put stores @doc under its "id"
+ * and makes exactly those ids play it; delete removes both. */
+gboolean    sc_store_put_with_playback_ids    (ScStore *store, ScKind kind, JsonObject *doc,
+                                               GError **error);
+gboolean    sc_store_delete_with_playback_ids (ScStore *store, ScKind kind, const char *id,
+                                               GError **error);
 
 /* API access tokens: only a salted hash of the secret is kept. */
 gboolean    sc_store_put_token (ScStore *store, const char *id, GBytes *salt,

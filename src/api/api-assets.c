@@ -57,7 +57,6 @@ static void
 delete (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
-  ScStore *store = sc_api_get_store (req->api);
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_ASSET, req->params[0]);
   if (!doc)
     return;
@@ -67,23 +66,16 @@ delete (ScRequest *req)
                              req->params[0]);
     return;
   }
-  if (!sc_store_begin (store, &error))
-    goto fail;
-  if (!sc_store_delete (store, SC_KIND_ASSET, req->params[0], &error) ||
-      !sc_store_remove_playback_ids (store, req->params[0], &error)) {
-    sc_store_rollback (store);
-    goto fail;
+  if (!sc_store_delete_with_playback_ids (sc_api_get_store (req->api), SC_KIND_ASSET,
+                                          req->params[0], &error)) {
+    sc_api_reply_error (req, error);
+    return;
   }
-  if (!sc_store_commit (store, &error))
-    goto fail;
   /* Files go after the rows: a crash in between leaves orphan files, never a
    * stored asset without its media. */
   sc_api_notify_asset_deleted (req->api, req->params[0]);
   g_message ("asset %s deleted", req->params[0]);
   sc_api_reply_no_content (req);
-  return;
-fail:
-  sc_api_reply_error (req, error);
 }
 
 void

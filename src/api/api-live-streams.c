@@ -7,41 +7,13 @@
 
 #define BASE "/video/v1/live-streams"
 
-static gboolean
-index_playback_ids (ScStore *store, JsonObject *doc, ScKind kind, GError **error)
-{
-  JsonArray *pids = json_object_get_array_member (doc, "playback_ids");
-  for (guint i = 0; pids && i < json_array_get_length (pids); i++) {
-    JsonObject *p = json_array_get_object_element (pids, i);
-    if (!sc_store_add_playback_id (store, json_object_get_string_member (p, "id"), kind,
-                                   json_object_get_string_member (doc, "id"),
-                                   json_object_get_string_member (p, "policy"), error))
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* Store @doc (and, with @index, its playback ids) in one transaction. */
-static gboolean
-save (ScStore *store, JsonObject *doc, gboolean index, GError **error)
-{
-  if (!sc_store_begin (store, error))
-    return FALSE;
-  if (!sc_store_put (store, SC_KIND_LIVE_STREAM, json_object_get_string_member (doc, "id"),
-                     doc, error) ||
-      (index && !index_playback_ids (store, doc, SC_KIND_LIVE_STREAM, error))) {
-    sc_store_rollback (store);
-    return FALSE;
-  }
-  return sc_store_commit (store, error);
-}
-
 static void
 create (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) doc = sc_model_live_stream_new (req->body, sc_core_now_unix (), &error);
-  if (!doc || !save (sc_api_get_store (req->api), doc, TRUE, &error)) {
+  if (!doc || !sc_store_put_with_playback_ids (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM,
+                                               doc, &error)) {
     sc_api_reply_error (req, error);
     return;
   }
@@ -89,7 +61,8 @@ update (ScRequest *req)
   if (!doc)
     return;
   if (!sc_model_live_stream_patch (doc, req->body, &error) ||
-      !save (sc_api_get_store (req->api), doc, FALSE, &error)) {
+      !sc_store_put (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
+                     &error)) {
     sc_api_reply_error (req, error);
     return;
   }
@@ -100,27 +73,19 @@ static void
 delete (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
-  ScStore *store = sc_api_get_store (req->api);
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
   if (!doc)
     return;
   /* The ingest disconnects and finalises first, while the stream still
    * exists for it to update. */
   sc_api_notify_live_action (req->api, req->params[0], SC_API_LIVE_DELETE);
-  if (!sc_store_begin (store, &error))
-    goto fail;
-  if (!sc_store_delete (store, SC_KIND_LIVE_STREAM, req->params[0], &error) ||
-      !sc_store_remove_playback_ids (store, req->params[0], &error)) {
-    sc_store_rollback (store);
-    goto fail;
+  if (!sc_store_delete_with_playback_ids (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM,
+                                          req->params[0], &error)) {
+    sc_api_reply_error (req, error);
+    return;
   }
-  if (!sc_store_commit (store, &error))
-    goto fail;
   g_message ("live stream %s deleted", req->params[0]);
   sc_api_reply_no_content (req);
-  return;
-fail:
-  sc_api_reply_error (req, error);
 }
 
 /* enable, disable, complete, reset-stream-key: persist, then tell the ingest. */
@@ -150,7 +115,8 @@ action (ScRequest *req)
   default:
     break;
   }
-  if (!save (sc_api_get_store (req->api), doc, FALSE, &error)) {
+  if (!sc_store_put (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
+                     &error)) {
     sc_api_reply_error (req, error);
     return;
   }
@@ -186,7 +152,6 @@ playback_id_add (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *policy = NULL;
-  ScStore *store = sc_api_get_store (req->api);
   static const char *const allowed[] = { "policy", NULL };
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
   if (!doc)
@@ -205,19 +170,12 @@ playback_id_add (ScRequest *req)
   json_object_set_string_member (p, "id", pid);
   json_object_set_string_member (p, "policy", policy);
   json_array_add_object_element (json_object_get_array_member (doc, "playback_ids"), p);
-  if (!sc_store_begin (store, &error))
-    goto fail;
-  if (!sc_store_put (store, SC_KIND_LIVE_STREAM, req->params[0], doc, &error) ||
-      !sc_store_add_playback_id (store, pid, SC_KIND_LIVE_STREAM, req->params[0], policy, &error)) {
-    sc_store_rollback (store);
-    goto fail;
+  if (!sc_store_put_with_playback_ids (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, doc,
+                                       &error)) {
+    sc_api_reply_error (req, error);
+    return;
   }
-  if (!sc_store_commit (store, &error))
-    goto fail;
   sc_api_reply_data (req, 201, json_node_init_object (json_node_alloc (), p));
-  return;
-fail:
-  sc_api_reply_error (req, error);
 }
 
 static void
@@ -238,7 +196,6 @@ static void
 playback_id_delete (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
-  ScStore *store = sc_api_get_store (req->api);
   guint index;
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
   if (!doc)
@@ -248,19 +205,13 @@ playback_id_delete (ScRequest *req)
     return;
   }
   json_array_remove_element (json_object_get_array_member (doc, "playback_ids"), index);
-  /* Rebuild the index for this stream from the document: one source of truth. */
-  if (!sc_store_begin (store, &error))
-    goto fail;
-  if (!sc_store_remove_playback_ids (store, req->params[0], &error) || !save (store, doc, TRUE, &error)) {
-    sc_store_rollback (store);
-    goto fail;
+  /* The index for this stream is rebuilt from the document: one source of truth. */
+  if (!sc_store_put_with_playback_ids (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, doc,
+                                       &error)) {
+    sc_api_reply_error (req, error);
+    return;
   }
-  if (!sc_store_commit (store, &error))
-    goto fail;
   sc_api_reply_no_content (req);
-  return;
-fail:
-  sc_api_reply_error (req, error);
 }
 
 void

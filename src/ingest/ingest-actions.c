@@ -58,16 +58,7 @@ store_new_asset (ScIngest *ing, Stream *s, const ScLiveAction *act, GError **err
     return FALSE;
   g_autoptr (JsonObject) a = sc_model_asset_new_live (ls, act->at);
   json_object_set_string_member (a, "id", act->asset_id);
-  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (a, "playback_ids"), 0);
-  if (!sc_store_begin (ing->store, error))
-    return FALSE;
-  if (!sc_store_put (ing->store, SC_KIND_ASSET, act->asset_id, a, error) ||
-      !sc_store_add_playback_id (ing->store, json_object_get_string_member (pid, "id"), SC_KIND_ASSET,
-                                 act->asset_id, json_object_get_string_member (pid, "policy"), error)) {
-    sc_store_rollback (ing->store);
-    return FALSE;
-  }
-  return sc_store_commit (ing->store, error);
+  return sc_store_put_with_playback_ids (ing->store, SC_KIND_ASSET, a, error);
 }
 
 static void

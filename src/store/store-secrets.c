@@ -1,5 +1,5 @@
 /* Playback ids, API tokens and signing keys: the tables outside the
- * resource documents. */
+ * resource documents (and keeping a document's playback ids in step with it). */
 #include "store-private.h"
 #include "spacecast/core.h"
 
@@ -62,6 +62,42 @@ sc_store_remove_playback_ids (ScStore *store, const char *target_id, GError **er
     return FALSE;
   sqlite3_bind_text (stmt, 1, target_id, -1, SQLITE_TRANSIENT);
   return step_done (store, stmt, "remove playback ids", error);
+}
+
+gboolean
+sc_store_put_with_playback_ids (ScStore *store, ScKind kind, JsonObject *doc, GError **error)
+{
+  const char *id = json_object_get_string_member (doc, "id");
+  JsonArray *pids = json_object_has_member (doc, "playback_ids")
+      ? json_object_get_array_member (doc, "playback_ids") : NULL;
+
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  gboolean ok = sc_store_put (store, kind, id, doc, error) &&
+                sc_store_remove_playback_ids (store, id, error);
+  for (guint i = 0; ok && pids && i < json_array_get_length (pids); i++) {
+    JsonObject *p = json_array_get_object_element (pids, i);
+    ok = sc_store_add_playback_id (store, json_object_get_string_member (p, "id"), kind, id,
+                                   json_object_get_string_member (p, "policy"), error);
+  }
+  if (!ok) {
+    sc_store_rollback (store);
+    return FALSE;
+  }
+  return sc_store_commit (store, error);
+}
+
+gboolean
+sc_store_delete_with_playback_ids (ScStore *store, ScKind kind, const char *id, GError **error)
+{
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  if (!sc_store_delete (store, kind, id, error) ||
+      !sc_store_remove_playback_ids (store, id, error)) {
+    sc_store_rollback (store);
+    return FALSE;
+  }
+  return sc_store_commit (store, error);
 }
 
 gboolean
