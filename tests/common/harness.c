@@ -288,13 +288,20 @@ sc_harness_run (char **out, const char *const *argv)
 
 /* Publishers are not under test: G_DEBUG=fatal-criticals must not turn
  * rtmp2sink's harmless CRITICAL (see sc_harness_launch) into an abort. */
+GSubprocessLauncher *
+sc_harness_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new (flags);
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_unsetenv (l, "G_DEBUG");
+  return l;
+}
+
 static GSubprocess *
 spawn_publisher (const char *const *argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
-  g_subprocess_launcher_unsetenv (l, "G_DEBUG");
+  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
   g_assert_no_error (error);
   return p;
@@ -386,4 +393,291 @@ sc_harness_download (ScHarness *h, const char *path, const char *file)
     g_assert_no_error (error);
   }
   return r->status;
+}
+
+char *
+sc_harness_get_text (ScHarness *h, const char *path, guint *status)
+{
+  g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", path, NULL, NULL, 0, NULL);
+  *status = r->status;
+  return g_strndup (g_bytes_get_data (r->body, NULL), g_bytes_get_size (r->body));
+}
+
+guint
+sc_harness_count_lines (const char *text, const char *prefix)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n = 0;
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      n++;
+  return n;
+}
+
+void
+sc_harness_wait_exit_ok (GSubprocess *p, double timeout_s)
+{
+  int status = -1;
+  g_assert_true (sc_harness_wait_exit (p, timeout_s, &status));
+  g_assert_cmpint (status, ==, 0);
+}
+
+/* ---- live streams and their recordings ----------------------------------- */
+
+JsonObject *
+sc_harness_create_live_stream (ScHarness *h, int reconnect_window)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{\"playback_policies\":[\"public\"],"
+      "\"new_asset_settings\":{\"playback_policies\":[\"public\"]},"
+      "\"reconnect_window\":%d}", reconnect_window);
+  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/live-streams", body);
+  g_assert_cmpuint (r->status, ==, 201);
+  return json_object_ref (sc_response_data (r));
+}
+
+const char *
+sc_harness_playback_id (JsonObject *resource)
+{
+  JsonArray *pids = json_object_get_array_member (resource, "playback_ids");
+  return json_object_get_string_member (json_array_get_object_element (pids, 0), "id");
+}
+
+char *
+sc_harness_wait_live_playlist (ScHarness *h, const char *playback_id, guint segments,
+                               double timeout_s)
+{
+  g_autofree char *m3u8 = g_strdup_printf ("/stream/%s.m3u8", playback_id);
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  for (;;) {
+    guint status;
+    char *text = sc_harness_get_text (h, m3u8, &status);
+    if (status == 200 && sc_harness_count_lines (text, "#EXTINF") >= segments)
+      return text;
+    g_free (text);
+    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    g_usleep (100 * 1000);
+  }
+}
+
+JsonObject *
+sc_harness_wait_asset_ready (ScHarness *h, const char *asset_id, double timeout_s)
+{
+  g_autofree char *path = g_strdup_printf ("/video/v1/assets/%s", asset_id);
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  JsonObject *a;
+  while ((a = sc_harness_get_data (h, path)) &&
+         g_str_equal (json_object_get_string_member (a, "status"), "preparing")) {
+    json_object_unref (a);
+    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    g_usleep (100 * 1000);
+  }
+  g_assert_nonnull (a);
+  g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "ready");
+  g_assert_false (json_object_get_boolean_member (a, "is_live"));
+  return a;
+}
+
+char *
+sc_harness_download_mp4 (ScHarness *h, const char *playback_id, const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("/stream/%s/highest.mp4", playback_id);
+  char *file = g_build_filename (h->data_dir, name, NULL);
+  g_assert_cmpuint (sc_harness_download (h, path, file), ==, 200);
+  return file;
+}
+
+/* ---- media probes -------------------------------------------------------- */
+
+char *
+sc_harness_ffprobe (const char *file, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) "ffprobe");
+  g_ptr_array_add (argv, (gpointer) "-v");
+  g_ptr_array_add (argv, (gpointer) "error");
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, (gpointer) file);
+  g_ptr_array_add (argv, NULL);
+  char *out = NULL;
+  int status = sc_harness_run (&out, (const char *const *) argv->pdata);
+  if (status != 0)
+    g_error ("ffprobe %s failed: %s", file, out);
+  return out;
+}
+
+double
+sc_harness_media_duration (const char *file)
+{
+  const char *args[] = { "-show_entries", "format=duration", "-of", "csv=p=0", NULL };
+  g_autofree char *out = sc_harness_ffprobe (file, args);
+  return g_ascii_strtod (out, NULL);
+}
+
+GArray *
+sc_harness_keyframe_times (const char *file)
+{
+  const char *args[] = { "-select_streams", "v:0", "-skip_frame", "nokey",
+                         "-show_entries", "frame=pts_time", "-of", "csv=p=0", NULL };
+  g_autofree char *out = sc_harness_ffprobe (file, args);
+  GArray *times = g_array_new (FALSE, FALSE, sizeof (double));
+  /* csv may add trailing commas and blank lines (side data): one number a line. */
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    char *end = NULL;
+    double v = g_ascii_strtod (lines[i], &end);
+    if (end != lines[i])
+      g_array_append_val (times, v);
+  }
+  return times;
+}
+
+/* "h264,video\naac,audio\n" and the like, in stream order. */
+void
+sc_harness_assert_h264_aac (const char *file)
+{
+  const char *args[] = { "-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0", NULL };
+  g_autofree char *out = sc_harness_ffprobe (file, args);
+  g_test_message ("%s: %s", file, out);
+  g_assert_nonnull (strstr (out, "h264,video"));
+  g_assert_nonnull (strstr (out, "aac,audio"));
+}
+
+GBytes *
+sc_harness_run_raw (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  GBytes *out = NULL;
+  g_subprocess_communicate (p, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+/* ---- spaces, signing keys and WHIP publishers ---------------------------- */
+
+void
+sc_harness_create_signing_key (ScHarness *h, char **id, char **private_key)
+{
+  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/system/v1/signing-keys", NULL);
+  g_assert_cmpuint (r->status, ==, 201);
+  *id = g_strdup (sc_response_str (r, "id"));
+  *private_key = g_strdup (sc_response_str (r, "private_key"));
+}
+
+char *
+sc_harness_create_space (ScHarness *h)
+{
+  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/spaces", "{}");
+  g_assert_cmpuint (r->status, ==, 201);
+  return g_strdup (sc_response_str (r, "id"));
+}
+
+char *
+sc_harness_space_status (ScHarness *h, const char *space_id, char **active_session_id)
+{
+  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s", space_id);
+  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  JsonObject *s = sc_response_data (r);
+  if (active_session_id)
+    *active_session_id = json_object_has_member (s, "active_session_id")
+        ? g_strdup (json_object_get_string_member (s, "active_session_id")) : NULL;
+  return g_strdup (json_object_get_string_member (s, "status"));
+}
+
+JsonArray *
+sc_harness_participants (ScHarness *h, const char *space_id)
+{
+  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s/participants", space_id);
+  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  return json_array_ref (sc_response_data_array (r));
+}
+
+JsonObject *
+sc_harness_find_track (JsonObject *participant, const char *type)
+{
+  JsonArray *tracks = json_object_get_array_member (participant, "tracks");
+  for (guint i = 0; i < json_array_get_length (tracks); i++) {
+    JsonObject *t = json_array_get_object_element (tracks, i);
+    if (g_str_equal (json_object_get_string_member (t, "type"), type))
+      return t;
+  }
+  return NULL;
+}
+
+gint64
+sc_harness_frames_decoded (JsonObject *participant, const char *type)
+{
+  JsonObject *t = sc_harness_find_track (participant, type);
+  return t ? json_object_get_int_member (t, "frames_decoded") : -1;
+}
+
+JsonObject *
+sc_harness_wait_participants (ScHarness *h, const char *space_id, guint count,
+                              gint64 min_frames, double timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  while (TRUE) {
+    g_autoptr (JsonArray) ps = sc_harness_participants (h, space_id);
+    guint n = json_array_get_length (ps);
+    if (n == count) {
+      if (count == 0)
+        return NULL;
+      JsonObject *p = json_array_get_object_element (ps, 0);
+      if (min_frames <= 0 || (sc_harness_frames_decoded (p, "video") > min_frames &&
+                              sc_harness_frames_decoded (p, "audio") > min_frames))
+        return json_object_ref (p);
+    }
+    if (g_get_monotonic_time () > deadline)
+      g_error ("space %s: still %u participants (wanted %u with > %" G_GINT64_FORMAT
+               " frames) after %.0f s", space_id, n, count, min_frames, timeout_s);
+    g_usleep (200 * 1000);
+  }
+}
+
+GSubprocess *
+sc_harness_whip_publish (ScHarness *h, const char *space_id, const char *token,
+                         const char *const *extra_args, char **location)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = g_strdup_printf ("%s/rt/v1/spaces/%s/whip", h->base_url, space_id);
+  const char *const base[] = { g_getenv ("SC_DAEMON"), "publish", "--whip", url,
+                               "--token", token, "--ice-host", "127.0.0.1" };
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (argv, (gpointer) base[i]);
+  for (guint i = 0; extra_args && extra_args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (
+      location ? G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  GSubprocess *p = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  if (!location)
+    return p;
+
+  g_autoptr (GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  g_autofree char *line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  if (!line || !g_str_has_prefix (line, "publishing; session "))
+    g_error ("publisher did not start publishing: %s", line ? line : "(exited)");
+  const char *abs = line + strlen ("publishing; session ");
+  g_assert_true (g_str_has_prefix (abs, h->base_url));
+  *location = g_strdup (abs + strlen (h->base_url));
+  return p;
+}
+
+void
+sc_harness_stop_publisher (GSubprocess *p, gboolean crash)
+{
+  if (crash)
+    g_subprocess_force_exit (p);
+  else
+    g_subprocess_send_signal (p, SIGTERM);
+  g_assert_true (g_subprocess_wait (p, NULL, NULL));
+  g_object_unref (p);
 }

@@ -55,7 +55,7 @@ char       *sc_response_error_text(ScResponse *r);   /* messages joined */
 /* Run a command and return its exit status; stdout captured in *out. */
 int         sc_harness_run        (char **out, const char *const *argv);
 
-/* Real publishers and bounded waits, for the ingest and recording tests. */
+/* Real publishers and bounded waits. */
 /* ffmpeg pushing testsrc2 640x360@30 + a 440 Hz sine (H.264 with a keyframe
  * every 2 s, AAC) for @seconds to rtmp://127.0.0.1:RTMP/app/@key. */
 GSubprocess *sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds);
@@ -72,6 +72,76 @@ gboolean     sc_harness_wait_member    (ScHarness *h, const char *path, const ch
                                         const char *value, double timeout_s);
 /* GET @path without credentials into a file; the HTTP status. */
 guint        sc_harness_download       (ScHarness *h, const char *path, const char *file);
+/* GET @path without credentials; the body as text, the status in *status. */
+char        *sc_harness_get_text       (ScHarness *h, const char *path, guint *status);
+/* Lines of @text that start with @prefix. */
+guint        sc_harness_count_lines    (const char *text, const char *prefix);
+/* Waits up to @timeout_s for @p to exit, and asserts that it exited with 0. */
+void         sc_harness_wait_exit_ok   (GSubprocess *p, double timeout_s);
+
+/* Spawned children die with the test (SIGKILL) and run without G_DEBUG:
+ * publishers and browsers are not under test (see sc_harness_launch). */
+GSubprocessLauncher *sc_harness_launcher_new (GSubprocessFlags flags);
+
+/* Live streams and their recordings. */
+/* POST a live stream whose playback and recordings are public, with
+ * @reconnect_window; its .data (a new reference), asserting 201. */
+JsonObject  *sc_harness_create_live_stream (ScHarness *h, int reconnect_window);
+/* The id of the first of @resource's playback_ids. */
+const char  *sc_harness_playback_id    (JsonObject *resource);
+/* Polls the live playlist of @playback_id until it lists @segments complete
+ * segments; the playlist. */
+char        *sc_harness_wait_live_playlist (ScHarness *h, const char *playback_id,
+                                            guint segments, double timeout_s);
+/* Polls the asset until it is no longer preparing, asserts it is ready and
+ * not live; the asset (a new reference). */
+JsonObject  *sc_harness_wait_asset_ready (ScHarness *h, const char *asset_id, double timeout_s);
+/* Downloads the highest.mp4 of @playback_id (asserting 200) to @name in the
+ * data dir; the file's path. */
+char        *sc_harness_download_mp4   (ScHarness *h, const char *playback_id, const char *name);
+
+/* Media probes (ffprobe, ffmpeg). */
+/* `ffprobe -v error @args @file`'s output; the test fails when it does. */
+char        *sc_harness_ffprobe        (const char *file, const char *const *args);
+/* The container's duration in seconds. */
+double       sc_harness_media_duration (const char *file);
+/* Presentation times of the video keyframes (doubles), in order. */
+GArray      *sc_harness_keyframe_times (const char *file);
+/* The file has an H.264 video and an AAC audio stream. */
+void         sc_harness_assert_h264_aac (const char *file);
+/* Runs a command and returns its stdout as it is (decoded frames, say);
+ * stderr goes to the test's, the exit status is not looked at. */
+GBytes      *sc_harness_run_raw        (const char *const *argv);
+
+/* Spaces, signing keys and WHIP publishers. */
+void         sc_harness_create_signing_key (ScHarness *h, char **id, char **private_key);
+/* POST an empty space; its id, asserting 201. */
+char        *sc_harness_create_space   (ScHarness *h);
+/* The space's status; its active_session_id (or NULL) in *active_session_id
+ * when that is not NULL. */
+char        *sc_harness_space_status   (ScHarness *h, const char *space_id,
+                                        char **active_session_id);
+/* The space's participants listing (a new reference), asserting 200. */
+JsonArray   *sc_harness_participants   (ScHarness *h, const char *space_id);
+/* The participant's track of @type ("video", "audio"), or NULL. */
+JsonObject  *sc_harness_find_track     (JsonObject *participant, const char *type);
+/* Its frames_decoded, -1 without such a track. */
+gint64       sc_harness_frames_decoded (JsonObject *participant, const char *type);
+/* Polls the listing until exactly @count participants are there and, when
+ * @min_frames > 0, the first has decoded more than that many video and
+ * audio frames; the first participant (a new reference; NULL when @count is
+ * 0).  The test fails when @timeout_s passes first. */
+JsonObject  *sc_harness_wait_participants (ScHarness *h, const char *space_id, guint count,
+                                           gint64 min_frames, double timeout_s);
+/* `spacecast publish` (its test sources, plus @extra_args, NULL-terminated
+ * or NULL) into the space's WHIP endpoint with @token.  With @location it
+ * returns once the publisher reports its session, whose path (the Location)
+ * goes to *location; without, at once. */
+GSubprocess *sc_harness_whip_publish   (ScHarness *h, const char *space_id, const char *token,
+                                        const char *const *extra_args, char **location);
+/* SIGTERM (a publisher DELETEs its session) or, with @crash, SIGKILL; waits
+ * for @p and drops it. */
+void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScResponse, sc_response_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScHarness, sc_harness_free)

@@ -163,10 +163,9 @@ typedef struct { double pts; gboolean key; } Frame;
 static GArray *
 probe_frames (const char *path)
 {
-  const char *argv[] = { "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_frames",
-                         "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0",
-                         path, NULL };
-  g_autofree char *out = run_out (argv);
+  const char *args[] = { "-select_streams", "v:0", "-show_frames",
+                         "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0", NULL };
+  g_autofree char *out = sc_harness_ffprobe (path, args);
   GArray *frames = g_array_new (FALSE, FALSE, sizeof (Frame));
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   for (guint i = 0; lines[i]; i++) {
@@ -187,9 +186,9 @@ probe_frames (const char *path)
 static void
 assert_av_in_step (const char *path, GArray *frames)
 {
-  const char *argv[] = { "ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets",
-                         "-show_entries", "packet=pts_time", "-of", "csv=p=0", path, NULL };
-  g_autofree char *out = run_out (argv);
+  const char *args[] = { "-select_streams", "a:0", "-show_packets",
+                         "-show_entries", "packet=pts_time", "-of", "csv=p=0", NULL };
+  g_autofree char *out = sc_harness_ffprobe (path, args);
   g_strchomp (out);
   const char *last = strrchr (out, '\n');
   double a = g_ascii_strtod (last ? last + 1 : out, NULL);
@@ -217,13 +216,7 @@ decode_small (const char *path)
   const char *argv[] = { "ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0",
                          "-vsync", "passthrough", "-vf", "scale=64:36,format=rgb24",
                          "-f", "rawvideo", "-", NULL };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  GBytes *out = NULL;
-  g_subprocess_communicate (p, NULL, NULL, &out, NULL, &error);
-  g_assert_no_error (error);
-  return out;
+  return sc_harness_run_raw (argv);
 }
 
 static double
@@ -327,10 +320,10 @@ test_layout_switch (void)
   g_assert_cmpstr (g_ptr_array_index (log.states, 0), ==, "running");
 
   /* Streams */
-  const char *sargv[] = { "ffprobe", "-v", "error", "-show_entries",
+  const char *sargs[] = { "-show_entries",
                           "stream=codec_type,codec_name,profile,width,height,sample_rate,channels",
-                          "-of", "compact=p=0", srv->path, NULL };
-  g_autofree char *streams = run_out (sargv);
+                          "-of", "compact=p=0", NULL };
+  g_autofree char *streams = sc_harness_ffprobe (srv->path, sargs);
   g_test_message ("streams: %s", streams);
   g_assert_nonnull (strstr (streams, "codec_name=h264|profile=Main|codec_type=video|width=640|height=360"));
   g_assert_nonnull (strstr (streams, "codec_name=aac|profile=LC|codec_type=audio|sample_rate=48000|channels=2"));
@@ -518,9 +511,9 @@ test_reconnect (void)
   g_autoptr (GArray) frames = probe_frames (srv2->path);
   g_assert_cmpuint (frames->len, >, 60);
   g_assert_true (g_array_index (frames, Frame, 0).key);
-  const char *sargv[] = { "ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name",
-                          "-of", "compact=p=0", srv2->path, NULL };
-  g_autofree char *streams = run_out (sargv);
+  const char *sargs[] = { "-show_entries", "stream=codec_type,codec_name",
+                          "-of", "compact=p=0", NULL };
+  g_autofree char *streams = sc_harness_ffprobe (srv2->path, sargs);
   g_assert_nonnull (strstr (streams, "codec_name=h264|codec_type=video"));
   g_assert_nonnull (strstr (streams, "codec_name=aac|codec_type=audio"));
   g_autoptr (GBytes) raw = decode_small (srv2->path);
@@ -565,12 +558,7 @@ count_white (const char *path, double at, int x, int y, int w, int h)
   g_autofree char *vf = g_strdup_printf ("crop=%d:%d:%d:%d,format=rgb24", w, h, x, y);
   const char *argv[] = { "ffmpeg", "-nostdin", "-v", "error", "-ss", ss, "-i", path,
                          "-frames:v", "1", "-vf", vf, "-f", "rawvideo", "-", NULL };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  g_autoptr (GBytes) out = NULL;
-  g_subprocess_communicate (p, NULL, NULL, &out, NULL, &error);
-  g_assert_no_error (error);
+  g_autoptr (GBytes) out = sc_harness_run_raw (argv);
   gsize n;
   const guint8 *px = g_bytes_get_data (out, &n);
   g_assert_cmpuint (n, ==, (gsize) w * h * 3);
@@ -941,9 +929,9 @@ test_cpu_720p_4 (void)
   for (int i = 0; i < 4; i++)
     participant_stop (pts[i]);
   server_wait (srv);
-  const char *sargv[] = { "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "stream=width,height", "-of", "csv=p=0", srv->path, NULL };
-  g_autofree char *dims = run_out (sargv);
+  const char *sargs[] = { "-select_streams", "v:0", "-show_entries", "stream=width,height",
+                          "-of", "csv=p=0", NULL };
+  g_autofree char *dims = sc_harness_ffprobe (srv->path, sargs);
   g_assert_true (g_str_has_prefix (dims, "1280,720"));
   sc_bcast_pipeline_free (b);
   if (!g_getenv ("SC_TEST_KEEP")) {

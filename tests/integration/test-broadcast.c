@@ -4,11 +4,7 @@
 #include "harness.h"
 #include "spacecast/layout.h"
 
-#include <glib/gstdio.h>
-
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #define RED   0xFF0000
 #define GREEN 0x00FF00
@@ -37,11 +33,8 @@ static void
 space_init (Space *s, ScHarness *h)
 {
   s->h = h;
-  g_autoptr (ScResponse) k = api (h, 201, "POST", "/system/v1/signing-keys", NULL);
-  s->key_id = g_strdup (sc_response_str (k, "id"));
-  s->private_key = g_strdup (sc_response_str (k, "private_key"));
-  g_autoptr (ScResponse) sp = api (h, 201, "POST", "/video/v1/spaces", "{}");
-  s->space_id = g_strdup (sc_response_str (sp, "id"));
+  sc_harness_create_signing_key (h, &s->key_id, &s->private_key);
+  s->space_id = sc_harness_create_space (h);
 }
 
 static void
@@ -52,31 +45,10 @@ space_clear (Space *s)
   g_free (s->private_key);
 }
 
-static guint
-participant_count (Space *s)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s/participants", s->space_id);
-  g_autoptr (ScResponse) r = api (s->h, 200, "GET", path, NULL);
-  JsonArray *a = sc_response_data_array (r);
-  return a ? json_array_get_length (a) : 0;
-}
-
 static void
 wait_participants (Space *s, guint n)
 {
-  for (int i = 0; i < 600; i++) {
-    if (participant_count (s) == n)
-      return;
-    g_usleep (100 * 1000);
-  }
-  g_error ("space %s never had %u participants", s->space_id, n);
-}
-
-/* A publisher must not outlive a failed test. */
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  g_autoptr (JsonObject) first = sc_harness_wait_participants (s->h, s->space_id, n, 0, 60);
 }
 
 /* A publish CLI process; joins with its own token. */
@@ -89,25 +61,10 @@ publisher_start (Space *s, const char *pid, guint32 rgb, int freq)
                          "--participant-id", pid, NULL };
   g_assert_cmpint (sc_harness_run (&token, sign), ==, 0);
   g_strstrip (token);
-  g_autofree char *url = g_strdup_printf ("%s/rt/v1/spaces/%s/whip", s->h->base_url, s->space_id);
   g_autofree char *color = g_strdup_printf ("0x%06X", rgb);
   g_autofree char *f = g_strdup_printf ("%d", freq);
-  const char *argv[] = { g_getenv ("SC_DAEMON"), "publish", "--whip", url, "--token", token,
-                         "--ice-host", "127.0.0.1", "--color", color, "--freq", f, NULL };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
-  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
-static void
-publisher_stop (GSubprocess *p)
-{
-  g_subprocess_send_signal (p, SIGTERM);
-  g_subprocess_wait (p, NULL, NULL);
-  g_object_unref (p);
+  const char *args[] = { "--color", color, "--freq", f, NULL };
+  return sc_harness_whip_publish (s->h, s->space_id, token, args, NULL);
 }
 
 static char *
@@ -144,24 +101,12 @@ broadcast_action (Space *s, const char *b, const char *action)
   return sc_harness_request (s->h, "POST", path, "{}");
 }
 
-static char *
-live_stream_status (ScHarness *h, const char *ls)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s", ls);
-  g_autoptr (ScResponse) r = api (h, 200, "GET", path, NULL);
-  return g_strdup (sc_response_str (r, "status"));
-}
-
 static void
 wait_live_status (ScHarness *h, const char *ls, const char *want)
 {
-  for (int i = 0; i < 600; i++) {
-    g_autofree char *st = live_stream_status (h, ls);
-    if (g_strcmp0 (st, want) == 0)
-      return;
-    g_usleep (100 * 1000);
-  }
-  g_error ("live stream %s never became %s", ls, want);
+  g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s", ls);
+  if (!sc_harness_wait_member (h, path, "status", want, 60))
+    g_error ("live stream %s never became %s", ls, want);
 }
 
 /* Wait until the broadcast's health is running at about 30 fps. */
@@ -207,40 +152,10 @@ wait_asset_ready (ScHarness *h, const char *ls, double *duration)
       g_usleep (100 * 1000);
   }
   g_assert_nonnull (asset);
-  g_autofree char *apath = g_strdup_printf ("/video/v1/assets/%s", asset);
-  for (int i = 0; i < 600; i++) {
-    g_autoptr (ScResponse) r = api (h, 200, "GET", apath, NULL);
-    JsonObject *d = sc_response_data (r);
-    if (g_str_equal (json_object_get_string_member (d, "status"), "ready")) {
-      if (duration)
-        *duration = json_object_get_double_member_with_default (d, "duration", 0);
-      JsonArray *p = json_object_get_array_member (d, "playback_ids");
-      return g_strdup (json_object_get_string_member (json_array_get_object_element (p, 0), "id"));
-    }
-    g_usleep (100 * 1000);
-  }
-  g_error ("asset %s never became ready", asset);
-}
-
-static char *
-download_mp4 (ScHarness *h, const char *playback_id, const char *dir)
-{
-  g_autofree char *path = g_strdup_printf ("/stream/%s/highest.mp4", playback_id);
-  g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", path, NULL, NULL, 0, NULL);
-  g_assert_cmpuint (r->status, ==, 200);
-  char *file = g_build_filename (dir, "out.mp4", NULL);
-  gsize len;
-  const char *data = g_bytes_get_data (r->body, &len);
-  g_assert_true (g_file_set_contents (file, data, len, NULL));
-  return file;
-}
-
-static char *
-run_out (const char *const *argv)
-{
-  char *out = NULL;
-  g_assert_cmpint (sc_harness_run (&out, argv), ==, 0);
-  return out;
+  g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset, 60);
+  if (duration)
+    *duration = json_object_get_double_member_with_default (a, "duration", 0);
+  return g_strdup (sc_harness_playback_id (a));
 }
 
 /* One frame at time t, scaled to 128x72 RGB. */
@@ -251,13 +166,7 @@ frame_at (const char *file, double t)
   const char *argv[] = { "ffmpeg", "-nostdin", "-v", "error", "-ss", ts, "-i", file,
                          "-frames:v", "1", "-vf", "scale=128:72,format=rgb24",
                          "-f", "rawvideo", "-", NULL };
-  g_autofree char *out = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  GBytes *bytes = NULL;
-  g_subprocess_communicate (p, NULL, NULL, &bytes, NULL, &error);
-  g_assert_no_error (error);
+  GBytes *bytes = sc_harness_run_raw (argv);
   g_assert_cmpuint (g_bytes_get_size (bytes), ==, 128 * 72 * 3);
   return bytes;
 }
@@ -308,17 +217,9 @@ times_of (const char *out)
 static void
 check_probe (const char *file, double switch_at)
 {
-  const char *streams[] = { "ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
-                            "-of", "csv=p=0", file, NULL };
-  g_autofree char *codecs = run_out (streams);
-  g_assert_nonnull (strstr (codecs, "h264"));
-  g_assert_nonnull (strstr (codecs, "aac"));
+  sc_harness_assert_h264_aac (file);
 
-  const char *keys[] = { "ffprobe", "-v", "error", "-select_streams", "v:0", "-skip_frame",
-                         "nokey", "-show_entries", "frame=pts_time", "-of", "csv=p=0",
-                         file, NULL };
-  g_autofree char *kout = run_out (keys);
-  g_autoptr (GArray) kt = times_of (kout);
+  g_autoptr (GArray) kt = sc_harness_keyframe_times (file);
   g_assert_cmpuint (kt->len, >=, 4);
   for (guint i = 1; i < kt->len; i++) {
     double d = g_array_index (kt, double, i) - g_array_index (kt, double, i - 1);
@@ -328,9 +229,9 @@ check_probe (const char *file, double switch_at)
   }
 
   /* Every video packet follows the last within a frame or two, switch included. */
-  const char *pkts[] = { "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                         "packet=dts_time", "-of", "csv=p=0", file, NULL };
-  g_autofree char *pout = run_out (pkts);
+  const char *pkts[] = { "-select_streams", "v:0", "-show_entries", "packet=dts_time",
+                         "-of", "csv=p=0", NULL };
+  g_autofree char *pout = sc_harness_ffprobe (file, pkts);
   g_autoptr (GArray) pt = times_of (pout);
   g_assert_cmpuint (pt->len, >, 100);
   double max_gap = 0, gap_at = 0;
@@ -386,7 +287,7 @@ test_errors (void)
   g_assert_cmpstr (sc_response_str (g, "status"), ==, "idle");
   g_autoptr (ScResponse) del2 = sc_harness_request (h, "DELETE", one, NULL);
   g_assert_cmpuint (del2->status, ==, 204);
-  publisher_stop (p);
+  sc_harness_stop_publisher (p, FALSE);
   space_clear (&s);
 }
 
@@ -394,7 +295,6 @@ static void
 test_end_to_end (void)
 {
   g_autoptr (ScHarness) h = sc_harness_start (NULL);
-  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", NULL);
   Space s;
   space_init (&s, h);
   static const struct { const char *id; guint32 rgb; int freq; } who[] = {
@@ -425,7 +325,7 @@ test_end_to_end (void)
   double switch_at = (g_get_monotonic_time () - t0) / 1e6;
   g_usleep (3 * G_USEC_PER_SEC);
   /* Green leaves mid-broadcast: the output goes on. */
-  publisher_stop (pubs[2]);
+  sc_harness_stop_publisher (pubs[2], FALSE);
   wait_participants (&s, 2);
   g_usleep (4 * G_USEC_PER_SEC);
   g_autoptr (ScResponse) running = get_broadcast (&s, b);
@@ -442,7 +342,7 @@ test_end_to_end (void)
   g_test_message ("asset duration %.2f s, broadcast ran %.2f s after running", duration, total);
   g_assert_cmpfloat (duration, >=, total - 1.0);
   g_assert_cmpfloat (duration, <=, total + 10.0);
-  g_autofree char *file = download_mp4 (h, pid, dir);
+  g_autofree char *file = sc_harness_download_mp4 (h, pid, "out.mp4");
 
   /* Before the switch: each colour where the gallery puts it. */
   ScLayoutOptions opts = { 0 };
@@ -473,10 +373,8 @@ test_end_to_end (void)
 
   check_probe (file, switch_at);
 
-  publisher_stop (pubs[0]);
-  publisher_stop (pubs[1]);
-  g_unlink (file);
-  g_rmdir (dir);
+  sc_harness_stop_publisher (pubs[0], FALSE);
+  sc_harness_stop_publisher (pubs[1], FALSE);
   space_clear (&s);
 }
 
@@ -497,7 +395,7 @@ test_idle_grace (void)
   wait_running (&s, b);
   g_usleep (2 * G_USEC_PER_SEC);
 
-  publisher_stop (p);
+  sc_harness_stop_publisher (p, FALSE);
   wait_participants (&s, 0);
   gint64 left = g_get_monotonic_time ();
   gboolean idle = FALSE;

@@ -6,21 +6,13 @@
 #include "harness.h"
 #include "spacecast/jwt.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #define WAIT_S 90
 
 static ScHarness *h;
 static char *kid, *priv;
 static char *node, *chromium, *script, *page_url;
-
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
 
 /* Everything the browser side needs; NULL when all is there, else why not. */
 static char *
@@ -45,47 +37,6 @@ missing_browser_tools (void)
   return NULL;
 }
 
-static char *
-create_space (void)
-{
-  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/spaces", "{}");
-  g_assert_cmpuint (r->status, ==, 201);
-  return g_strdup (sc_response_str (r, "id"));
-}
-
-static char *
-space_status (const char *space_id, char **active_session_id)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s", space_id);
-  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
-  g_assert_cmpuint (r->status, ==, 200);
-  JsonObject *s = sc_response_data (r);
-  *active_session_id = json_object_has_member (s, "active_session_id")
-      ? g_strdup (json_object_get_string_member (s, "active_session_id")) : NULL;
-  return g_strdup (json_object_get_string_member (s, "status"));
-}
-
-static JsonArray *
-participants (const char *space_id)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s/participants", space_id);
-  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
-  g_assert_cmpuint (r->status, ==, 200);
-  return json_array_ref (sc_response_data_array (r));
-}
-
-static JsonObject *
-find_track (JsonObject *participant, const char *type)
-{
-  JsonArray *tracks = json_object_get_array_member (participant, "tracks");
-  for (guint i = 0; i < json_array_get_length (tracks); i++) {
-    JsonObject *t = json_array_get_object_element (tracks, i);
-    if (g_str_equal (json_object_get_string_member (t, "type"), type))
-      return t;
-  }
-  return NULL;
-}
-
 /* The browser's participant once it has decoded > 30 video frames and
  * some audio. */
 static JsonObject *
@@ -93,10 +44,10 @@ wait_decoding (const char *space_id)
 {
   gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
   while (TRUE) {
-    g_autoptr (JsonArray) ps = participants (space_id);
+    g_autoptr (JsonArray) ps = sc_harness_participants (h, space_id);
     if (json_array_get_length (ps) == 1) {
       JsonObject *p = json_array_get_object_element (ps, 0);
-      JsonObject *v = find_track (p, "video"), *a = find_track (p, "audio");
+      JsonObject *v = sc_harness_find_track (p, "video"), *a = sc_harness_find_track (p, "audio");
       if (v && a && json_object_get_int_member (v, "frames_decoded") > 30 &&
           json_object_get_int_member (a, "frames_decoded") > 0)
         return json_object_ref (p);
@@ -113,8 +64,7 @@ spawn_browser (const char *space_id, const char *token, GSubprocessFlags flags)
   g_autoptr (GError) error = NULL;
   g_autofree char *whip = g_strdup_printf ("%s/rt/v1/spaces/%s/whip", h->base_url, space_id);
   const char *argv[] = { node, script, page_url, whip, token, NULL };
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (flags);
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (flags);
   g_subprocess_launcher_setenv (l, "CHROMIUM", chromium, TRUE);
   GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
   g_assert_no_error (error);
@@ -133,7 +83,7 @@ read_line (GDataInputStream *in)
 static void
 test_publish_and_stop (void)
 {
-  g_autofree char *space = create_space ();
+  g_autofree char *space = sc_harness_create_space (h);
   g_autoptr (GError) error = NULL;
   g_autofree char *token = sc_jwt_sign_space_token (priv, kid, space, NULL, "browser-ann",
                                                     3600, TRUE, &error);
@@ -150,7 +100,7 @@ test_publish_and_stop (void)
   g_autoptr (JsonObject) p = wait_decoding (space);
   g_assert_cmpstr (json_object_get_string_member (p, "participant_id"), ==, "browser-ann");
   g_assert_cmpstr (json_object_get_string_member (p, "role"), ==, "publisher");
-  JsonObject *v = find_track (p, "video"), *a = find_track (p, "audio");
+  JsonObject *v = sc_harness_find_track (p, "video"), *a = sc_harness_find_track (p, "audio");
   g_assert_cmpstr (json_object_get_string_member (v, "codec"), ==, "VP8");
   g_assert_cmpstr (json_object_get_string_member (a, "codec"), ==, "OPUS");
   g_assert_cmpint (json_object_get_int_member (v, "width"), >, 0);
@@ -161,7 +111,7 @@ test_publish_and_stop (void)
                   json_object_get_int_member (v, "frames_decoded"),
                   json_object_get_int_member (a, "frames_decoded"));
   g_autofree char *session = NULL;
-  g_autofree char *status = space_status (space, &session);
+  g_autofree char *status = sc_harness_space_status (h, space, &session);
   g_assert_cmpstr (status, ==, "active");
   g_assert_nonnull (session);
 
@@ -175,10 +125,10 @@ test_publish_and_stop (void)
   g_assert_no_error (error);
   g_assert_cmpint (g_subprocess_get_exit_status (browser), ==, 0);
 
-  g_autoptr (JsonArray) left = participants (space);
+  g_autoptr (JsonArray) left = sc_harness_participants (h, space);
   g_assert_cmpuint (json_array_get_length (left), ==, 0);
   g_autofree char *session2 = NULL;
-  g_autofree char *status2 = space_status (space, &session2);
+  g_autofree char *status2 = sc_harness_space_status (h, space, &session2);
   g_assert_cmpstr (status2, ==, "idle");
   g_assert_null (session2);
 }
@@ -187,7 +137,7 @@ test_publish_and_stop (void)
 static void
 test_refused (void)
 {
-  g_autofree char *space = create_space ();
+  g_autofree char *space = sc_harness_create_space (h);
   g_autoptr (GError) error = NULL;
   g_autofree char *token = sc_jwt_sign_space_token (priv, kid, space, "subscriber", NULL,
                                                     3600, TRUE, &error);
@@ -203,7 +153,7 @@ test_refused (void)
   g_assert_null (strstr (output, "publishing\n"));
   g_assert_nonnull (strstr (output, "403"));
   g_assert_nonnull (strstr (output, "only publishers may publish"));
-  g_autoptr (JsonArray) none = participants (space);
+  g_autoptr (JsonArray) none = sc_harness_participants (h, space);
   g_assert_cmpuint (json_array_get_length (none), ==, 0);
 }
 
@@ -224,10 +174,7 @@ main (int argc, char **argv)
     return g_test_run ();
   }
   h = sc_harness_start (NULL);
-  g_autoptr (ScResponse) k = sc_harness_request (h, "POST", "/system/v1/signing-keys", NULL);
-  g_assert_cmpuint (k->status, ==, 201);
-  kid = g_strdup (sc_response_str (k, "id"));
-  priv = g_strdup (sc_response_str (k, "private_key"));
+  sc_harness_create_signing_key (h, &kid, &priv);
 
   g_test_add_func ("/browser/publish-and-stop", test_publish_and_stop);
   g_test_add_func ("/browser/refused", test_refused);

@@ -5,7 +5,6 @@
 #include "harness.h"
 
 #include <math.h>
-#include <string.h>
 
 /* Generous: this runs on a loaded 2-core machine beside other tests. */
 #define WAIT_S 60.0
@@ -13,15 +12,10 @@
 static char *
 create_stream (ScHarness *h, int reconnect_window, char **key)
 {
-  g_autofree char *body = g_strdup_printf (
-      "{\"playback_policies\":[\"public\"],"
-      "\"new_asset_settings\":{\"playback_policies\":[\"public\"]},"
-      "\"reconnect_window\":%d}", reconnect_window);
-  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/live-streams", body);
-  g_assert_cmpuint (r->status, ==, 201);
-  g_assert_nonnull (sc_response_str (r, "stream_key"));
-  *key = g_strdup (sc_response_str (r, "stream_key"));
-  return g_strdup (sc_response_str (r, "id"));
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, reconnect_window);
+  *key = g_strdup (json_object_get_string_member_with_default (ls, "stream_key", NULL));
+  g_assert_nonnull (*key);
+  return g_strdup (json_object_get_string_member (ls, "id"));
 }
 
 static char *
@@ -79,17 +73,9 @@ wait_recording (ScHarness *h, const char *id)
   char *asset_id = wait_active_asset (h, id);
   g_autofree char *path = stream_path (id, NULL);
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, path);
-  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (ls, "playback_ids"), 0);
-  g_autofree char *m3u8 = g_strdup_printf ("/stream/%s.m3u8", json_object_get_string_member (pid, "id"));
-  gint64 deadline = g_get_monotonic_time () + (gint64) (WAIT_S * G_USEC_PER_SEC);
-  for (;;) {
-    g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", m3u8, NULL, NULL, 0, NULL);
-    g_autofree char *text = g_strndup (g_bytes_get_data (r->body, NULL), g_bytes_get_size (r->body));
-    if (r->status == 200 && strstr (text, ".ts"))
-      return asset_id;
-    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-    g_usleep (100 * 1000);
-  }
+  g_autofree char *playlist = sc_harness_wait_live_playlist (h, sc_harness_playback_id (ls), 1,
+                                                             WAIT_S);
+  return asset_id;
 }
 
 static gboolean
@@ -105,34 +91,15 @@ array_has (JsonArray *a, const char *s)
 static JsonObject *
 wait_ready (ScHarness *h, const char *asset_id)
 {
-  g_autofree char *path = asset_path (asset_id);
-  gint64 deadline = g_get_monotonic_time () + (gint64) (WAIT_S * G_USEC_PER_SEC);
-  JsonObject *a;
-  while ((a = sc_harness_get_data (h, path)) &&
-         g_str_equal (json_object_get_string_member (a, "status"), "preparing")) {
-    json_object_unref (a);
-    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-    g_usleep (100 * 1000);
-  }
-  g_assert_nonnull (a);
-  g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "ready");
-  g_assert_false (json_object_get_boolean_member (a, "is_live"));
-  return a;
+  return sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
 }
 
 /* The finalised MP4's duration as ffprobe reads it. */
 static double
 mp4_duration (ScHarness *h, JsonObject *asset)
 {
-  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (asset, "playback_ids"), 0);
-  g_autofree char *url = g_strdup_printf ("/stream/%s/highest.mp4", json_object_get_string_member (pid, "id"));
-  g_autofree char *file = g_build_filename (h->data_dir, "probe.mp4", NULL);
-  g_assert_cmpuint (sc_harness_download (h, url, file), ==, 200);
-  const char *argv[] = { "ffprobe", "-v", "error", "-show_entries", "format=duration",
-                         "-of", "csv=p=0", file, NULL };
-  g_autofree char *out = NULL;
-  g_assert_cmpint (sc_harness_run (&out, argv), ==, 0);
-  return g_ascii_strtod (out, NULL);
+  g_autofree char *file = sc_harness_download_mp4 (h, sc_harness_playback_id (asset), "probe.mp4");
+  return sc_harness_media_duration (file);
 }
 
 /* A publisher the daemon refuses gives up with an error, soon. */
@@ -200,9 +167,7 @@ test_accept_and_refuse (void)
     g_usleep (100 * 1000);
   }
 
-  int status = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (p, WAIT_S);
   g_autoptr (JsonObject) done = wait_ready (h, asset_id);
   g_autoptr (ScResponse) listed = sc_harness_request (h, "GET", "/video/v1/assets", NULL);
   assert_no_private (listed->json);
@@ -223,10 +188,9 @@ test_disable_enable (void)
   g_autofree char *asset_id = wait_recording (h, id);
   gint64 t0 = g_get_monotonic_time ();
   put (h, id, "disable");
-  int status = 0;
   /* Dropped within about a second; the bound is loose for a loaded machine,
    * far below the 30 s it would otherwise run. */
-  g_assert_true (sc_harness_wait_exit (p, 15, &status));
+  g_assert_true (sc_harness_wait_exit (p, 15, NULL));
   g_test_message ("encoder dropped %.2f s after disable",
                   (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC);
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
@@ -243,8 +207,7 @@ test_disable_enable (void)
   g_autoptr (GSubprocess) p2 = sc_harness_ffmpeg_publish (h, key, 3);
   g_autofree char *asset2 = wait_active_asset (h, id);
   g_assert_cmpstr (asset2, !=, asset_id);
-  g_assert_true (sc_harness_wait_exit (p2, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (p2, WAIT_S);
 }
 
 static void
@@ -265,9 +228,7 @@ test_reset_stream_key (void)
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, new_key, 3);
   g_autofree char *asset_id = wait_active_asset (h, id);
-  int status = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (p, WAIT_S);
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
 }
 
@@ -275,9 +236,7 @@ static void
 publish_and_wait (ScHarness *h, const char *key, double seconds)
 {
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, key, seconds);
-  int status = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (p, WAIT_S);
 }
 
 static void
@@ -353,8 +312,7 @@ test_complete (void)
 
   /* Finalised at once, while the encoder is still held on. */
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
-  int status = 0;
-  g_assert_true (sc_harness_wait_exit (p, 30, &status));
+  g_assert_true (sc_harness_wait_exit (p, 30, NULL));
   double held = (g_get_monotonic_time () - t_complete) / (double) G_USEC_PER_SEC;
   g_test_message ("encoder dropped %.2f s after complete", held);
   /* Never before the hold; only an upper bound would depend on load. */
@@ -388,8 +346,7 @@ test_delete_active (void)
   g_autofree char *asset_id = wait_recording (h, id);
   g_autoptr (ScResponse) r = sc_harness_request (h, "DELETE", path, NULL);
   g_assert_cmpuint (r->status, ==, 204);
-  int status = 0;
-  g_assert_true (sc_harness_wait_exit (p, 15, &status));
+  g_assert_true (sc_harness_wait_exit (p, 15, NULL));
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
   g_autoptr (ScResponse) gone = sc_harness_request (h, "GET", path, NULL);
   g_assert_cmpuint (gone->status, ==, 404);
@@ -409,16 +366,14 @@ test_second_publisher_replaces (void)
   gint64 start = g_get_monotonic_time ();
   g_autofree char *asset_id = wait_recording (h, id);
   g_autoptr (GSubprocess) second = sc_harness_ffmpeg_publish (h, key, 8);
-  int status = 0;
-  g_assert_true (sc_harness_wait_exit (first, 20, &status));
+  g_assert_true (sc_harness_wait_exit (first, 20, NULL));
   /* The newcomer carries on: the stream stays active on the same asset. */
   g_assert_null (g_subprocess_get_identifier (first));
   g_assert_nonnull (g_subprocess_get_identifier (second));
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, path);
   g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "active");
   g_assert_cmpstr (json_object_get_string_member (ls, "active_asset_id"), ==, asset_id);
-  g_assert_true (sc_harness_wait_exit (second, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (second, WAIT_S);
   double published = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   g_assert_cmpuint (count_assets (h, id), ==, 1);
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
@@ -448,12 +403,10 @@ test_publish_while_draining (void)
   g_assert_nonnull (g_subprocess_get_identifier (first));   /* held for 20 s */
 
   g_autoptr (GSubprocess) second = sc_harness_ffmpeg_publish (h, key, 4);
-  int status = 0;
-  g_assert_true (sc_harness_wait_exit (first, 15, &status));
+  g_assert_true (sc_harness_wait_exit (first, 15, NULL));
   g_autofree char *asset2 = wait_active_asset (h, id);
   g_assert_cmpstr (asset2, !=, asset1);
-  g_assert_true (sc_harness_wait_exit (second, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (second, WAIT_S);
   g_autoptr (JsonObject) a2 = wait_ready (h, asset2);
   g_assert_cmpuint (count_assets (h, id), ==, 2);
   /* The first asset is left as it was finalised. */
@@ -478,9 +431,7 @@ test_reset_key_while_publishing (void)
   g_autofree char *asset_id = wait_recording (h, id);
   g_autoptr (ScResponse) r = sc_harness_request (h, "POST", reset, NULL);
   g_assert_cmpuint (r->status, ==, 201);
-  int status = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (p, WAIT_S);
   g_autoptr (JsonObject) a = wait_ready (h, asset_id);
   g_assert_cmpfloat (fabs (json_object_get_double_member (a, "duration") - 6.0), <=, 0.5);
   assert_refused (h, key);
@@ -499,9 +450,7 @@ test_disable_in_reconnect_window (void)
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, key, 3);
   g_autofree char *asset_id = wait_active_asset (h, id);
-  int status = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &status));
-  g_assert_cmpint (status, ==, 0);
+  sc_harness_wait_exit_ok (p, WAIT_S);
   g_autofree char *apath = asset_path (asset_id);
   g_autoptr (JsonObject) open = sc_harness_get_data (h, apath);
   g_assert_cmpstr (json_object_get_string_member (open, "status"), ==, "preparing");

@@ -28,106 +28,16 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Live, live_clear)
 static void
 create_stream (ScHarness *h, int reconnect_window, Live *l)
 {
-  g_autofree char *body = g_strdup_printf (
-      "{\"playback_policies\":[\"public\"],"
-      "\"new_asset_settings\":{\"playback_policies\":[\"public\"]},"
-      "\"reconnect_window\":%d}", reconnect_window);
-  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/live-streams", body);
-  g_assert_cmpuint (r->status, ==, 201);
-  JsonObject *d = sc_response_data (r);
+  g_autoptr (JsonObject) d = sc_harness_create_live_stream (h, reconnect_window);
   l->id = g_strdup (json_object_get_string_member (d, "id"));
   l->key = g_strdup (json_object_get_string_member (d, "stream_key"));
-  JsonObject *pid = json_array_get_object_element (json_object_get_array_member (d, "playback_ids"), 0);
-  l->playback_id = g_strdup (json_object_get_string_member (pid, "id"));
+  l->playback_id = g_strdup (sc_harness_playback_id (d));
 }
 
 static char *
 stream_path (Live *l)
 {
   return g_strdup_printf ("/video/v1/live-streams/%s", l->id);
-}
-
-static char *
-get_text (ScHarness *h, const char *path, guint *status)
-{
-  g_autoptr (ScResponse) r = sc_harness_raw (h, "GET", path, NULL, NULL, 0, NULL);
-  *status = r->status;
-  return g_strndup (g_bytes_get_data (r->body, NULL), g_bytes_get_size (r->body));
-}
-
-static guint
-count_lines (const char *text, const char *prefix)
-{
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  guint n = 0;
-  for (guint i = 0; lines[i]; i++)
-    if (g_str_has_prefix (lines[i], prefix))
-      n++;
-  return n;
-}
-
-/* Polls the live playlist until it lists @segments complete segments. */
-static char *
-wait_live_playlist (ScHarness *h, Live *l, guint segments)
-{
-  g_autofree char *m3u8 = g_strdup_printf ("/stream/%s.m3u8", l->playback_id);
-  gint64 deadline = g_get_monotonic_time () + (gint64) (WAIT_S * G_USEC_PER_SEC);
-  for (;;) {
-    guint status;
-    char *text = get_text (h, m3u8, &status);
-    if (status == 200 && count_lines (text, "#EXTINF") >= segments)
-      return text;
-    g_free (text);
-    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-    g_usleep (100 * 1000);
-  }
-}
-
-static JsonObject *
-wait_ready (ScHarness *h, const char *asset_id)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/assets/%s", asset_id);
-  gint64 deadline = g_get_monotonic_time () + (gint64) (WAIT_S * G_USEC_PER_SEC);
-  JsonObject *a;
-  while ((a = sc_harness_get_data (h, path)) &&
-         g_str_equal (json_object_get_string_member (a, "status"), "preparing")) {
-    json_object_unref (a);
-    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-    g_usleep (100 * 1000);
-  }
-  g_assert_nonnull (a);
-  g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "ready");
-  g_assert_false (json_object_get_boolean_member (a, "is_live"));
-  return a;
-}
-
-static char *
-ffprobe (const char *file, const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) "ffprobe");
-  g_ptr_array_add (argv, (gpointer) "-v");
-  g_ptr_array_add (argv, (gpointer) "error");
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, (gpointer) file);
-  g_ptr_array_add (argv, NULL);
-  char *out = NULL;
-  int status = sc_harness_run (&out, (const char *const *) argv->pdata);
-  if (status != 0)
-    g_error ("ffprobe %s failed: %s", file, out);
-  return out;
-}
-
-/* "h264,video\naac,audio\n" and the like, in stream order. */
-static void
-assert_h264_aac (const char *file)
-{
-  const char *args[] = { "-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0", NULL };
-  g_autofree char *out = ffprobe (file, args);
-  g_test_message ("%s: %s", file, out);
-  g_assert_nonnull (strstr (out, "h264,video"));
-  g_assert_nonnull (strstr (out, "aac,audio"));
 }
 
 static char *
@@ -147,11 +57,11 @@ test_live_and_asset (void)
   g_autofree char *spath = stream_path (&l);
   guint status;
 
-  g_autofree char *idle_text = get_text (h, m3u8, &status);
+  g_autofree char *idle_text = sc_harness_get_text (h, m3u8, &status);
   g_assert_cmpuint (status, ==, 412);
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, l.key, sent);
-  g_autofree char *live = wait_live_playlist (h, &l, 1);
+  g_autofree char *live = sc_harness_wait_live_playlist (h, l.playback_id, 1, WAIT_S);
   g_assert_true (g_str_has_prefix (live, "#EXTM3U"));
   g_assert_null (strstr (live, "#EXT-X-ENDLIST"));
   g_auto (GStrv) lines = g_strsplit (live, "\n", -1);
@@ -163,7 +73,7 @@ test_live_and_asset (void)
   g_autofree char *seg_path = g_strdup_printf ("/stream/%s", seg);
   g_autofree char *seg_file = tmp_file (h, "live-seg.ts");
   g_assert_cmpuint (sc_harness_download (h, seg_path, seg_file), ==, 200);
-  assert_h264_aac (seg_file);
+  sc_harness_assert_h264_aac (seg_file);
 
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, spath);
   g_autofree char *asset_id = g_strdup (json_object_get_string_member (ls, "active_asset_id"));
@@ -173,66 +83,45 @@ test_live_and_asset (void)
   g_autofree char *live_apath = g_strdup_printf ("/video/v1/assets/%s", asset_id);
   g_autoptr (JsonObject) live_asset = sc_harness_get_data (h, live_apath);
   g_assert_true (json_object_get_boolean_member (live_asset, "is_live"));
-  JsonObject *live_apid = json_array_get_object_element (
-      json_object_get_array_member (live_asset, "playback_ids"), 0);
-  g_autofree char *dvr_path = g_strdup_printf ("/stream/%s.m3u8",
-                                               json_object_get_string_member (live_apid, "id"));
-  g_autofree char *dvr = get_text (h, dvr_path, &status);
+  const char *live_apid = sc_harness_playback_id (live_asset);
+  g_autofree char *dvr_path = g_strdup_printf ("/stream/%s.m3u8", live_apid);
+  g_autofree char *dvr = sc_harness_get_text (h, dvr_path, &status);
   g_assert_cmpuint (status, ==, 200);
   g_assert_true (g_str_has_prefix (dvr, "#EXTM3U"));
-  g_assert_cmpuint (count_lines (dvr, "#EXTINF"), >=, 1);
+  g_assert_cmpuint (sc_harness_count_lines (dvr, "#EXTINF"), >=, 1);
   g_assert_null (strstr (dvr, "#EXT-X-ENDLIST"));
-  g_autofree char *early_mp4 = g_strdup_printf ("/stream/%s/highest.mp4",
-                                                json_object_get_string_member (live_apid, "id"));
-  g_autofree char *not_yet = get_text (h, early_mp4, &status);
+  g_autofree char *early_mp4 = g_strdup_printf ("/stream/%s/highest.mp4", live_apid);
+  g_autofree char *not_yet = sc_harness_get_text (h, early_mp4, &status);
   g_assert_cmpuint (status, ==, 412);
 
-  int rc = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &rc));
-  g_assert_cmpint (rc, ==, 0);
+  sc_harness_wait_exit_ok (p, WAIT_S);
   g_assert_true (sc_harness_wait_member (h, spath, "status", "idle", WAIT_S));
-  g_autofree char *after = get_text (h, m3u8, &status);
+  g_autofree char *after = sc_harness_get_text (h, m3u8, &status);
   g_assert_cmpuint (status, ==, 412);
 
-  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
-  JsonObject *apid = json_array_get_object_element (json_object_get_array_member (a, "playback_ids"), 0);
-  const char *asset_pid = json_object_get_string_member (apid, "id");
+  g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
+  const char *asset_pid = sc_harness_playback_id (a);
 
   /* The whole recording, closed. */
   g_autofree char *vod_path = g_strdup_printf ("/stream/%s.m3u8", asset_pid);
-  g_autofree char *vod = get_text (h, vod_path, &status);
+  g_autofree char *vod = sc_harness_get_text (h, vod_path, &status);
   g_assert_cmpuint (status, ==, 200);
   g_assert_nonnull (strstr (vod, "#EXT-X-ENDLIST"));
-  g_assert_cmpuint (count_lines (vod, "#EXTINF"), >=, 3);
+  g_assert_cmpuint (sc_harness_count_lines (vod, "#EXTINF"), >=, 3);
 
-  g_autofree char *mp4_path = g_strdup_printf ("/stream/%s/highest.mp4", asset_pid);
-  g_autofree char *mp4 = tmp_file (h, "highest.mp4");
-  g_assert_cmpuint (sc_harness_download (h, mp4_path, mp4), ==, 200);
-  assert_h264_aac (mp4);
-  const char *dur_args[] = { "-show_entries", "format=duration", "-of", "csv=p=0", NULL };
-  g_autofree char *dur_text = ffprobe (mp4, dur_args);
-  double mp4_duration = g_ascii_strtod (dur_text, NULL);
+  g_autofree char *mp4 = sc_harness_download_mp4 (h, asset_pid, "highest.mp4");
+  sc_harness_assert_h264_aac (mp4);
+  double mp4_duration = sc_harness_media_duration (mp4);
   g_test_message ("sent %.1f s, MP4 %.3f s, asset %.3f s", sent, mp4_duration,
                   json_object_get_double_member (a, "duration"));
   g_assert_cmpfloat (fabs (mp4_duration - sent), <=, 0.5);
 
   /* A keyframe every 2 s, as the encoder made them. */
-  const char *key_args[] = { "-select_streams", "v", "-skip_frame", "nokey",
-                             "-show_entries", "frame=pts_time", "-of", "csv=p=0", NULL };
-  g_autofree char *keys = ffprobe (mp4, key_args);
-  /* csv may add empty fields and lines for side data: keep the numbers. */
-  g_auto (GStrv) tokens = g_regex_split_simple ("[\\s,]+", keys, 0, 0);
-  g_autoptr (GArray) kt = g_array_new (FALSE, FALSE, sizeof (double));
-  for (guint i = 0; tokens[i]; i++)
-    if (tokens[i][0]) {
-      double v = g_ascii_strtod (tokens[i], NULL);
-      g_array_append_val (kt, v);
-    }
-  g_autofree char *keys_joined = g_strjoinv (" ", tokens);
-  g_test_message ("keyframes at %s", keys_joined);
+  g_autoptr (GArray) kt = sc_harness_keyframe_times (mp4);
   g_assert_cmpuint (kt->len, >=, 4);
   for (guint i = 1; i < kt->len; i++) {
     double gap = g_array_index (kt, double, i) - g_array_index (kt, double, i - 1);
+    g_test_message ("keyframe at %.3f (+%.3f)", g_array_index (kt, double, i), gap);
     g_assert_cmpfloat (fabs (gap - 2.0), <, 0.05);
   }
 
@@ -263,7 +152,7 @@ test_live_and_asset (void)
   g_autofree char *jpg = tmp_file (h, "thumb.jpg");
   g_assert_cmpuint (sc_harness_download (h, thumb_path, jpg), ==, 200);
   const char *size_args[] = { "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", NULL };
-  g_autofree char *size = ffprobe (jpg, size_args);
+  g_autofree char *size = sc_harness_ffprobe (jpg, size_args);
   g_assert_cmpstr (g_strstrip (size), ==, "mjpeg,320,180");
 }
 
@@ -277,22 +166,16 @@ test_gstreamer_recording (void)
   g_autofree char *spath = stream_path (&l);
 
   g_autoptr (GSubprocess) p = sc_harness_gst_publish (h, l.key, 6);
-  g_autofree char *live = wait_live_playlist (h, &l, 1);
+  g_autofree char *live = sc_harness_wait_live_playlist (h, l.playback_id, 1, WAIT_S);
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, spath);
   g_autofree char *asset_id = g_strdup (json_object_get_string_member (ls, "active_asset_id"));
-  int rc = -1;
-  g_assert_true (sc_harness_wait_exit (p, WAIT_S, &rc));
-  g_assert_cmpint (rc, ==, 0);
-  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  sc_harness_wait_exit_ok (p, WAIT_S);
+  g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
   double duration = json_object_get_double_member (a, "duration");
   g_test_message ("rtmp2sink: 6 s sent, %.3f s recorded", duration);
   g_assert_cmpfloat (fabs (duration - 6.0), <=, 0.5);
-  JsonObject *apid = json_array_get_object_element (json_object_get_array_member (a, "playback_ids"), 0);
-  g_autofree char *mp4_path = g_strdup_printf ("/stream/%s/highest.mp4",
-                                               json_object_get_string_member (apid, "id"));
-  g_autofree char *mp4 = tmp_file (h, "gst.mp4");
-  g_assert_cmpuint (sc_harness_download (h, mp4_path, mp4), ==, 200);
-  assert_h264_aac (mp4);
+  g_autofree char *mp4 = sc_harness_download_mp4 (h, sc_harness_playback_id (a), "gst.mp4");
+  sc_harness_assert_h264_aac (mp4);
 }
 
 static void
@@ -305,7 +188,7 @@ test_crash_safety (void)
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, l.key, 60);
   /* Three complete 2 s segments: at least 6 s of media on disk. */
-  g_autofree char *live = wait_live_playlist (h, &l, 3);
+  g_autofree char *live = sc_harness_wait_live_playlist (h, l.playback_id, 3, WAIT_S);
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, spath);
   g_autofree char *asset_id = g_strdup (json_object_get_string_member (ls, "active_asset_id"));
   g_assert_nonnull (asset_id);
@@ -315,7 +198,7 @@ test_crash_safety (void)
   g_assert_true (sc_harness_wait_exit (p, WAIT_S, NULL));
   sc_harness_launch (h);
 
-  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
   double duration = json_object_get_double_member (a, "duration");
   g_test_message ("recovered %.3f s after kill -9", duration);
   g_assert_cmpfloat (duration, >=, 4.0);
@@ -324,12 +207,8 @@ test_crash_safety (void)
   g_assert_false (json_object_has_member (after, "active_asset_id"));
 
   /* The recovered MP4 plays. */
-  JsonObject *apid = json_array_get_object_element (json_object_get_array_member (a, "playback_ids"), 0);
-  g_autofree char *mp4_path = g_strdup_printf ("/stream/%s/highest.mp4",
-                                               json_object_get_string_member (apid, "id"));
-  g_autofree char *mp4 = tmp_file (h, "recovered.mp4");
-  g_assert_cmpuint (sc_harness_download (h, mp4_path, mp4), ==, 200);
-  assert_h264_aac (mp4);
+  g_autofree char *mp4 = sc_harness_download_mp4 (h, sc_harness_playback_id (a), "recovered.mp4");
+  sc_harness_assert_h264_aac (mp4);
 
   /* Deleting the asset takes its media with it. */
   g_autofree char *dir = g_build_filename (h->data_dir, "assets", asset_id, NULL);
@@ -340,8 +219,10 @@ test_crash_safety (void)
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
   g_autoptr (ScResponse) gone = sc_harness_request (h, "GET", apath, NULL);
   g_assert_cmpuint (gone->status, ==, 404);
+  g_autofree char *mp4_path = g_strdup_printf ("/stream/%s/highest.mp4",
+                                               sc_harness_playback_id (a));
   guint status;
-  g_autofree char *mp4_after = get_text (h, mp4_path, &status);
+  g_autofree char *mp4_after = sc_harness_get_text (h, mp4_path, &status);
   g_assert_cmpuint (status, ==, 404);
 }
 
@@ -355,14 +236,14 @@ test_restart (void)
   g_autofree char *spath = stream_path (&l);
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (h, l.key, 60);
-  g_autofree char *live = wait_live_playlist (h, &l, 2);
+  g_autofree char *live = sc_harness_wait_live_playlist (h, l.playback_id, 2, WAIT_S);
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, spath);
   g_autofree char *asset_id = g_strdup (json_object_get_string_member (ls, "active_asset_id"));
   g_assert_nonnull (asset_id);
 
   sc_harness_restart (h);
   g_assert_true (sc_harness_wait_exit (p, WAIT_S, NULL));
-  g_autoptr (JsonObject) a = wait_ready (h, asset_id);
+  g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
   g_assert_cmpfloat (json_object_get_double_member (a, "duration"), >=, 2.0);
   g_autoptr (JsonObject) after = sc_harness_get_data (h, spath);
   g_assert_cmpstr (json_object_get_string_member (after, "status"), ==, "idle");

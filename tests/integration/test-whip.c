@@ -5,9 +5,7 @@
 #include "harness.h"
 #include "spacecast/jwt.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 /* Short, so the vanish test does not wait long; real media keeps a
  * connected publisher well inside it. */
@@ -70,56 +68,20 @@ static const char two_video_offer[] =
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static char *
-create_space (void)
-{
-  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/spaces", "{}");
-  g_assert_cmpuint (r->status, ==, 201);
-  return g_strdup (sc_response_str (r, "id"));
-}
-
-static JsonObject *
-get_space (const char *space_id)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s", space_id);
-  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
-  g_assert_cmpuint (r->status, ==, 200);
-  return json_object_ref (sc_response_data (r));
-}
-
-static char *
-space_status (const char *space_id, char **active_session_id)
-{
-  g_autoptr (JsonObject) s = get_space (space_id);
-  if (active_session_id)
-    *active_session_id = json_object_has_member (s, "active_session_id")
-        ? g_strdup (json_object_get_string_member (s, "active_session_id")) : NULL;
-  return g_strdup (json_object_get_string_member (s, "status"));
-}
-
 static void
 assert_idle (const char *space_id)
 {
   g_autofree char *session = NULL;
-  g_autofree char *status = space_status (space_id, &session);
+  g_autofree char *status = sc_harness_space_status (h, space_id, &session);
   g_assert_cmpstr (status, ==, "idle");
   g_assert_null (session);
-}
-
-static JsonArray *
-participants (const char *space_id)
-{
-  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s/participants", space_id);
-  g_autoptr (ScResponse) r = sc_harness_request (h, "GET", path, NULL);
-  g_assert_cmpuint (r->status, ==, 200);
-  return json_array_ref (sc_response_data_array (r));
 }
 
 /* "connection_id,connection_id,..." in listing order: what "unchanged" means. */
 static char *
 participants_fingerprint (const char *space_id)
 {
-  g_autoptr (JsonArray) ps = participants (space_id);
+  g_autoptr (JsonArray) ps = sc_harness_participants (h, space_id);
   GString *s = g_string_new (NULL);
   for (guint i = 0; i < json_array_get_length (ps); i++) {
     JsonObject *p = json_array_get_object_element (ps, i);
@@ -127,50 +89,6 @@ participants_fingerprint (const char *space_id)
                             json_object_get_string_member (p, "connection_id"));
   }
   return g_string_free (s, FALSE);
-}
-
-static JsonObject *
-find_track (JsonObject *participant, const char *type)
-{
-  JsonArray *tracks = json_object_get_array_member (participant, "tracks");
-  for (guint i = 0; i < json_array_get_length (tracks); i++) {
-    JsonObject *t = json_array_get_object_element (tracks, i);
-    if (g_str_equal (json_object_get_string_member (t, "type"), type))
-      return t;
-  }
-  return NULL;
-}
-
-static gint64
-frames_of (JsonObject *participant, const char *type)
-{
-  JsonObject *t = find_track (participant, type);
-  return t ? json_object_get_int_member (t, "frames_decoded") : -1;
-}
-
-/* Polls the listing until exactly @count participants are there and, when
- * @min_frames > 0, the first has decoded more than that many video and
- * audio frames.  Returns the first participant (or NULL when count is 0). */
-static JsonObject *
-wait_participants (const char *space_id, guint count, gint64 min_frames, guint timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-  while (TRUE) {
-    g_autoptr (JsonArray) ps = participants (space_id);
-    guint n = json_array_get_length (ps);
-    if (n == count) {
-      if (count == 0)
-        return NULL;
-      JsonObject *p = json_array_get_object_element (ps, 0);
-      if (min_frames <= 0 || (frames_of (p, "video") > min_frames &&
-                              frames_of (p, "audio") > min_frames))
-        return json_object_ref (p);
-    }
-    if (g_get_monotonic_time () > deadline)
-      g_error ("space %s: still %u participants (wanted %u with > %" G_GINT64_FORMAT
-               " frames) after %u s", space_id, n, count, min_frames, timeout_s);
-    g_usleep (200 * 1000);
-  }
 }
 
 static char *
@@ -195,50 +113,6 @@ whip_post (const char *space_id, const char *token, const char *ctype, const cha
   g_autofree char *path = whip_path (space_id);
   g_autofree char *auth = token ? g_strconcat ("Bearer ", token, NULL) : NULL;
   return sc_harness_raw (h, "POST", path, ctype, offer, strlen (offer), auth);
-}
-
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* `spacecast publish` joining @space_id; returns once it reports the
- * session, whose path (the Location) goes to *location. */
-static GSubprocess *
-start_publisher (const char *space_id, const char *token, char **location)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = whip_path (space_id);
-  g_autofree char *url = g_strconcat (h->base_url, path, NULL);
-  const char *argv[] = { g_getenv ("SC_DAEMON"), "publish", "--whip", url, "--token", token,
-                         "--ice-host", "127.0.0.1", NULL };
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
-  g_subprocess_launcher_unsetenv (l, "G_DEBUG");
-  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
-  g_assert_no_error (error);
-
-  g_autoptr (GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
-  g_autofree char *line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &error);
-  g_assert_no_error (error);
-  if (!line || !g_str_has_prefix (line, "publishing; session "))
-    g_error ("publisher did not start publishing: %s", line ? line : "(exited)");
-  const char *abs = line + strlen ("publishing; session ");
-  g_assert_true (g_str_has_prefix (abs, h->base_url));
-  *location = g_strdup (abs + strlen (h->base_url));
-  return p;
-}
-
-static void
-stop_publisher (GSubprocess *p, gboolean crash)
-{
-  if (crash)
-    g_subprocess_force_exit (p);
-  else
-    g_subprocess_send_signal (p, SIGTERM);
-  g_assert_true (g_subprocess_wait (p, NULL, NULL));
-  g_object_unref (p);
 }
 
 static char *
@@ -268,7 +142,7 @@ assert_listed (JsonObject *p, const char *participant_id, const char *connection
   g_assert_cmpstr (json_object_get_string_member (p, "participant_id"), ==, participant_id);
   g_assert_cmpstr (json_object_get_string_member (p, "connection_id"), ==, connection_id);
   g_assert_cmpstr (json_object_get_string_member (p, "role"), ==, "publisher");
-  JsonObject *v = find_track (p, "video"), *a = find_track (p, "audio");
+  JsonObject *v = sc_harness_find_track (p, "video"), *a = sc_harness_find_track (p, "audio");
   g_assert_nonnull (v);
   g_assert_nonnull (a);
   g_assert_cmpstr (json_object_get_string_member (v, "codec"), ==, "VP8");
@@ -280,24 +154,26 @@ assert_listed (JsonObject *p, const char *participant_id, const char *connection
 static void
 test_join_and_leave (void)
 {
-  g_autofree char *space = create_space ();
+  g_autofree char *space = sc_harness_create_space (h);
   g_autofree char *token = token_for (space, NULL, "alice");
   g_autofree char *location = NULL;
   assert_idle (space);
 
-  GSubprocess *pub = start_publisher (space, token, &location);
+  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, &location);
   g_autofree char *prefix = g_strdup_printf ("/rt/v1/spaces/%s/whip/", space);
   g_assert_true (g_str_has_prefix (location, prefix));
   const char *connection_id = location + strlen (prefix);
 
-  g_autoptr (JsonObject) p = wait_participants (space, 1, 10, WAIT_S);
+  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 10, WAIT_S);
   assert_listed (p, "alice", connection_id);
   /* Media keeps flowing: the decoded counts grow. */
-  g_autoptr (JsonObject) later = wait_participants (space, 1, frames_of (p, "video") + 30, WAIT_S);
-  g_assert_cmpint (frames_of (later, "audio"), >, frames_of (p, "audio"));
+  g_autoptr (JsonObject) later =
+      sc_harness_wait_participants (h, space, 1, sc_harness_frames_decoded (p, "video") + 30, WAIT_S);
+  g_assert_cmpint (sc_harness_frames_decoded (later, "audio"), >,
+                   sc_harness_frames_decoded (p, "audio"));
 
   g_autofree char *session1 = NULL;
-  g_autofree char *status = space_status (space, &session1);
+  g_autofree char *status = sc_harness_space_status (h, space, &session1);
   g_assert_cmpstr (status, ==, "active");
   g_assert_nonnull (session1);
 
@@ -318,28 +194,28 @@ test_join_and_leave (void)
   /* Leave by DELETE on the Location. */
   g_autoptr (ScResponse) del = sc_harness_raw (h, "DELETE", location, NULL, NULL, 0, NULL);
   g_assert_cmpuint (del->status, ==, 200);
-  g_autoptr (JsonArray) none = participants (space);
+  g_autoptr (JsonArray) none = sc_harness_participants (h, space);
   g_assert_cmpuint (json_array_get_length (none), ==, 0);
   assert_idle (space);
   g_autoptr (ScResponse) del2 = sc_harness_raw (h, "DELETE", location, NULL, NULL, 0, NULL);
   g_assert_cmpuint (del2->status, ==, 404);
-  stop_publisher (pub, TRUE);
+  sc_harness_stop_publisher (pub, TRUE);
 
   /* Joining again (the same participant id is free now) opens a new session. */
   g_autofree char *location2 = NULL;
-  pub = start_publisher (space, token, &location2);
+  pub = sc_harness_whip_publish (h, space, token, NULL, &location2);
   g_assert_cmpstr (location2, !=, location);
-  g_autoptr (JsonObject) p2 = wait_participants (space, 1, 10, WAIT_S);
+  g_autoptr (JsonObject) p2 = sc_harness_wait_participants (h, space, 1, 10, WAIT_S);
   assert_listed (p2, "alice", location2 + strlen (prefix));
   g_autofree char *session2 = NULL;
-  g_autofree char *status2 = space_status (space, &session2);
+  g_autofree char *status2 = sc_harness_space_status (h, space, &session2);
   g_assert_cmpstr (status2, ==, "active");
   g_assert_nonnull (session2);
   g_assert_cmpstr (session2, !=, session1);
 
   /* A publisher told to stop DELETEs its session itself. */
-  stop_publisher (pub, FALSE);
-  wait_participants (space, 0, 0, WAIT_S);
+  sc_harness_stop_publisher (pub, FALSE);
+  sc_harness_wait_participants (h, space, 0, 0, WAIT_S);
   assert_idle (space);
   g_autoptr (ScResponse) gone = sc_harness_raw (h, "DELETE", location2, NULL, NULL, 0, NULL);
   g_assert_cmpuint (gone->status, ==, 404);
@@ -353,18 +229,18 @@ test_join_and_leave (void)
 static void
 test_vanish (void)
 {
-  g_autofree char *space = create_space ();
+  g_autofree char *space = sc_harness_create_space (h);
   g_autofree char *token = token_for (space, "publisher", NULL);
   g_autofree char *location = NULL;
-  GSubprocess *pub = start_publisher (space, token, &location);
-  g_autoptr (JsonObject) p = wait_participants (space, 1, 10, WAIT_S);
+  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, &location);
+  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 10, WAIT_S);
   /* No participant_id in the token: the daemon made one up. */
   g_assert_cmpuint (strlen (json_object_get_string_member (p, "participant_id")), >, 0);
 
   /* kill -9: no DELETE, no DTLS close; only the missing media tells. */
-  stop_publisher (pub, TRUE);
+  sc_harness_stop_publisher (pub, TRUE);
   gint64 killed = g_get_monotonic_time ();
-  wait_participants (space, 0, 0, PARTICIPANT_TIMEOUT_S + 20);
+  sc_harness_wait_participants (h, space, 0, 0, PARTICIPANT_TIMEOUT_S + 20);
   g_test_message ("vanished publisher removed after %.1f s (timeout %d s)",
                   (g_get_monotonic_time () - killed) / 1e6, PARTICIPANT_TIMEOUT_S);
   assert_idle (space);
@@ -408,17 +284,17 @@ check_refusal (const char *space, const Refusal *c)
 static void
 test_refusals (void)
 {
-  g_autofree char *space = create_space ();
-  g_autofree char *other = create_space ();
+  g_autofree char *space = sc_harness_create_space (h);
+  g_autofree char *other = sc_harness_create_space (h);
   g_autoptr (GError) error = NULL;
 
   /* A connected publisher, so "nothing changed" means something. */
   g_autofree char *pub_token = token_for (space, NULL, "bob");
   g_autofree char *location = NULL;
-  GSubprocess *pub = start_publisher (space, pub_token, &location);
-  g_autoptr (JsonObject) bob = wait_participants (space, 1, 5, WAIT_S);
+  GSubprocess *pub = sc_harness_whip_publish (h, space, pub_token, NULL, &location);
+  g_autoptr (JsonObject) bob = sc_harness_wait_participants (h, space, 1, 5, WAIT_S);
   g_autofree char *session = NULL;
-  g_autofree char *st = space_status (space, &session);
+  g_autofree char *st = sc_harness_space_status (h, space, &session);
   g_assert_cmpstr (st, ==, "active");
 
   g_autofree char *good = token_for (space, NULL, "carol");
@@ -493,25 +369,26 @@ test_refusals (void)
   }
 
   g_autofree char *session_after = NULL;
-  g_autofree char *st_after = space_status (space, &session_after);
+  g_autofree char *st_after = sc_harness_space_status (h, space, &session_after);
   g_assert_cmpstr (st_after, ==, "active");
   g_assert_cmpstr (session_after, ==, session);
-  g_autoptr (JsonArray) others = participants (other);
+  g_autoptr (JsonArray) others = sc_harness_participants (h, other);
   g_assert_cmpuint (json_array_get_length (others), ==, 0);
   assert_idle (other);
-  g_autoptr (JsonObject) still = wait_participants (space, 1, frames_of (bob, "video"), WAIT_S);
+  g_autoptr (JsonObject) still =
+      sc_harness_wait_participants (h, space, 1, sc_harness_frames_decoded (bob, "video"), WAIT_S);
   g_assert_cmpstr (json_object_get_string_member (still, "connection_id"), ==,
                    json_object_get_string_member (bob, "connection_id"));
 
-  stop_publisher (pub, FALSE);
-  wait_participants (space, 0, 0, WAIT_S);
+  sc_harness_stop_publisher (pub, FALSE);
+  sc_harness_wait_participants (h, space, 0, 0, WAIT_S);
   assert_idle (space);
 }
 
 static void
 test_options (void)
 {
-  g_autofree char *space = create_space ();
+  g_autofree char *space = sc_harness_create_space (h);
   g_autofree char *path = whip_path (space);
   g_autoptr (ScResponse) r = sc_harness_raw (h, "OPTIONS", path, NULL, NULL, 0, NULL);
   g_assert_cmpuint (r->status, ==, 204);
@@ -539,10 +416,7 @@ main (int argc, char **argv)
   g_autofree char *timeout = g_strdup_printf ("--participant-timeout=%d", PARTICIPANT_TIMEOUT_S);
   h = sc_harness_start ((const char *[]) { timeout, NULL });
 
-  g_autoptr (ScResponse) k = sc_harness_request (h, "POST", "/system/v1/signing-keys", NULL);
-  g_assert_cmpuint (k->status, ==, 201);
-  kid = g_strdup (sc_response_str (k, "id"));
-  priv = g_strdup (sc_response_str (k, "private_key"));
+  sc_harness_create_signing_key (h, &kid, &priv);
 
   g_test_add_func ("/whip/options", test_options);
   g_test_add_func ("/whip/refusals", test_refusals);
