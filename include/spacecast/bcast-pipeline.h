@@ -88,8 +88,8 @@ void sc_bcast_pipeline_push_video   (ScBcastPipeline *p, const char *participant
 void sc_bcast_pipeline_push_audio   (ScBcastPipeline *p, const char *participant_id,
                                      GstSample *s);
 
-/* Tiles from the layout engine.  All pads change on the same output frame
- * (the second one after the call); transition_ms > 0 animates linearly. */
+/* Tiles from the layout engine.  All pads change on the next output frame
+ * the compositor makes after the call; transition_ms > 0 animates linearly. */
 void sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles,
                                   guint n, guint transition_ms);
 

@@ -1,9 +1,8 @@
 /* The mixing pipeline: filler sources, compositor + audiomixer with fixed
- * output caps, per-participant branches and the layout (tiles → pads). */
+ * output caps, per-participant branches (the layout on them: bcast-tiles.c). */
 #include "bcast-private.h"
 #include "spacecast/core.h"
 
-#include <gst/controller/gstdirectcontrolbinding.h>
 #include <gst/video/video.h>
 #include <string.h>
 
@@ -11,30 +10,6 @@
 /* A participant whose timestamps drift this far from our clock (their
  * pipeline restarted, stalled...) is re-anchored. */
 #define REANCHOR_LIMIT (1 * GST_SECOND)
-#define Z_PARTICIPANTS 2          /* 0: colour, 1: background image */
-/* Every mixer input and the output share one raw format, the one browsers'
- * VP8 decodes to: the compositor then only copies or scales a tile, instead
- * of converting its colour matrix and chroma siting on every frame. */
-#define RAW "video/x-raw,format=I420,colorimetry=bt601,chroma-site=jpeg"
-
-static const char *const geom_props[] = { "xpos", "ypos", "width", "height", "alpha" };
-#define N_GEOM G_N_ELEMENTS (geom_props)
-
-struct _ScBcastSlot {
-  GstElement *bin;
-  GstElement *mixer;
-  GstPad *mixpad;
-  GstElement *src;              /* appsrc or videotestsrc, owned by bin */
-  GstElement *crop, *text;      /* video only */
-  GstTimedValueControlSource *cs[N_GEOM];
-};
-
-typedef struct {
-  char *id;
-  ScBcastSlot *video, *audio;
-  gboolean anchored;
-  GstClockTimeDiff offset;      /* ours = theirs + offset */
-} ScBcastInput;
 
 static guint slot_counter;
 
@@ -53,9 +28,8 @@ sc_bcast_state_to_string (ScBcastState s)
 
 /* ---- slots: one mixer input each ---------------------------------------- */
 
-static ScBcastSlot *
-slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geometry,
-          GError **error)
+ScBcastSlot *
+sc_bcast_slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, GError **error)
 {
   /* No automatic ghosting: textoverlay's text pad would become a linked
    * ghost pad, and textoverlay then waits forever for text. */
@@ -80,27 +54,6 @@ slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geom
     /* At stop, sources end in any order: keep the last frames, so the
      * final output frames do not flash to black. */
     g_object_set (s->mixpad, "repeat-after-eos", TRUE, NULL);
-  if (geometry) {
-    /* Tiles are scaled: bilinear costs half of the default cubic and looks
-     * the same at these ratios.  (Any converter-config makes the compositor
-     * convert even an unscaled frame, so only tiles get one.) */
-    g_autoptr (GstStructure) conv = gst_structure_new ("GstVideoConverter",
-        GST_VIDEO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-        GST_VIDEO_RESAMPLER_METHOD_LINEAR,
-        GST_VIDEO_CONVERTER_OPT_CHROMA_RESAMPLER_METHOD, GST_TYPE_VIDEO_RESAMPLER_METHOD,
-        GST_VIDEO_RESAMPLER_METHOD_LINEAR, NULL);
-    g_object_set (s->mixpad, "converter-config", conv, NULL);
-    /* Hidden until a tile places it. */
-    g_object_set (s->mixpad, "alpha", 0.0, "zorder", Z_PARTICIPANTS, NULL);
-    for (guint i = 0; i < N_GEOM; i++) {
-      GstControlSource *cs = gst_interpolation_control_source_new ();
-      g_object_set (cs, "mode", GST_INTERPOLATION_MODE_LINEAR, NULL);
-      gst_object_add_control_binding (GST_OBJECT (s->mixpad),
-          gst_direct_control_binding_new_absolute (GST_OBJECT (s->mixpad),
-                                                   geom_props[i], cs));
-      s->cs[i] = GST_TIMED_VALUE_CONTROL_SOURCE (cs);
-    }
-  }
   g_autoptr (GstPad) srcpad = gst_element_get_static_pad (bin, "src");
   if (gst_pad_link (srcpad, s->mixpad) != GST_PAD_LINK_OK)
     g_warning ("bcast: could not link %s to the mixer", name);
@@ -110,8 +63,8 @@ slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, gboolean geom
 /* Called with no data path through the mixer pad any more worth keeping.
  * Releasing the pad first flushes it, so a branch blocked in the aggregator
  * wakes up before we shut it down. */
-static void
-slot_free (ScBcastPipeline *p, ScBcastSlot *s)
+void
+sc_bcast_slot_free (ScBcastPipeline *p, ScBcastSlot *s)
 {
   if (!s)
     return;
@@ -121,101 +74,17 @@ slot_free (ScBcastPipeline *p, ScBcastSlot *s)
   g_clear_object (&s->src);
   g_clear_object (&s->crop);
   g_clear_object (&s->text);
-  for (guint i = 0; i < N_GEOM; i++)
+  for (guint i = 0; i < SC_BCAST_N_GEOM; i++)
     g_clear_object (&s->cs[i]);
   gst_bin_remove (GST_BIN (p->pipeline), s->bin);
   g_free (s);
 }
 
-static double
-pad_prop_as_double (GstPad *pad, const char *prop)
-{
-  GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (pad), prop);
-  g_auto (GValue) v = G_VALUE_INIT;
-  g_value_init (&v, ps->value_type);
-  g_object_get_property (G_OBJECT (pad), prop, &v);
-  return ps->value_type == G_TYPE_INT ? g_value_get_int (&v) : g_value_get_double (&v);
-}
-
-/* Schedule the slot to reach @target at output time @t (over @dur).  All
- * slots scheduled for the same @t change on the same output frame: the
- * compositor syncs every pad's control values at each frame's time. */
-static void
-slot_move (ScBcastSlot *s, const double target[N_GEOM], GstClockTime t, GstClockTime dur)
-{
-  double cur[N_GEOM];
-  for (guint i = 0; i < N_GEOM; i++) {
-    if (!gst_control_source_get_value (GST_CONTROL_SOURCE (s->cs[i]), t, &cur[i]))
-      cur[i] = pad_prop_as_double (s->mixpad, geom_props[i]);
-  }
-  gboolean was_hidden = cur[N_GEOM - 1] <= 0.0;
-  for (guint i = 0; i < N_GEOM; i++) {
-    gboolean is_alpha = i == N_GEOM - 1;
-    /* A hidden tile appears in place (fading in), it does not fly in. */
-    gboolean animate = dur > 0 && (is_alpha || !was_hidden);
-    gst_timed_value_control_source_unset_all (s->cs[i]);
-    if (animate) {
-      gst_timed_value_control_source_set (s->cs[i], t, cur[i]);
-      gst_timed_value_control_source_set (s->cs[i], t + dur, target[i]);
-    } else {
-      if (t > 0)
-        gst_timed_value_control_source_set (s->cs[i], t - 1, cur[i]);
-      gst_timed_value_control_source_set (s->cs[i], t, target[i]);
-    }
-  }
-}
-
-static void
-slot_hide (ScBcastSlot *s, GstClockTime t)
-{
-  double target[N_GEOM];
-  for (guint i = 0; i < N_GEOM - 1; i++)
-    target[i] = pad_prop_as_double (s->mixpad, geom_props[i]);
-  target[N_GEOM - 1] = 0.0;
-  slot_move (s, target, t, 0);
-}
-
-static void
-slot_set_label (ScBcastSlot *s, const char *label)
-{
-  if (!s->text)
-    return;
-  g_autofree char *escaped = label ? g_markup_escape_text (label, -1) : NULL;
-  g_object_set (s->text, "text", escaped ? escaped : "", "silent", label == NULL, NULL);
-}
-
-static void
-slot_place (ScBcastSlot *s, const ScTile *tile, GstClockTime t, GstClockTime dur)
-{
-  double target[N_GEOM] = { tile->rect.x, tile->rect.y, tile->rect.width,
-                            tile->rect.height, 1.0 };
-  int z = Z_PARTICIPANTS + MAX (tile->z, 0);
-  int cur_z;
-  g_object_get (s->mixpad, "zorder", &cur_z, NULL);
-  if (cur_z != z)
-    g_object_set (s->mixpad, "zorder", (guint) z, NULL);
-  if (s->crop) {
-    /* fit=cover: crop the input to the tile's aspect, then scale to fill.
-     * fit=contain: whole picture, letterboxed by the compositor. */
-    int gcd = 1, a = tile->rect.width, b = tile->rect.height;
-    while (b) { int r = a % b; a = b; b = r; }
-    gcd = MAX (a, 1);
-    if (tile->fit == SC_FIT_COVER && tile->rect.height > 0)
-      g_object_set (s->crop, "aspect-ratio", tile->rect.width / gcd, tile->rect.height / gcd, NULL);
-    else
-      g_object_set (s->crop, "aspect-ratio", 0, 1, NULL);
-  }
-  gst_util_set_object_arg (G_OBJECT (s->mixpad), "sizing-policy",
-                           tile->fit == SC_FIT_CONTAIN ? "keep-aspect-ratio" : "none");
-  slot_set_label (s, tile->label);
-  slot_move (s, target, t, dur);
-}
-
 static void
 input_free (ScBcastPipeline *p, ScBcastInput *in)
 {
-  slot_free (p, in->video);
-  slot_free (p, in->audio);
+  sc_bcast_slot_free (p, in->video);
+  sc_bcast_slot_free (p, in->audio);
   g_free (in->id);
   g_free (in);
 }
@@ -322,12 +191,12 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
    * producing even with no participant at all. */
   g_autofree char *desc = g_strdup_printf (
       "compositor name=comp background=black force-live=true max-threads=1 latency=%" G_GUINT64_FORMAT
-      " ! " RAW ",width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1"
+      " ! " SC_BCAST_RAW ",width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! h264parse ! video/x-h264,stream-format=avc,alignment=au"
       " ! appsink name=vsink sync=false async=false"
       " videotestsrc is-live=true pattern=solid-color foreground-color=%u"
-      " ! " RAW ",width=%d,height=%d,framerate=%d/1 ! comp."
+      " ! " SC_BCAST_RAW ",width=%d,height=%d,framerate=%d/1 ! comp."
       " audiomixer name=amix force-live=true output-buffer-duration=21333333 latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
       " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
@@ -367,6 +236,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   p->last_out_pts = GST_CLOCK_TIME_NONE;
   p->state = SC_BCAST_IDLE;
   p->backoff_s = 1;
+  sc_bcast_tiles_init (p);
 
   g_autoptr (GstPad) filler = gst_element_get_static_pad (p->comp, "sink_0");
   g_object_set (filler, "repeat-after-eos", TRUE, NULL);
@@ -380,8 +250,8 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
     g_autofree char *bdesc = g_strdup_printf (
         "uridecodebin uri=\"%s\" ! videoconvert ! videoscale"
         " ! video/x-raw,width=%d,height=%d ! imagefreeze is-live=true name=src"
-        " ! videoconvert ! capsfilter name=out caps=\"" RAW ",framerate=%d/1\"", uri, p->width, p->height, p->fps);
-    ScBcastSlot *bg = slot_new (p, p->comp, bdesc, FALSE, error);
+        " ! videoconvert ! capsfilter name=out caps=\"" SC_BCAST_RAW ",framerate=%d/1\"", uri, p->width, p->height, p->fps);
+    ScBcastSlot *bg = sc_bcast_slot_new (p, p->comp, bdesc, error);
     if (!bg) {
       sc_bcast_pipeline_free (p);
       return NULL;
@@ -504,6 +374,7 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
     g_source_unref (p->bus_watch);
   }
   sc_bcast_cancel_notes (p);
+  sc_bcast_tiles_clear (p);
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, p->inputs);
@@ -512,7 +383,7 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
   g_hash_table_unref (p->inputs);
   g_hash_table_iter_init (&it, p->placeholders);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    slot_free (p, v);
+    sc_bcast_slot_free (p, v);
   g_hash_table_unref (p->placeholders);
   gst_object_unref (p->comp);
   gst_object_unref (p->amix);
@@ -530,8 +401,8 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
 
 /* ---- inputs --------------------------------------------------------------- */
 
-static GstClockTime
-running_time_now (ScBcastPipeline *p)
+GstClockTime
+sc_bcast_pipeline_running_time (ScBcastPipeline *p)
 {
   g_autoptr (GstClock) clock = gst_element_get_clock (p->pipeline);
   if (!clock)
@@ -557,23 +428,25 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
   g_autoptr (GError) error = NULL;
   ScBcastInput *in = g_new0 (ScBcastInput, 1);
   in->id = g_strdup (participant_id);
-  in->video = slot_new (p, p->comp,
+  in->video = sc_bcast_slot_new (p, p->comp,
       "appsrc name=src is-live=true format=time do-timestamp=false block=false"
       " max-bytes=0 max-buffers=5 leaky-type=downstream"
       " ! queue leaky=downstream max-size-buffers=3 max-size-bytes=0 max-size-time=0"
       " ! videoconvert ! aspectratiocrop name=crop"
       " ! textoverlay name=text silent=true valignment=bottom halignment=left"
       "   shaded-background=true font-desc=\"Sans Bold 28\" ! videoconvert"
-      " ! capsfilter name=out caps=\"" RAW "\"",
-      TRUE, &error);
-  if (in->video)
-    in->audio = slot_new (p, p->amix,
+      " ! capsfilter name=out caps=\"" SC_BCAST_RAW "\"",
+      &error);
+  if (in->video) {
+    sc_bcast_slot_make_tile (in->video);
+    in->audio = sc_bcast_slot_new (p, p->amix,
         "appsrc name=src is-live=true format=time do-timestamp=false block=false"
         " max-bytes=0 max-buffers=20 leaky-type=downstream"
         " ! queue leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=300000000"
         " ! audioconvert ! audioresample"
         " ! capsfilter name=out caps=\"audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved\"",
-        FALSE, &error);
+        &error);
+  }
   if (!in->video || !in->audio) {
     g_warning ("bcast: cannot add participant %s: %s", participant_id, error->message);
     input_free (p, in);
@@ -605,7 +478,7 @@ push_sample (ScBcastPipeline *p, const char *participant_id, GstSample *sample,
   GstBuffer *buf = gst_sample_get_buffer (sample);
   if (!buf || !GST_BUFFER_PTS_IS_VALID (buf))
     return;
-  GstClockTime now = running_time_now (p);
+  GstClockTime now = sc_bcast_pipeline_running_time (p);
   if (!GST_CLOCK_TIME_IS_VALID (now))
     return;   /* not started */
   const GstSegment *seg = gst_sample_get_segment (sample);
@@ -655,91 +528,6 @@ void
 sc_bcast_pipeline_push_audio (ScBcastPipeline *p, const char *participant_id, GstSample *s)
 {
   push_sample (p, participant_id, s, FALSE);
-}
-
-/* ---- layout ----------------------------------------------------------------- */
-
-static ScBcastSlot *
-placeholder_new (ScBcastPipeline *p, GstClockTime now)
-{
-  g_autofree char *desc = g_strdup_printf (
-      "videotestsrc name=src is-live=true pattern=solid-color foreground-color=%u"
-      " timestamp-offset=%" G_GINT64_FORMAT
-      " ! " RAW ",width=320,height=180,framerate=%d/1"
-      " ! textoverlay name=text silent=true valignment=center halignment=center"
-      "   font-desc=\"Sans 16\" ! capsfilter name=out caps=\"" RAW "\"",
-      p->placeholder_argb,
-      /* a live source added late must start at the current running time,
-       * or it would race through frames the compositor throws away */
-      (gint64) (GST_CLOCK_TIME_IS_VALID (now) ? now : 0), p->fps);
-  g_autoptr (GError) error = NULL;
-  ScBcastSlot *s = slot_new (p, p->comp, desc, TRUE, &error);
-  if (!s)
-    g_warning ("bcast: placeholder: %s", error->message);
-  else
-    gst_element_sync_state_with_parent (s->bin);
-  return s;
-}
-
-void
-sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles, guint n,
-                             guint transition_ms)
-{
-  GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, 1, p->fps);
-  g_mutex_lock (&p->lock);
-  /* The compositor may already be producing last+1; last+2 is the first
-   * frame we can still change for every pad at once. */
-  GstClockTime t = GST_CLOCK_TIME_IS_VALID (p->last_out_pts)
-      ? p->last_out_pts + 2 * frame : 0;
-  GstClockTime dur = transition_ms * GST_MSECOND;
-
-  /* Placeholders: keep those still wanted, drop the rest (not the
-   * background image, stored under ""). */
-  GPtrArray *dead = g_ptr_array_new ();
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init (&it, p->placeholders);
-  while (g_hash_table_iter_next (&it, &k, &v)) {
-    gboolean wanted = !*(char *) k;
-    for (guint i = 0; i < n && !wanted; i++)
-      wanted = tiles[i].placeholder && !g_strcmp0 (tiles[i].participant_id, k);
-    if (!wanted) {
-      g_ptr_array_add (dead, v);
-      g_hash_table_iter_remove (&it);
-    }
-  }
-  for (guint i = 0; i < n; i++) {
-    if (!tiles[i].placeholder || !tiles[i].participant_id)
-      continue;
-    ScBcastSlot *s = g_hash_table_lookup (p->placeholders, tiles[i].participant_id);
-    if (!s) {
-      s = placeholder_new (p, running_time_now (p));
-      if (!s)
-        continue;
-      g_hash_table_insert (p->placeholders, g_strdup (tiles[i].participant_id), s);
-    }
-    ScTile tile = tiles[i];
-    tile.fit = SC_FIT_COVER;   /* a placeholder fills its tile */
-    slot_place (s, &tile, t, dur);
-  }
-
-  g_hash_table_iter_init (&it, p->inputs);
-  while (g_hash_table_iter_next (&it, NULL, &v)) {
-    ScBcastInput *in = v;
-    const ScTile *tile = NULL;
-    for (guint i = 0; i < n && !tile; i++)
-      if (!tiles[i].placeholder && !g_strcmp0 (tiles[i].participant_id, in->id))
-        tile = &tiles[i];
-    if (tile)
-      slot_place (in->video, tile, t, dur);
-    else
-      slot_hide (in->video, t);
-  }
-  g_mutex_unlock (&p->lock);
-
-  for (guint i = 0; i < dead->len; i++)
-    slot_free (p, dead->pdata[i]);
-  g_ptr_array_unref (dead);
 }
 
 void

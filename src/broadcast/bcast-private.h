@@ -9,7 +9,29 @@
 #include <gst/app/gstappsink.h>
 #include <gst/controller/gstinterpolationcontrolsource.h>
 
-typedef struct _ScBcastSlot ScBcastSlot;
+/* Every mixer input and the output share one raw format, the one browsers'
+ * VP8 decodes to: the compositor then only copies or scales a tile, instead
+ * of converting its colour matrix and chroma siting on every frame. */
+#define SC_BCAST_RAW "video/x-raw,format=I420,colorimetry=bt601,chroma-site=jpeg"
+#define SC_BCAST_Z_PARTICIPANTS 2   /* 0: colour, 1: background image */
+#define SC_BCAST_N_GEOM 5           /* xpos ypos width height alpha */
+
+/* One mixer input: a branch in its own bin, linked to a mixer pad. */
+typedef struct {
+  GstElement *bin;
+  GstElement *mixer;
+  GstPad *mixpad;
+  GstElement *src;              /* appsrc or videotestsrc, owned by bin */
+  GstElement *crop, *text;      /* video only */
+  GstTimedValueControlSource *cs[SC_BCAST_N_GEOM];   /* tiles only */
+} ScBcastSlot;
+
+typedef struct {
+  char *id;
+  ScBcastSlot *video, *audio;
+  gboolean anchored;
+  GstClockTimeDiff offset;      /* ours = theirs + offset */
+} ScBcastInput;
 
 struct _ScBcastPipeline {
   GMainContext *ctx;            /* owner's context: bus watches, callbacks */
@@ -30,6 +52,11 @@ struct _ScBcastPipeline {
   GMutex lock;                  /* guards everything below */
   GHashTable *inputs;           /* id -> ScBcastInput* */
   GHashTable *placeholders;     /* id -> ScBcastSlot* */
+  GArray *pending_tiles;        /* ScTile, for the next output frame */
+  GstClockTime pending_dur;
+  GPtrArray *retiring;          /* placeholders to hide on that frame */
+  GPtrArray *retired;           /* hidden, freed by reap_source */
+  GSource *reap_source;
   GstClockTime last_out_pts;    /* compositor output, streaming thread */
   gboolean stopping;
   GSList *pending_notes;        /* GSource* of undelivered state callbacks */
@@ -49,6 +76,18 @@ struct _ScBcastPipeline {
   double fps_now;
   guint64 bps_now;
 };
+
+/* bcast-pipeline.c */
+ScBcastSlot *sc_bcast_slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc,
+                                GError **error);
+void         sc_bcast_slot_free (ScBcastPipeline *p, ScBcastSlot *s);
+GstClockTime sc_bcast_pipeline_running_time (ScBcastPipeline *p);
+
+/* bcast-tiles.c */
+void sc_bcast_tiles_init (ScBcastPipeline *p);
+void sc_bcast_tiles_clear (ScBcastPipeline *p);
+/* Give a video slot geometry control (hidden until placed). */
+void sc_bcast_slot_make_tile (ScBcastSlot *s);
 
 /* bcast-output.c */
 gboolean sc_bcast_output_start (ScBcastPipeline *p, GError **error);

@@ -286,6 +286,10 @@ test_layout_switch (void)
   make_tile (&tiles[1], "red", OUT_W / 2, 0, OUT_W / 2, OUT_H);
   sc_bcast_pipeline_set_tiles (b, tiles, 2, 0);
   double switch1 = h.position / (double) GST_SECOND;
+  /* No frame came out while we called: the new layout must be on the next. */
+  ScBcastHealth h_after;
+  sc_bcast_pipeline_get_health (b, &h_after);
+  int max_switch_frames = h_after.position == h.position ? 1 : 2;
   spin (1500);
   /* red's video stalls for 1.5 s: the mix goes on with its last frame, and
    * when it resumes its timestamps are re-anchored to our clock */
@@ -393,7 +397,7 @@ test_layout_switch (void)
   g_assert_cmpuint (checked[1], >, 60);
   g_assert_cmpuint (checked[2], >, 30);
   g_assert_cmpint (switch_frames, >=, 1);
-  g_assert_cmpint (switch_frames, <=, 3);
+  g_assert_cmpint (switch_frames, <=, max_switch_frames);
 
   sc_bcast_pipeline_free (b);
   g_ptr_array_unref (log.states);
