@@ -158,18 +158,49 @@ pending_tile_clear (gpointer data)
   g_free (((ScTile *) data)->participant_id);
 }
 
+static const ScTile *
+find_tile (GArray *tiles, const char *id, gboolean placeholder)
+{
+  for (guint i = 0; i < tiles->len; i++) {
+    const ScTile *t = &g_array_index (tiles, ScTile, i);
+    if (!t->placeholder == !placeholder && !g_strcmp0 (t->participant_id, id))
+      return t;
+  }
+  return NULL;
+}
+
+/* Owner's thread, which alone adds and removes inputs and placeholders:
+ * it may read those tables without the lock, and touches branches (new
+ * placeholders, crops, labels) without holding it, so no streaming thread
+ * ever waits on the aggregate thread while the aggregate thread waits on
+ * the lock. */
 void
 sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles, guint n,
                              guint transition_ms)
 {
   GArray *pending = g_array_sized_new (FALSE, TRUE, sizeof (ScTile), n);
   g_array_set_clear_func (pending, pending_tile_clear);
+  g_autoptr (GHashTable) fresh = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < n; i++) {
     ScTile t = tiles[i];
+    if (!t.participant_id)
+      continue;
+    ScBcastSlot *s;
+    if (t.placeholder) {
+      t.fit = SC_FIT_COVER;   /* a placeholder fills its tile */
+      s = g_hash_table_lookup (p->placeholders, t.participant_id);
+      if (!s)
+        s = g_hash_table_lookup (fresh, t.participant_id);
+      if (!s && (s = placeholder_new (p)))
+        g_hash_table_insert (fresh, t.participant_id, s);
+    } else {
+      ScBcastInput *in = g_hash_table_lookup (p->inputs, t.participant_id);
+      s = in ? in->video : NULL;
+    }
+    if (s)
+      slot_dress (s, &t);
     t.participant_id = g_strdup (t.participant_id);
     t.label = NULL;
-    if (t.placeholder)
-      t.fit = SC_FIT_COVER;   /* a placeholder fills its tile */
     g_array_append_val (pending, t);
   }
 
@@ -181,28 +212,14 @@ sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles, guint n,
   gpointer k, v;
   g_hash_table_iter_init (&it, p->placeholders);
   while (g_hash_table_iter_next (&it, &k, &v)) {
-    gboolean wanted = !*(char *) k;
-    for (guint i = 0; i < n && !wanted; i++)
-      wanted = tiles[i].placeholder && !g_strcmp0 (tiles[i].participant_id, k);
-    if (!wanted) {
+    if (*(char *) k && !find_tile (pending, k, TRUE)) {
       g_ptr_array_add (p->retiring, v);
       g_hash_table_iter_remove (&it);
     }
   }
-  for (guint i = 0; i < n; i++) {
-    const ScTile *tile = &tiles[i];
-    ScBcastSlot *s = NULL;
-    if (tile->placeholder && tile->participant_id) {
-      s = g_hash_table_lookup (p->placeholders, tile->participant_id);
-      if (!s && (s = placeholder_new (p)))
-        g_hash_table_insert (p->placeholders, g_strdup (tile->participant_id), s);
-    } else if (!tile->placeholder && tile->participant_id) {
-      ScBcastInput *in = g_hash_table_lookup (p->inputs, tile->participant_id);
-      s = in ? in->video : NULL;
-    }
-    if (s)
-      slot_dress (s, tile);
-  }
+  g_hash_table_iter_init (&it, fresh);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_hash_table_insert (p->placeholders, g_strdup (k), v);
   g_clear_pointer (&p->pending_tiles, g_array_unref);
   p->pending_tiles = pending;
   p->pending_dur = transition_ms * GST_MSECOND;
@@ -221,17 +238,6 @@ reap_retired (gpointer user_data)
   for (guint i = 0; i < dead->len; i++)
     sc_bcast_slot_free (p, dead->pdata[i]);
   return G_SOURCE_REMOVE;
-}
-
-static const ScTile *
-find_tile (GArray *tiles, const char *id, gboolean placeholder)
-{
-  for (guint i = 0; i < tiles->len; i++) {
-    const ScTile *t = &g_array_index (tiles, ScTile, i);
-    if (!t->placeholder == !placeholder && !g_strcmp0 (t->participant_id, id))
-      return t;
-  }
-  return NULL;
 }
 
 static void
