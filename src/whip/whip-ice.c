@@ -19,6 +19,16 @@ sc_whip_configure_ice (GstElement *webrtcbin, const char *ice_host,
   }
   klass = G_OBJECT_GET_CLASS (ice);
 
+  /* No UPnP port mapping: a media server has its addresses configured, and
+   * libnice's IGD discovery sends SSDP multicast and binds a port of its
+   * own, which fails (with a warning) when that port is taken. */
+  if (g_object_class_find_property (klass, "agent")) {
+    g_autoptr (GObject) agent = NULL;
+    g_object_get (ice, "agent", &agent, NULL);
+    if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
+      g_object_set (agent, "upnp", FALSE, NULL);
+  }
+
   /* TCP candidates would only add ports outside the configured range. */
   if (g_object_class_find_property (klass, "ice-tcp"))
     g_object_set (ice, "ice-tcp", FALSE, NULL);
