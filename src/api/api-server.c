@@ -217,6 +217,36 @@ parse_json_body (ScRequest *req, Route *route)
   return TRUE;
 }
 
+/* One line per request, with the status the client got. */
+typedef struct {
+  char *method, *path;
+  gint64 start;
+} RequestLog;
+
+static void
+request_log_free (RequestLog *log)
+{
+  g_free (log->method);
+  g_free (log->path);
+  g_free (log);
+}
+
+static void
+request_log_closure_free (gpointer log, GClosure *closure)
+{
+  request_log_free (log);
+}
+
+static void
+request_log_write (SoupServerMessage *msg, RequestLog *log)
+{
+  g_log_structured ("spacecast", G_LOG_LEVEL_INFO,
+                    "HTTP_METHOD", log->method, "HTTP_PATH", log->path,
+                    "MESSAGE", "http %s %s -> %u (%.1f ms)", log->method, log->path,
+                    soup_server_message_get_status (msg),
+                    (g_get_monotonic_time () - log->start) / 1000.0);
+}
+
 static void
 handle (SoupServer *server, SoupServerMessage *msg, const char *path,
         GHashTable *query, gpointer user_data)
@@ -272,12 +302,19 @@ handle (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_clear_pointer (&req.body, json_object_unref);
   g_clear_pointer (&req.raw_body, g_bytes_unref);
 
-out:
-  g_log_structured ("spacecast", G_LOG_LEVEL_INFO,
-                    "HTTP_METHOD", req.method, "HTTP_PATH", path,
-                    "MESSAGE", "http %s %s -> %u (%.1f ms)", req.method, path,
-                    soup_server_message_get_status (msg),
-                    (g_get_monotonic_time () - start) / 1000.0);
+out:;
+  RequestLog *log = g_new0 (RequestLog, 1);
+  log->method = g_strdup (req.method);
+  log->path = g_strdup (path);
+  log->start = start;
+  if (soup_server_message_get_status (msg) == 0)
+    /* Answered later (a paused WHIP offer): log the real status then. */
+    g_signal_connect_data (msg, "finished", G_CALLBACK (request_log_write), log,
+                           request_log_closure_free, 0);
+  else {
+    request_log_write (msg, log);
+    request_log_free (log);
+  }
 }
 
 /* Refuse an oversized body from its headers, before reading it. */
