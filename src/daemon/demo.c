@@ -170,6 +170,8 @@ sc_daemon_demo_start (ScStore *store, const char *http_host, guint16 port, const
   const char *host = g_str_equal (http_host, "0.0.0.0") ? "127.0.0.1" : http_host;
   d->auth = g_strconcat ("Basic ", b64, NULL);
   d->base = g_strdup_printf ("http://%s:%u", host, port);
+  /* The publishers gather what the daemon gathers: a pinned 127.0.0.1
+   * against the daemon's interface candidates failed ICE after ~9 s. */
   d->ice_host = g_strdup (ice_host);
   d->context = g_main_context_new ();
   d->loop = g_main_loop_new (d->context, FALSE);
