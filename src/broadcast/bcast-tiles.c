@@ -48,6 +48,16 @@ pad_prop_as_double (GstPad *pad, const char *prop)
   return ps->value_type == G_TYPE_INT ? g_value_get_int (&v) : g_value_get_double (&v);
 }
 
+static void
+pad_prop_set_double (GstPad *pad, const char *prop, double v)
+{
+  GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (pad), prop);
+  if (ps->value_type == G_TYPE_INT)
+    g_object_set (pad, prop, (int) v, NULL);
+  else
+    g_object_set (pad, prop, v, NULL);
+}
+
 /* Aggregate thread.  The compositor has already synced this frame's
  * control values (@t is its stream time), so the frame itself gets the
  * values set directly; the control points carry them (or the animation)
@@ -70,12 +80,7 @@ slot_move (ScBcastSlot *s, const double target[SC_BCAST_N_GEOM], GstClockTime t,
       gst_timed_value_control_source_set (s->cs[i], t + dur, target[i]);
     } else {
       gst_timed_value_control_source_set (s->cs[i], t, target[i]);
-      GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (s->mixpad),
-                                                     geom_props[i]);
-      if (ps->value_type == G_TYPE_INT)
-        g_object_set (s->mixpad, geom_props[i], (int) target[i], NULL);
-      else
-        g_object_set (s->mixpad, geom_props[i], target[i], NULL);
+      pad_prop_set_double (s->mixpad, geom_props[i], target[i]);
     }
   }
 }

@@ -60,11 +60,9 @@ sc_harness_launch (ScHarness *h)
     g_ptr_array_add (argv, g_strdup (h->extra_args->pdata[i]));
   g_ptr_array_add (argv, NULL);
 
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
   /* rtmp2sink 1.22 logs a harmless CRITICAL against some servers; the
-   * daemon must not die of it the way a test should. */
-  g_subprocess_launcher_unsetenv (l, "G_DEBUG");
+   * daemon must not die of it the way a test should (no G_DEBUG). */
+  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_ID", h->token_id, TRUE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_SECRET", h->token_secret, TRUE);
   g_clear_object (&h->proc);
@@ -286,8 +284,8 @@ sc_harness_run (char **out, const char *const *argv)
   return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
 }
 
-/* Publishers are not under test: G_DEBUG=fatal-criticals must not turn
- * rtmp2sink's harmless CRITICAL (see sc_harness_launch) into an abort. */
+/* Neither the daemon nor publishers are under G_DEBUG=fatal-criticals:
+ * rtmp2sink's harmless CRITICAL (see sc_harness_launch) is no abort. */
 GSubprocessLauncher *
 sc_harness_launcher_new (GSubprocessFlags flags)
 {
@@ -516,10 +514,8 @@ sc_harness_media_duration (const char *file)
 }
 
 GArray *
-sc_harness_keyframe_times (const char *file)
+sc_harness_ffprobe_times (const char *file, const char *const *args)
 {
-  const char *args[] = { "-select_streams", "v:0", "-skip_frame", "nokey",
-                         "-show_entries", "frame=pts_time", "-of", "csv=p=0", NULL };
   g_autofree char *out = sc_harness_ffprobe (file, args);
   GArray *times = g_array_new (FALSE, FALSE, sizeof (double));
   /* csv may add trailing commas and blank lines (side data): one number a line. */
@@ -531,6 +527,14 @@ sc_harness_keyframe_times (const char *file)
       g_array_append_val (times, v);
   }
   return times;
+}
+
+GArray *
+sc_harness_keyframe_times (const char *file)
+{
+  const char *args[] = { "-select_streams", "v:0", "-skip_frame", "nokey",
+                         "-show_entries", "frame=pts_time", "-of", "csv=p=0", NULL };
+  return sc_harness_ffprobe_times (file, args);
 }
 
 /* "h264,video\naac,audio\n" and the like, in stream order. */

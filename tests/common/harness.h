@@ -105,6 +105,8 @@ char        *sc_harness_download_mp4   (ScHarness *h, const char *playback_id, c
 char        *sc_harness_ffprobe        (const char *file, const char *const *args);
 /* The container's duration in seconds. */
 double       sc_harness_media_duration (const char *file);
+/* The numbers of `ffprobe @args` with csv output, one per line (doubles). */
+GArray      *sc_harness_ffprobe_times  (const char *file, const char *const *args);
 /* Presentation times of the video keyframes (doubles), in order. */
 GArray      *sc_harness_keyframe_times (const char *file);
 /* The file has an H.264 video and an AAC audio stream. */

@@ -188,10 +188,9 @@ assert_av_in_step (const char *path, GArray *frames)
 {
   const char *args[] = { "-select_streams", "a:0", "-show_packets",
                          "-show_entries", "packet=pts_time", "-of", "csv=p=0", NULL };
-  g_autofree char *out = sc_harness_ffprobe (path, args);
-  g_strchomp (out);
-  const char *last = strrchr (out, '\n');
-  double a = g_ascii_strtod (last ? last + 1 : out, NULL);
+  g_autoptr (GArray) audio = sc_harness_ffprobe_times (path, args);
+  g_assert_cmpuint (audio->len, >, 0);
+  double a = g_array_index (audio, double, audio->len - 1);
   double v = g_array_index (frames, Frame, frames->len - 1).pts;
   g_test_message ("last video pts %.3f, last audio pts %.3f", v, a);
   g_assert_cmpfloat (fabs (v - a), <, 1.0);

@@ -199,21 +199,6 @@ fraction_of (GBytes *frame, guint32 colour)
   return n / (128.0 * 72.0);
 }
 
-/* ffprobe's csv: one number per entry, blank lines and trailing commas aside. */
-static GArray *
-times_of (const char *out)
-{
-  GArray *a = g_array_new (FALSE, FALSE, sizeof (double));
-  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
-  for (guint i = 0; lines[i]; i++) {
-    char *end = NULL;
-    double v = g_ascii_strtod (lines[i], &end);
-    if (end != lines[i])
-      g_array_append_val (a, v);
-  }
-  return a;
-}
-
 static void
 check_probe (const char *file, double switch_at)
 {
@@ -231,8 +216,7 @@ check_probe (const char *file, double switch_at)
   /* Every video packet follows the last within a frame or two, switch included. */
   const char *pkts[] = { "-select_streams", "v:0", "-show_entries", "packet=dts_time",
                          "-of", "csv=p=0", NULL };
-  g_autofree char *pout = sc_harness_ffprobe (file, pkts);
-  g_autoptr (GArray) pt = times_of (pout);
+  g_autoptr (GArray) pt = sc_harness_ffprobe_times (file, pkts);
   g_assert_cmpuint (pt->len, >, 100);
   double max_gap = 0, gap_at = 0;
   for (guint i = 1; i < pt->len; i++) {
