@@ -24,6 +24,19 @@ typedef struct {
   guint participant_timeout_s;              /* a publisher with no media this long is removed */
   char *encoder;                            /* force a video encoder; NULL = probe */
   gboolean demo;                            /* serve --demo */
+
+  /* Limits on what a stranger can make the daemon spend (README, "Limits"). */
+  guint http_max_connections;               /* open HTTP connections */
+  guint http_header_timeout_s;              /* request line + headers must arrive within */
+  guint http_body_timeout_s;                /* a request body must arrive within */
+  guint http_idle_timeout_s;                /* keep-alive connection with no request */
+  guint rtmp_max_connections;               /* open RTMP(S) connections */
+  guint rtmp_max_unpublished;               /* of those, not yet publishing */
+  guint rtmp_handshake_timeout_s;           /* connect to publish must take less */
+  guint space_max_participants;             /* live WHIP sessions per space */
+  guint whip_max_pending_joins;             /* WHIP offers being answered at once */
+  guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */
+  guint thumbnail_workers;                  /* threads decoding thumbnails */
 } ScConfig;
 
 ScConfig *sc_config_new_defaults (void);

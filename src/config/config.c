@@ -22,6 +22,17 @@ sc_config_new_defaults (void)
   c->complete_hold_s = 60;
   c->broadcast_idle_grace_s = 60;
   c->participant_timeout_s = 10;
+  c->http_max_connections = 512;
+  c->http_header_timeout_s = 10;
+  c->http_body_timeout_s = 30;
+  c->http_idle_timeout_s = 60;
+  c->rtmp_max_connections = 128;
+  c->rtmp_max_unpublished = 16;
+  c->rtmp_handshake_timeout_s = 10;
+  c->space_max_participants = 16;
+  c->whip_max_pending_joins = 8;
+  c->token_max_lifetime_s = 7 * 24 * 3600;
+  c->thumbnail_workers = 2;
   return c;
 }
 
@@ -111,6 +122,17 @@ static const OptDesc options[] = {
   { "broadcast-idle-grace", OPT_UINT, 0, OFF (broadcast_idle_grace_s), "Seconds a broadcast survives an idle space (60)" },
   { "participant-timeout", OPT_UINT, 0, OFF (participant_timeout_s), "Seconds without media before a publisher is removed (10)" },
   { "encoder", OPT_STRING, 0, OFF (encoder), "Force a video encoder (e.g. x264enc); default probes" },
+  { "http-max-connections", OPT_UINT, 0, OFF (http_max_connections), "Open HTTP connections at most (512)" },
+  { "http-header-timeout", OPT_UINT, 0, OFF (http_header_timeout_s), "Seconds for a request's headers to arrive (10)" },
+  { "http-body-timeout", OPT_UINT, 0, OFF (http_body_timeout_s), "Seconds for a request's body to arrive (30)" },
+  { "http-idle-timeout", OPT_UINT, 0, OFF (http_idle_timeout_s), "Seconds a keep-alive connection may wait for a request (60)" },
+  { "rtmp-max-connections", OPT_UINT, 0, OFF (rtmp_max_connections), "Open RTMP(S) connections at most (128)" },
+  { "rtmp-max-unpublished", OPT_UINT, 0, OFF (rtmp_max_unpublished), "RTMP(S) connections not yet publishing at most (16)" },
+  { "rtmp-handshake-timeout", OPT_UINT, 0, OFF (rtmp_handshake_timeout_s), "Seconds from RTMP connect to publish (10)" },
+  { "space-max-participants", OPT_UINT, 0, OFF (space_max_participants), "Live WHIP sessions per space (16)" },
+  { "whip-max-pending-joins", OPT_UINT, 0, OFF (whip_max_pending_joins), "WHIP offers answered at once (8)" },
+  { "token-max-lifetime", OPT_UINT, 0, OFF (token_max_lifetime_s), "Longest space JWT lifetime in seconds, exp - iat (604800)" },
+  { "thumbnail-workers", OPT_UINT, 0, OFF (thumbnail_workers), "Threads decoding thumbnails (2)" },
 };
 #undef OFF
 

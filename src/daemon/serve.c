@@ -16,6 +16,7 @@
 #include <gst/gst.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 typedef struct {
   ScConfig *config;
@@ -111,6 +112,20 @@ tune_malloc (void)
   mallopt (M_TRIM_THRESHOLD, 256 << 20);
 }
 
+/* Every connection and pipeline costs fds; the limits in the config are
+ * sized against the hard limit, so take all of it (nginx does the same
+ * with worker_rlimit_nofile). */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+      g_warning ("cannot raise the fd limit: %s", g_strerror (errno));
+  }
+}
+
 int
 sc_daemon_serve (int argc, char **argv)
 {
@@ -120,6 +135,7 @@ sc_daemon_serve (int argc, char **argv)
   int status = 1;
 
   tune_malloc ();
+  raise_fd_limit ();
   gst_init (&argc, &argv);
   if (!sc_config_parse_args (config, &argc, &argv, &error)) {
     fprintf (stderr, "spacecast serve: %s\n", error->message);
