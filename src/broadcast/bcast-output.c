@@ -324,13 +324,19 @@ sc_bcast_output_start (ScBcastPipeline *p, GError **error)
   p->out_asrc = gst_bin_get_by_name (GST_BIN (pipe), "a");
   p->need_keyframe = TRUE;
   p->session_started_us = g_get_monotonic_time ();
+  gboolean encoding = p->frames_out + p->frames_dropped > 0;
   g_mutex_unlock (&p->lock);
 
-  /* The new session must begin with SPS/PPS and an IDR, not wait up to a
-   * whole GOP: ask the encoder (through h264parse) for one now. */
-  g_autoptr (GstPad) pad = gst_element_get_static_pad (p->vsink, "sink");
-  gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (
-      GST_CLOCK_TIME_NONE, TRUE, 0));
+  /* A later session must begin with SPS/PPS and an IDR, not wait up to a
+   * whole GOP: ask the encoder (through h264parse) for one now.  Not the
+   * first: the encoder's first frame is an IDR anyway, and a request that
+   * lands a frame late puts a second IDR 33 ms after it and shifts every
+   * keyframe after it off the 2 s grid. */
+  if (encoding) {
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (p->vsink, "sink");
+    gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (
+        GST_CLOCK_TIME_NONE, TRUE, 0));
+  }
   return TRUE;
 }
 

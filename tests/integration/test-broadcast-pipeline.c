@@ -348,6 +348,7 @@ test_layout_switch (void)
         g_error ("timestamp gap %.3f s at frame %u (pts %.3f)", d, i, f->pts);
     }
     if (f->key) {
+      g_test_message ("keyframe at %.3f", f->pts);
       if (last_key >= 0)
         g_assert_cmpfloat (fabs (f->pts - last_key - 2.0), <, 0.01);
       last_key = f->pts;
