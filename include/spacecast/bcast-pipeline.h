@@ -51,6 +51,9 @@ typedef struct {
   guint64 frames_dropped;       /* frames not delivered (output down) */
   guint reconnects;
   GstClockTime position;        /* output time of the last composited frame */
+  GstClockTime session_start;   /* output time of the RTMP session's first
+                                 * keyframe, time 0 of what the server receives;
+                                 * NONE until it is sent */
 } ScBcastHealth;
 
 /* Called on the owner's main context (the thread-default context at _new)

@@ -17,7 +17,11 @@ G_BEGIN_DECLS
 typedef struct _ScBroadcasts ScBroadcasts;
 
 ScBroadcasts *sc_broadcasts_new  (ScApi *api, ScSpaces *spaces, ScIngest *ingest);
-/* Stops every running broadcast (their live streams see the encoder leave). */
+/* Shutdown, first half: stop every running broadcast and wait (iterating
+ * the main context, where our own ingest runs) until their RTMP streams
+ * have drained; their live streams see the encoder leave.  _free then only
+ * frees. */
+void          sc_broadcasts_shutdown (ScBroadcasts *b);
 void          sc_broadcasts_free (ScBroadcasts *b);
 
 G_END_DECLS

@@ -17,6 +17,10 @@ typedef struct _ScIngest ScIngest;
 /* Starts listening (--rtmp, and --rtmps when configured), registers the
  * playback routes, and finalises any recording a previous run left behind. */
 ScIngest *sc_ingest_new  (ScApi *api, GError **error);
+/* Shutdown, first half: stop accepting publishers, end the connected ones
+ * and wait (iterating the main context) for their recordings to be
+ * finalised.  The second half, _free, never iterates. */
+void      sc_ingest_shutdown (ScIngest *ingest);
 void      sc_ingest_free (ScIngest *ingest);
 
 /* The ingest URL a local publisher (a broadcast) pushes @stream_key to. */

@@ -35,6 +35,9 @@ typedef struct {
 } ScSpaceObserver;
 
 ScSpaces  *sc_spaces_new (ScApi *api);
+/* Shutdown, first half: refuse new joins and end every session (observers
+ * hear each leave).  _free then only frees. */
+void       sc_spaces_shutdown (ScSpaces *spaces);
 void       sc_spaces_free (ScSpaces *spaces);
 
 /* Observers see every space; filter on p->space_id. */

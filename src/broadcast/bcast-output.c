@@ -104,9 +104,17 @@ sc_bcast_error_is_refusal (const GError *e)
 
 /* ---- appsink side (mixing pipeline streaming threads) ------------------- */
 
-/* Hand a sample to an output appsrc with running-time timestamps: x264enc
- * shifts its output by 1000 h and its segment with it, and the output
- * pipeline starts from a plain [0, inf) segment. */
+/* Output buffers carry running-time timestamps: x264enc shifts its output
+ * by 1000 h and its segment with it, and the output pipeline starts from a
+ * plain [0, inf) segment. */
+static GstClockTime
+to_running_time (const GstSegment *seg, GstClockTime t)
+{
+  if (!seg || seg->format != GST_FORMAT_TIME || !GST_CLOCK_TIME_IS_VALID (t))
+    return t;
+  return gst_segment_to_running_time (seg, GST_FORMAT_TIME, t);
+}
+
 static void
 push_retimed (GstElement *src, GstSample *s)
 {
@@ -117,12 +125,8 @@ push_retimed (GstElement *src, GstSample *s)
   if (caps && (!cur || !gst_caps_is_equal (cur, caps)))
     gst_app_src_set_caps (GST_APP_SRC (src), caps);
   GstBuffer *out = gst_buffer_copy (b);
-  if (seg && seg->format == GST_FORMAT_TIME) {
-    if (GST_BUFFER_PTS_IS_VALID (b))
-      GST_BUFFER_PTS (out) = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_PTS (b));
-    if (GST_BUFFER_DTS_IS_VALID (b))
-      GST_BUFFER_DTS (out) = gst_segment_to_running_time (seg, GST_FORMAT_TIME, GST_BUFFER_DTS (b));
-  }
+  GST_BUFFER_PTS (out) = to_running_time (seg, GST_BUFFER_PTS (b));
+  GST_BUFFER_DTS (out) = to_running_time (seg, GST_BUFFER_DTS (b));
   gst_app_src_push_buffer (GST_APP_SRC (src), out);
 }
 
@@ -156,6 +160,8 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   GstElement *src = NULL;
   g_mutex_lock (&p->lock);
   if (p->out_vsrc && (!p->need_keyframe || key)) {
+    if (p->need_keyframe)
+      p->session_base = to_running_time (gst_sample_get_segment (s), GST_BUFFER_PTS (b));
     p->need_keyframe = FALSE;
     src = gst_object_ref (p->out_vsrc);
     p->frames_out++;
@@ -180,10 +186,15 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
   if (!s)
     return GST_FLOW_OK;
   GstElement *src = NULL;
+  GstClockTime t = to_running_time (gst_sample_get_segment (s),
+                                    GST_BUFFER_PTS (gst_sample_get_buffer (s)));
   g_mutex_lock (&p->lock);
-  /* Audio waits with video for the first keyframe of a session, so the
-   * stream the server sees starts decodable. */
-  if (p->out_asrc && !p->need_keyframe) {
+  /* Audio starts with video at the session's first keyframe, not before
+   * it (audio encodes faster and comes in earlier): the stream the server
+   * sees starts decodable, and its timeline starts on that keyframe, the
+   * zero of what flvmux sends. */
+  if (p->out_asrc && !p->need_keyframe &&
+      (!GST_CLOCK_TIME_IS_VALID (t) || t >= p->session_base)) {
     src = gst_object_ref (p->out_asrc);
     p->bytes_out += gst_buffer_get_size (gst_sample_get_buffer (s));
   }

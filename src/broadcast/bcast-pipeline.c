@@ -549,5 +549,6 @@ sc_bcast_pipeline_get_health (ScBcastPipeline *p, ScBcastHealth *out)
   out->frames_dropped = p->frames_dropped;
   out->reconnects = p->reconnects;
   out->position = p->last_out_pts;
+  out->session_start = p->out_vsrc && !p->need_keyframe ? p->session_base : GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&p->lock);
 }

@@ -67,6 +67,7 @@ struct _ScBcastPipeline {
   GstElement *out_pipe, *out_vsrc, *out_asrc;
   GSource *out_watch, *retry_source;
   gboolean need_keyframe;
+  GstClockTime session_base;    /* running time of the session's first keyframe */
   guint backoff_s;
   gint64 session_started_us;
   guint reconnects;

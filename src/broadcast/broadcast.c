@@ -58,6 +58,10 @@ start_route (ScRequest *req)
   if (!doc)
     return;
   const char *id = req->params[1];
+  if (b->closing) {
+    sc_api_reply_error_code (req, SC_ERROR_UNAVAILABLE, "spacecast is shutting down");
+    return;
+  }
   if (g_hash_table_contains (b->running, id)) {
     sc_api_reply_error_code (req, SC_ERROR_CONFLICT, "broadcast %s is already active", id);
     return;
@@ -188,6 +192,7 @@ static void
 detach_and_relayout (Running *r, gconstpointer p)
 {
   sc_broadcast_run_detach (r, ((const ScParticipant *) p)->connection_id);
+  sc_broadcast_run_relayout (r);
 }
 
 static void
@@ -212,9 +217,8 @@ static void
 on_left (const ScParticipant *p, gpointer user_data)
 {
   ScBroadcasts *b = user_data;
+  /* The registry no longer lists the leaver (space.c): it loses its cell. */
   for_space (b, p->space_id, detach_and_relayout, p);
-  /* Relayout once the registry no longer lists the participant. */
-  for_space (b, p->space_id, relayout, NULL);
 }
 
 static void
@@ -294,26 +298,35 @@ sc_broadcasts_new (ScApi *api, ScSpaces *spaces, ScIngest *ingest)
 }
 
 void
-sc_broadcasts_free (ScBroadcasts *b)
+sc_broadcasts_shutdown (ScBroadcasts *b)
 {
-  if (!b)
+  if (b->closing)
     return;
+  b->closing = TRUE;
   sc_spaces_remove_observer (b->spaces, b->observer);
   GHashTableIter it;
   gpointer key, value;
   g_hash_table_iter_init (&it, b->idle_timers);
   while (g_hash_table_iter_next (&it, &key, &value))
     g_source_remove (GPOINTER_TO_UINT (value));
-  g_hash_table_unref (b->idle_timers);
-  b->closing = TRUE;
+  g_hash_table_remove_all (b->idle_timers);
   g_autofree gpointer *ids = (gpointer *) g_hash_table_get_keys_as_array (b->running, NULL);
   for (guint i = 0; ids[i]; i++)
     stop (b, ids[i], "spacecast is shutting down");
-  g_hash_table_unref (b->running);
   /* Keep serving (our own ingest is on this context) until the streams being
    * ended have drained; each wait is bounded. */
   while (g_hash_table_size (b->stopping) > 0)
     g_main_context_iteration (NULL, TRUE);
+}
+
+void
+sc_broadcasts_free (ScBroadcasts *b)
+{
+  if (!b)
+    return;
+  sc_broadcasts_shutdown (b);
+  g_hash_table_unref (b->idle_timers);
+  g_hash_table_unref (b->running);
   g_hash_table_unref (b->stopping);
   g_free (b);
 }

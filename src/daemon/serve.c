@@ -171,8 +171,17 @@ sc_daemon_serve (int argc, char **argv)
 out:
   if (error)
     g_critical ("spacecast serve: %s", error->message);
-  /* Reverse order: nothing may call into a service already gone. */
+  /* First every service winds down while all of them still exist (a
+   * broadcast drains into our own ingest, a leaving participant reaches
+   * the broadcasts); only then is anything freed, in reverse order, and
+   * nothing iterates the main loop any more. */
   g_clear_pointer (&d.demo, sc_daemon_demo_stop);
+  if (d.broadcasts)
+    sc_broadcasts_shutdown (d.broadcasts);
+  if (d.spaces)
+    sc_spaces_shutdown (d.spaces);
+  if (d.ingest)
+    sc_ingest_shutdown (d.ingest);
   g_clear_pointer (&d.broadcasts, sc_broadcasts_free);
   g_clear_pointer (&d.spaces, sc_spaces_free);
   g_clear_pointer (&d.ingest, sc_ingest_free);

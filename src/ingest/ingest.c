@@ -226,15 +226,23 @@ sc_ingest_new (ScApi *api, GError **error)
 }
 
 void
+sc_ingest_shutdown (ScIngest *ing)
+{
+  /* No new publisher; the ones connected disconnect into a live ingest,
+   * and the finalisations that starts (or that were under way) land in
+   * the store before anything is freed. */
+  g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
+  while (ing->finalising > 0)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+void
 sc_ingest_free (ScIngest *ing)
 {
   if (!ing)
     return;
-  g_hash_table_unref (ing->streams);
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
-  /* Let finalisations already under way land in the store. */
-  while (ing->finalising > 0)
-    g_main_context_iteration (NULL, TRUE);
+  g_hash_table_unref (ing->streams);
   g_free (ing);
 }
 

@@ -12,6 +12,8 @@ struct _ScSpaces {
   GArray *observers;          /* of Observer */
   guint next_observer_id;
   guint next_join_order;
+  guint pending_joins;        /* offers being answered (their Join holds us) */
+  gboolean closing;           /* shutting down: no new participant */
 };
 
 /* The participant joined: register it, mark the space active, announce. */

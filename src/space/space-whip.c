@@ -99,6 +99,12 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autofree char *answer = NULL;
   ScWhipPeer *peer = sc_whip_peer_new_finish (res, &answer, &error);
 
+  if (peer && s->closing) {
+    /* The join finished while spacecast was shutting down. */
+    sc_whip_peer_close (peer);
+    g_clear_object (&peer);
+    g_set_error (&error, SC_ERROR, SC_ERROR_UNAVAILABLE, "spacecast is shutting down");
+  }
   if (!peer) {
     g_autofree char *key = sc_spaces_reservation_key (j->space_id, j->participant_id);
     g_hash_table_remove (s->reserved, key);
@@ -128,6 +134,7 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   }
   soup_server_message_unpause (j->msg);
   join_free (j);
+  s->pending_joins--;
 }
 
 static void
@@ -141,6 +148,10 @@ whip_post (ScRequest *req)
   const char *auth = soup_message_headers_get_one (rh, "Authorization");
 
   add_cors (req->msg);
+  if (s->closing) {
+    sc_api_reply_error_code (req, SC_ERROR_UNAVAILABLE, "spacecast is shutting down");
+    return;
+  }
   g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, space_id);
   if (!space)
     return;
@@ -205,6 +216,7 @@ whip_post (ScRequest *req)
   j->role = g_strdup (sc_jwt_role_to_string (claims->role));
   j->connection_id = sc_core_new_id ();
   g_hash_table_add (s->reserved, g_steal_pointer (&key));
+  s->pending_joins++;
   soup_server_message_pause (req->msg);
   /* The checked offer, rewritten into the form webrtcbin 1.22 accepts. */
   sc_whip_peer_new_async (&cfg, participant_id, info.webrtcbin_offer, NULL, on_peer_ready, j);

@@ -49,6 +49,19 @@ sc_spaces_new (ScApi *api)
 }
 
 void
+sc_spaces_shutdown (ScSpaces *s)
+{
+  s->closing = TRUE;
+  /* A join being answered holds the registry: let it finish (and be
+   * refused) before the registry goes away. */
+  while (s->pending_joins > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_autofree gpointer *ids = (gpointer *) g_hash_table_get_keys_as_array (s->participants, NULL);
+  for (guint i = 0; ids[i]; i++)
+    sc_spaces_remove_participant (s, ids[i], "spacecast is shutting down");
+}
+
+void
 sc_spaces_free (ScSpaces *s)
 {
   if (!s)
@@ -192,9 +205,13 @@ sc_spaces_remove_participant (ScSpaces *s, const char *connection_id, const char
   g_autofree char *space_id = g_strdup (p->space_id);
   g_autofree char *key = sc_spaces_reservation_key (p->space_id, p->participant_id);
   g_message ("space %s: participant %s left: %s", p->space_id, p->participant_id, why);
-  NOTIFY (s, left, p);
+  /* Out of the registry before the announcement, so that observers who
+   * relayout on it no longer count the leaver; freed after it, so they can
+   * still read it. */
+  g_hash_table_steal (s->participants, connection_id);
   g_hash_table_remove (s->reserved, key);
-  g_hash_table_remove (s->participants, connection_id);
+  NOTIFY (s, left, p);
+  participant_free (p);
   if (!sc_spaces_is_active (s, space_id)) {
     set_space_status (s, space_id, FALSE);
     NOTIFY (s, space_idle, space_id);

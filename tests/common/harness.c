@@ -25,6 +25,18 @@ sc_harness_free_port (void)
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
+static void
+skip_case (gconstpointer why)
+{
+  g_test_skip (why);
+}
+
+void
+sc_harness_add_skip (const char *path, const char *why)
+{
+  g_test_add_data_func (path, why, skip_case);
+}
+
 static gboolean
 wait_healthy (ScHarness *h)
 {
@@ -60,9 +72,10 @@ sc_harness_launch (ScHarness *h)
     g_ptr_array_add (argv, g_strdup (h->extra_args->pdata[i]));
   g_ptr_array_add (argv, NULL);
 
-  /* rtmp2sink 1.22 logs a harmless CRITICAL against some servers; the
-   * daemon must not die of it the way a test should (no G_DEBUG). */
+  /* A critical in the daemon is a bug a test must see: it aborts, and the
+   * exit status is checked when the daemon is stopped. */
   g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (l, "G_DEBUG", "fatal-criticals", TRUE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_ID", h->token_id, TRUE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_SECRET", h->token_secret, TRUE);
   g_clear_object (&h->proc);
@@ -93,16 +106,28 @@ sc_harness_start (const char *const *extra_args)
   return h;
 }
 
+/* SIGTERM must end the daemon cleanly, with status 0, in bounded time
+ * (running broadcasts drain for at most a few seconds each). */
 static void
 stop_process (ScHarness *h, gboolean crash)
 {
   if (!h->proc)
     return;
-  if (crash)
+  if (crash) {
     g_subprocess_force_exit (h->proc);
-  else
-    g_subprocess_send_signal (h->proc, SIGTERM);
-  g_subprocess_wait (h->proc, NULL, NULL);
+    g_subprocess_wait (h->proc, NULL, NULL);
+    g_clear_object (&h->proc);
+    return;
+  }
+  g_subprocess_send_signal (h->proc, SIGTERM);
+  int status = 0;
+  if (!sc_harness_wait_exit (h->proc, 60, &status))
+    g_error ("spacecast daemon did not exit within 60 s of SIGTERM");
+  if (g_subprocess_get_if_signaled (h->proc))
+    g_error ("spacecast daemon died of signal %d on SIGTERM",
+             g_subprocess_get_term_sig (h->proc));
+  if (status != 0)
+    g_error ("spacecast daemon exited with status %d on SIGTERM", status);
   g_clear_object (&h->proc);
 }
 
@@ -284,8 +309,9 @@ sc_harness_run (char **out, const char *const *argv)
   return g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
 }
 
-/* Neither the daemon nor publishers are under G_DEBUG=fatal-criticals:
- * rtmp2sink's harmless CRITICAL (see sc_harness_launch) is no abort. */
+/* Helper processes (publishers, ffmpeg) are not under the test's
+ * G_DEBUG=fatal-criticals: rtmp2sink 1.22 logs a harmless CRITICAL against
+ * ffmpeg's RTMP server.  The daemon gets it back (sc_harness_launch). */
 GSubprocessLauncher *
 sc_harness_launcher_new (GSubprocessFlags flags)
 {

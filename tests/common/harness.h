@@ -28,6 +28,9 @@ typedef struct {
 } ScResponse;
 
 guint16     sc_harness_free_port  (void);
+/* Register test case @path as skipped for @why: a skip outside a test case
+ * loses its reason in TAP. */
+void        sc_harness_add_skip   (const char *path, const char *why);
 /* Start with optional extra serve args (NULL-terminated). */
 ScHarness  *sc_harness_start      (const char *const *extra_args);
 void        sc_harness_restart    (ScHarness *h);

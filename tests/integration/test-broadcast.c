@@ -231,6 +231,32 @@ check_probe (const char *file, double switch_at)
   g_assert_cmpfloat (max_gap, <, 0.15);
 }
 
+static guint32
+colour_of (const char *participant_id)
+{
+  return g_str_equal (participant_id, "red") ? RED
+       : g_str_equal (participant_id, "blue") ? BLUE : GREEN;
+}
+
+static void
+assert_gallery (const char *file, double t, const ScLayoutParticipant *parts, guint n)
+{
+  ScLayoutOptions opts = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sc_layout_options_init_from_json (&opts, "gallery", NULL, 1280, 720, &error));
+  g_autoptr (GArray) tiles = sc_layout_compute (&opts, parts, n, NULL);
+  g_assert_cmpuint (tiles->len, ==, n);
+  g_autoptr (GBytes) frame = frame_at (file, t);
+  for (guint i = 0; i < tiles->len; i++) {
+    ScTile *tl = &g_array_index (tiles, ScTile, i);
+    int cx = tl->rect.x + tl->rect.width / 2, cy = tl->rect.y + tl->rect.height / 2;
+    g_test_message ("at %.1f s: tile %s at %d,%d %dx%d", t, tl->participant_id, tl->rect.x,
+                    tl->rect.y, tl->rect.width, tl->rect.height);
+    g_assert_cmphex (colour_at (frame, cx, cy), ==, colour_of (tl->participant_id));
+  }
+  sc_layout_options_clear (&opts);
+}
+
 static void
 test_errors (void)
 {
@@ -299,7 +325,12 @@ test_end_to_end (void)
   wait_live_status (h, ls, "active");
   wait_running (&s, b);
   gint64 t0 = g_get_monotonic_time ();
-  g_usleep (6 * G_USEC_PER_SEC);
+  g_usleep (5 * G_USEC_PER_SEC);
+  /* Green leaves mid-broadcast: the output goes on, and the gallery closes
+   * up around the two who stay. */
+  sc_harness_stop_publisher (pubs[2], FALSE);
+  wait_participants (&s, 2);
+  g_usleep (4 * G_USEC_PER_SEC);
 
   g_autofree char *one = g_strdup_printf ("/video/v1/spaces/%s/broadcasts/%s", s.space_id, b);
   g_autoptr (ScResponse) pr = api (h, 200, "PATCH", one,
@@ -308,10 +339,6 @@ test_end_to_end (void)
   g_assert_cmpstr (sc_response_str (pr, "layout"), ==, "single");
   double switch_at = (g_get_monotonic_time () - t0) / 1e6;
   g_usleep (3 * G_USEC_PER_SEC);
-  /* Green leaves mid-broadcast: the output goes on. */
-  sc_harness_stop_publisher (pubs[2], FALSE);
-  wait_participants (&s, 2);
-  g_usleep (4 * G_USEC_PER_SEC);
   g_autoptr (ScResponse) running = get_broadcast (&s, b);
   g_assert_cmpstr (sc_response_str (running, "status"), ==, "active");
   double total = (g_get_monotonic_time () - t0) / 1e6;
@@ -328,26 +355,12 @@ test_end_to_end (void)
   g_assert_cmpfloat (duration, <=, total + 10.0);
   g_autofree char *file = sc_harness_download_mp4 (h, pid, "out.mp4");
 
-  /* Before the switch: each colour where the gallery puts it. */
-  ScLayoutOptions opts = { 0 };
-  g_autoptr (GError) error = NULL;
-  g_assert_true (sc_layout_options_init_from_json (&opts, "gallery", NULL, 1280, 720, &error));
-  g_autoptr (GArray) tiles = sc_layout_compute (&opts, parts, 3, NULL);
-  g_assert_cmpuint (tiles->len, ==, 3);
-  /* The asset starts a little before "running" was seen: 3 s is well inside gallery. */
-  g_autoptr (GBytes) before = frame_at (file, 3.0);
-  for (guint i = 0; i < tiles->len; i++) {
-    ScTile *t = &g_array_index (tiles, ScTile, i);
-    guint32 want = 0;
-    for (guint j = 0; j < 3; j++)
-      if (g_str_equal (who[j].id, t->participant_id))
-        want = who[j].rgb;
-    int cx = t->rect.x + t->rect.width / 2, cy = t->rect.y + t->rect.height / 2;
-    g_test_message ("tile %s at %d,%d %dx%d", t->participant_id, t->rect.x, t->rect.y,
-                    t->rect.width, t->rect.height);
-    g_assert_cmphex (colour_at (before, cx, cy), ==, want);
-  }
-  sc_layout_options_clear (&opts);
+  /* Each colour where the gallery puts it: three at first, then, after
+   * green left and before the switch, the two who stayed. */
+  assert_gallery (file, 3.0, parts, 3);
+  assert_gallery (file, switch_at - 1.0, parts, 2);
+  g_autoptr (GBytes) left = frame_at (file, switch_at - 1.0);
+  g_assert_cmpfloat (fraction_of (left, GREEN), <, 0.02);
 
   g_autoptr (GBytes) after = frame_at (file, duration - 1.5);
   double blue = fraction_of (after, BLUE);

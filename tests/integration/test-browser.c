@@ -157,20 +157,14 @@ test_refused (void)
   g_assert_cmpuint (json_array_get_length (none), ==, 0);
 }
 
-static void
-skip (gconstpointer why)
-{
-  g_test_skip (why);
-}
-
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_autofree char *missing = missing_browser_tools ();
   if (missing) {
-    g_test_add_data_func ("/browser/publish-and-stop", missing, skip);
-    g_test_add_data_func ("/browser/refused", missing, skip);
+    sc_harness_add_skip ("/browser/publish-and-stop", missing);
+    sc_harness_add_skip ("/browser/refused", missing);
     return g_test_run ();
   }
   h = sc_harness_start (NULL);

@@ -257,7 +257,7 @@ main (int argc, char **argv)
   g_autofree char *ffmpeg = g_find_program_in_path ("ffmpeg");
   g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
   if (!ffmpeg || !gst) {
-    g_test_skip ("ffmpeg, ffprobe and gst-launch-1.0 are needed");
+    sc_harness_add_skip ("/recording/tools", "ffmpeg, ffprobe and gst-launch-1.0 are needed");
     return g_test_run ();
   }
   g_test_add_func ("/recording/live-and-asset", test_live_and_asset);
