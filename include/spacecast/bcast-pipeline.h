@@ -62,6 +62,12 @@ typedef struct {
 typedef void (*ScBcastStateFunc) (ScBcastPipeline *p, ScBcastState state,
                                   const char *reason, gpointer user_data);
 
+/* Called on the owner's main context when a participant's branch failed
+ * (bad media pushed in...) and was removed: the mix goes on without it,
+ * and the owner should no longer lay it out as a video tile. */
+typedef void (*ScBcastInputFailedFunc) (ScBcastPipeline *p, const char *participant_id,
+                                        const char *reason, gpointer user_data);
+
 const char      *sc_bcast_state_to_string (ScBcastState s);
 
 ScBcastPipeline *sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error);
@@ -69,6 +75,9 @@ void             sc_bcast_pipeline_free (ScBcastPipeline *p);
 void             sc_bcast_pipeline_set_state_func (ScBcastPipeline *p,
                                                    ScBcastStateFunc func,
                                                    gpointer user_data);
+void             sc_bcast_pipeline_set_input_failed_func (ScBcastPipeline *p,
+                                                          ScBcastInputFailedFunc func,
+                                                          gpointer user_data);
 gboolean         sc_bcast_pipeline_start (ScBcastPipeline *p, GError **error);
 /* Sends EOS through both pipelines and waits (bounded) until rtmp2sink has
  * sent its stop commands, so the RTMP stream ends cleanly.  The wait blocks:

@@ -72,10 +72,16 @@ char        *sc_encoder_fragment_render (const ScEncoderFragment *f,
 
 /* Probe: the first working video and audio encoder, trying them in probe
  * order.  @force (NULL = none) names one encoder that must be used for its
- * kind: if it is missing or fails, the probe fails with the reason.  Results
- * are cached per process, keyed by dir and force.  Returns a new copy. */
+ * kind: if it is missing or fails, the probe fails with the reason.  Results,
+ * failures included, are cached per process, keyed by dir and force.
+ * Returns a new copy. */
 ScEncoderChoice *sc_encoder_probe (const char *dir, const char *force,
                                    GError **error);
+/* Never blocks: TRUE once sc_encoder_probe (@dir, @force) would answer at
+ * once from the cache.  Otherwise starts that probe on a worker thread (if
+ * it is not running yet) and returns FALSE: callers on a main loop ask
+ * again later instead of waiting seconds for a failing hardware encoder. */
+gboolean     sc_encoder_probe_ready (const char *dir, const char *force);
 /* Test a single fragment: TRUE if it produced an encoded buffer. */
 gboolean     sc_encoder_try (const ScEncoderFragment *f, GError **error);
 void         sc_encoder_choice_free (ScEncoderChoice *c);

@@ -148,6 +148,16 @@ update_rates (ScBcastPipeline *p)
   p->rate_bytes0 = p->bytes_out;
 }
 
+/* Called with the lock.  Once the stop is requested, both streams end at
+ * that instant: at EOS the audio mixer, no longer held to its deadlines,
+ * emits the rest of what it holds at once (seen: 2 s of audio past the
+ * last video frame), and the recording would end in audio without video. */
+static gboolean
+after_stop (ScBcastPipeline *p, GstClockTime t)
+{
+  return GST_CLOCK_TIME_IS_VALID (p->stop_at) && GST_CLOCK_TIME_IS_VALID (t) && t > p->stop_at;
+}
+
 static GstFlowReturn
 on_video_sample (GstAppSink *sink, gpointer user_data)
 {
@@ -157,11 +167,12 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
     return GST_FLOW_OK;
   GstBuffer *b = gst_sample_get_buffer (s);
   gboolean key = !GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DELTA_UNIT);
+  GstClockTime t = to_running_time (gst_sample_get_segment (s), GST_BUFFER_PTS (b));
   GstElement *src = NULL;
   g_mutex_lock (&p->lock);
-  if (p->out_vsrc && (!p->need_keyframe || key)) {
+  if (p->out_vsrc && (!p->need_keyframe || key) && !after_stop (p, t)) {
     if (p->need_keyframe)
-      p->session_base = to_running_time (gst_sample_get_segment (s), GST_BUFFER_PTS (b));
+      p->session_base = t;
     p->need_keyframe = FALSE;
     src = gst_object_ref (p->out_vsrc);
     p->frames_out++;
@@ -193,7 +204,7 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
    * it (audio encodes faster and comes in earlier): the stream the server
    * sees starts decodable, and its timeline starts on that keyframe, the
    * zero of what flvmux sends. */
-  if (p->out_asrc && !p->need_keyframe &&
+  if (p->out_asrc && !p->need_keyframe && !after_stop (p, t) &&
       (!GST_CLOCK_TIME_IS_VALID (t) || t >= p->session_base)) {
     src = gst_object_ref (p->out_asrc);
     p->bytes_out += gst_buffer_get_size (gst_sample_get_buffer (s));

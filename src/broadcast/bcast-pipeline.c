@@ -55,8 +55,13 @@ sc_bcast_slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, GErr
      * final output frames do not flash to black. */
     g_object_set (s->mixpad, "repeat-after-eos", TRUE, NULL);
   g_autoptr (GstPad) srcpad = gst_element_get_static_pad (bin, "src");
-  if (gst_pad_link (srcpad, s->mixpad) != GST_PAD_LINK_OK)
-    g_warning ("bcast: could not link %s to the mixer", name);
+  GstPadLinkReturn link = gst_pad_link (srcpad, s->mixpad);
+  if (link != GST_PAD_LINK_OK) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "could not link %s to the %s: %s", name,
+                 GST_OBJECT_NAME (mixer), gst_pad_link_get_name (link));
+    sc_bcast_slot_free (p, s);
+    return NULL;
+  }
   return s;
 }
 
@@ -138,7 +143,10 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer user_data)
       g_mutex_unlock (&p->lock);
       if (culprit) {
         g_warning ("bcast: participant %s dropped: %s", culprit->id, e->message);
+        g_autofree char *id = g_strdup (culprit->id);
         input_free (p, culprit);
+        if (p->input_failed_func)
+          p->input_failed_func (p, id, e->message, p->input_failed_data);
       } else if (!p->stopping) {
         g_autofree char *why = g_strdup_printf ("mixing pipeline: %s", e->message);
         g_warning ("bcast: %s (%s)", why, dbg ? dbg : "");
@@ -234,6 +242,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   p->inputs = g_hash_table_new (g_str_hash, g_str_equal);
   p->placeholders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->last_out_pts = GST_CLOCK_TIME_NONE;
+  p->stop_at = GST_CLOCK_TIME_NONE;
   p->state = SC_BCAST_IDLE;
   p->backoff_s = 1;
   sc_bcast_tiles_init (p);
@@ -278,6 +287,14 @@ sc_bcast_pipeline_set_state_func (ScBcastPipeline *p, ScBcastStateFunc func,
   p->state_data = user_data;
 }
 
+void
+sc_bcast_pipeline_set_input_failed_func (ScBcastPipeline *p, ScBcastInputFailedFunc func,
+                                         gpointer user_data)
+{
+  p->input_failed_func = func;
+  p->input_failed_data = user_data;
+}
+
 gboolean
 sc_bcast_pipeline_start (ScBcastPipeline *p, GError **error)
 {
@@ -301,6 +318,10 @@ static GstElement *
 stop_begin (ScBcastPipeline *p)
 {
   p->stopping = TRUE;
+  GstClockTime now = sc_bcast_pipeline_running_time (p);
+  g_mutex_lock (&p->lock);
+  p->stop_at = now;
+  g_mutex_unlock (&p->lock);
   GstElement *out = sc_bcast_output_begin_drain (p);
   gst_element_send_event (p->pipeline, gst_event_new_eos ());
   return out;

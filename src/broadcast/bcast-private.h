@@ -37,6 +37,8 @@ struct _ScBcastPipeline {
   GMainContext *ctx;            /* owner's context: bus watches, callbacks */
   ScBcastStateFunc state_func;
   gpointer state_data;
+  ScBcastInputFailedFunc input_failed_func;
+  gpointer input_failed_data;
 
   /* config (owned copies) */
   int width, height, fps;
@@ -59,6 +61,7 @@ struct _ScBcastPipeline {
   GSource *reap_source;
   GstClockTime last_out_pts;    /* compositor output, streaming thread */
   gboolean stopping;
+  GstClockTime stop_at;         /* running time of the stop request, or NONE */
   GSList *pending_notes;        /* GSource* of undelivered state callbacks */
   ScBcastState state;
   char *reason;

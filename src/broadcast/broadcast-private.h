@@ -26,6 +26,7 @@ struct _Running {
   ScLayoutSpeaker *speaker;
   char *speaker_id;
   GHashTable *taps;             /* connection_id → TapRef* */
+  GHashTable *broken;           /* participant ids whose branch failed */
   guint speaker_timer;
   guint transition_ms;
   gboolean failed;
@@ -48,11 +49,12 @@ struct _ScBroadcasts {
 /* broadcast-run.c: one running broadcast. */
 Running *sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *live_stream,
                                  GError **error);
-void     sc_broadcast_run_free  (Running *r);   /* stops first, blocking */
+void     sc_broadcast_run_free  (Running *r);   /* never drains: stop_async first */
 /* Ends the RTMP stream without blocking; func comes back on this context
  * once the output has drained, and should free r. */
 void     sc_broadcast_run_stop_async (Running *r, ScRunStoppedFunc func, gpointer user_data);
 void     sc_broadcast_run_attach (Running *r, const ScParticipant *p);
 void     sc_broadcast_run_detach (Running *r, const char *connection_id);
-gboolean sc_broadcast_run_set_layout (Running *r, JsonObject *doc, GError **error);
+gboolean sc_broadcast_run_set_layout (Running *r, JsonObject *doc, guint transition_ms,
+                                      GError **error);
 void     sc_broadcast_run_relayout (Running *r);

@@ -84,6 +84,7 @@ sc_broadcast_run_attach (Running *r, const ScParticipant *p)
 {
   if (g_hash_table_contains (r->taps, p->connection_id))
     return;
+  g_hash_table_remove (r->broken, p->participant_id);
   sc_bcast_pipeline_add_input (r->pipe, p->participant_id);
   TapData *d = g_new0 (TapData, 1);
   d->sink = g_atomic_rc_box_acquire (r->sink);
@@ -124,7 +125,8 @@ layout_participants (Running *r, guint *n)
   for (guint i = 0; i < ps->len; i++) {
     ScParticipant *p = ps->pdata[i];
     parts[i].id = p->participant_id;
-    parts[i].has_video = p->has_video;
+    /* A participant whose media broke the mix keeps a (placeholder) tile. */
+    parts[i].has_video = p->has_video && !g_hash_table_contains (r->broken, p->participant_id);
     parts[i].audio_level = linear_level (sc_whip_peer_get_audio_level (p->peer));
     parts[i].join_order = p->join_order;
   }
@@ -162,7 +164,7 @@ on_speaker_tick (gpointer user_data)
 }
 
 gboolean
-sc_broadcast_run_set_layout (Running *r, JsonObject *doc, GError **error)
+sc_broadcast_run_set_layout (Running *r, JsonObject *doc, guint transition_ms, GError **error)
 {
   ScLayoutOptions opts = { 0 };
   int w = 1920, h = 1080;
@@ -174,7 +176,7 @@ sc_broadcast_run_set_layout (Running *r, JsonObject *doc, GError **error)
     return FALSE;
   sc_layout_options_clear (&r->opts);
   r->opts = opts;
-  r->transition_ms = (guint) json_object_get_int_member_with_default (doc, "transition_ms", 0);
+  r->transition_ms = transition_ms;
   return TRUE;
 }
 
@@ -188,6 +190,24 @@ on_state (ScBcastPipeline *p, ScBcastState state, const char *reason, gpointer u
     r->failed = TRUE;
 }
 
+/* Its branch is gone from the mix: stop feeding it, show a placeholder. */
+static void
+on_input_failed (ScBcastPipeline *p, const char *participant_id, const char *reason,
+                 gpointer user_data)
+{
+  Running *r = user_data;
+  g_warning ("broadcast %s: participant %s shown as a placeholder: %s", r->id, participant_id,
+             reason);
+  g_hash_table_add (r->broken, g_strdup (participant_id));
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, r->taps);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (g_str_equal (((TapRef *) value)->participant_id, participant_id))
+      g_hash_table_iter_remove (&it);
+  sc_broadcast_run_relayout (r);
+}
+
 Running *
 sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *ls, GError **error)
 {
@@ -198,10 +218,10 @@ sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *ls, GError
   r->space_id = g_strdup (json_object_get_string_member (doc, "_space_id"));
   r->live_stream_id = g_strdup (json_object_get_string_member (ls, "id"));
   r->taps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) tap_ref_free);
+  r->broken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->speaker = sc_layout_speaker_new (SC_LAYOUT_SPEAKER_HOLD_MS);
-  if (!sc_broadcast_run_set_layout (r, doc, error))
+  if (!sc_broadcast_run_set_layout (r, doc, 0, error))
     goto fail;
-  r->transition_ms = 0;
 
   const char *background = json_object_get_string_member_with_default (doc, "background", NULL);
   guint32 bg_argb = r->opts.background_argb;
@@ -220,6 +240,7 @@ sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *ls, GError
     goto fail;
   r->sink = sink_new (r->pipe);
   sc_bcast_pipeline_set_state_func (r->pipe, on_state, r);
+  sc_bcast_pipeline_set_input_failed_func (r->pipe, on_input_failed, r);
   if (!sc_bcast_pipeline_start (r->pipe, error))
     goto fail;
 
@@ -268,15 +289,16 @@ sc_broadcast_run_stop_async (Running *r, ScRunStoppedFunc func, gpointer user_da
   sc_bcast_pipeline_stop_async (r->pipe, on_pipeline_stopped, r);
 }
 
+/* Never drains: a broadcast worth draining was stopped with _stop_async;
+ * a synchronous drain here would wait on our own ingest, which needs this
+ * very main loop. */
 void
 sc_broadcast_run_free (Running *r)
 {
   unhook (r);
-  if (r->pipe) {
-    sc_bcast_pipeline_stop (r->pipe);
-    sc_bcast_pipeline_free (r->pipe);
-  }
+  g_clear_pointer (&r->pipe, sc_bcast_pipeline_free);
   g_clear_pointer (&r->speaker, sc_layout_speaker_free);
+  g_clear_pointer (&r->broken, g_hash_table_unref);
   sc_layout_options_clear (&r->opts);
   g_free (r->speaker_id);
   g_free (r->id);

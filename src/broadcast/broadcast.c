@@ -2,6 +2,7 @@
  * glue between running broadcasts and the spaces they show. */
 #include "broadcast-private.h"
 #include "spacecast/core.h"
+#include "spacecast/encoder.h"
 #include "spacecast/model.h"
 
 #include <stdio.h>
@@ -87,6 +88,17 @@ start_route (ScRequest *req)
     sc_api_reply_error_code (req, SC_ERROR_CONFLICT, "live stream %s is disabled", ls_id);
     return;
   }
+  /* The probe may take seconds per failing hardware encoder: never here. */
+  const char *enc = json_object_get_string_member_with_default (
+      doc, "_encoder_request", sc_api_get_config (b->api)->encoder);
+  if (!sc_encoder_probe_ready (NULL, enc)) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                  "Retry-After", "2");
+    sc_api_reply_error_code (req, SC_ERROR_UNAVAILABLE,
+                             "spacecast is still finding out which encoders work here; "
+                             "try again in a few seconds");
+    return;
+  }
   Running *r = sc_broadcast_run_start (b, doc, ls, &error);
   if (!r || !save_status (b, id, "active", &error)) {
     g_clear_pointer (&r, sc_broadcast_run_free);
@@ -129,15 +141,23 @@ patch_route (ScRequest *req)
     return;
   }
   sc_layout_options_clear (&check);
-  Running *r = g_hash_table_lookup (b->running, req->params[1]);
-  if (r && sc_broadcast_run_set_layout (r, doc, NULL))
-    sc_broadcast_run_relayout (r);
-  /* transition_ms applies to this switch only. */
+  /* Stored first: a layout on screen is always the one the API shows.
+   * transition_ms applies to this switch only, so it is not kept. */
+  guint transition_ms = json_object_get_int_member_with_default (doc, "transition_ms", 0);
   if (json_object_has_member (doc, "transition_ms"))
     json_object_remove_member (doc, "transition_ms");
   if (!sc_store_put (b->store, SC_KIND_BROADCAST, req->params[1], doc, &error)) {
     sc_api_reply_error (req, error);
     return;
+  }
+  Running *r = g_hash_table_lookup (b->running, req->params[1]);
+  if (r) {
+    if (!sc_broadcast_run_set_layout (r, doc, transition_ms, &error)) {
+      g_prefix_error (&error, "the layout was saved but could not be applied: ");
+      sc_api_reply_error (req, error);
+      return;
+    }
+    sc_broadcast_run_relayout (r);
   }
   sc_api_reply_data (req, 200, sc_api_render (req->api, SC_KIND_BROADCAST, doc));
 }

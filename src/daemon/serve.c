@@ -6,6 +6,7 @@
 #include "spacecast/broadcast.h"
 #include "spacecast/config.h"
 #include "spacecast/core.h"
+#include "spacecast/encoder.h"
 #include "spacecast/ingest.h"
 #include "spacecast/record.h"
 #include "spacecast/space.h"
@@ -156,6 +157,8 @@ sc_daemon_serve (int argc, char **argv)
     goto out;
   d.spaces = sc_spaces_new (d.api);
   d.broadcasts = sc_broadcasts_new (d.api, d.spaces, d.ingest);
+  /* On a worker thread: the first broadcast then starts at once. */
+  sc_encoder_probe_ready (NULL, config->encoder);
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_signal, &d);

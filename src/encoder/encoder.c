@@ -2,6 +2,7 @@
 #include "spacecast/encoder.h"
 #include "spacecast/core.h"
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <string.h>
 #include <stdlib.h>
@@ -395,8 +396,25 @@ sc_encoder_choice_skip_reason (const ScEncoderChoice *c, const char *name)
   return NULL;
 }
 
-static GMutex cache_lock;
-static GHashTable *cache;   /* "dir\nforce" -> ScEncoderChoice* */
+/* A probe's outcome, success or failure: a failing hardware encoder can
+ * take seconds to fail, so that is never found out twice. */
+typedef struct {
+  ScEncoderChoice *choice;
+  GError *error;
+} Outcome;
+
+static void
+outcome_free (Outcome *o)
+{
+  sc_encoder_choice_free (o->choice);
+  g_clear_error (&o->error);
+  g_free (o);
+}
+
+static GMutex cache_lock;   /* held across a probe */
+static GHashTable *cache;   /* "dir\nforce" -> Outcome* */
+static GMutex state_lock;   /* never held across a probe */
+static GHashTable *state;   /* "dir\nforce" -> "running" | "done" */
 
 void
 sc_encoder_probe_clear_cache (void)
@@ -404,6 +422,29 @@ sc_encoder_probe_clear_cache (void)
   g_mutex_lock (&cache_lock);
   g_clear_pointer (&cache, g_hash_table_unref);
   g_mutex_unlock (&cache_lock);
+  g_mutex_lock (&state_lock);
+  g_clear_pointer (&state, g_hash_table_unref);
+  g_mutex_unlock (&state_lock);
+}
+
+static char *
+probe_key (const char **dir, const char **force)
+{
+  if (!*dir)
+    *dir = sc_encoder_pipelines_dir ();
+  if (*force && !**force)
+    *force = NULL;
+  return g_strdup_printf ("%s\n%s", *dir, *force ? *force : "");
+}
+
+static void
+set_state (const char *key, const char *value)
+{
+  g_mutex_lock (&state_lock);
+  if (!state)
+    state = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_insert (state, g_strdup (key), (gpointer) value);
+  g_mutex_unlock (&state_lock);
 }
 
 static ScEncoderChoice *
@@ -465,29 +506,53 @@ probe_uncached (const char *dir, const char *force, GError **error)
 ScEncoderChoice *
 sc_encoder_probe (const char *dir, const char *force, GError **error)
 {
-  if (!dir)
-    dir = sc_encoder_pipelines_dir ();
-  if (force && !*force)
-    force = NULL;
-  g_autofree char *key = g_strdup_printf ("%s\n%s", dir, force ? force : "");
+  g_autofree char *key = probe_key (&dir, &force);
 
   /* Held across the probe so that concurrent callers wait for one probe
    * rather than running several encoders at once. */
   g_mutex_lock (&cache_lock);
   if (!cache)
     cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                   (GDestroyNotify) sc_encoder_choice_free);
-  ScEncoderChoice *hit = g_hash_table_lookup (cache, key);
-  ScEncoderChoice *result = NULL;
-  if (hit) {
-    result = choice_copy (hit);
-  } else {
-    ScEncoderChoice *c = probe_uncached (dir, force, error);
-    if (c) {
-      g_hash_table_insert (cache, g_steal_pointer (&key), c);
-      result = choice_copy (c);
-    }
+                                   (GDestroyNotify) outcome_free);
+  Outcome *o = g_hash_table_lookup (cache, key);
+  if (!o) {
+    o = g_new0 (Outcome, 1);
+    o->choice = probe_uncached (dir, force, &o->error);
+    g_hash_table_insert (cache, g_strdup (key), o);
   }
+  ScEncoderChoice *result = o->choice ? choice_copy (o->choice) : NULL;
+  if (o->error)
+    g_propagate_error (error, g_error_copy (o->error));
   g_mutex_unlock (&cache_lock);
+  set_state (key, "done");
   return result;
+}
+
+static void
+probe_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  char **args = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ScEncoderChoice) c = sc_encoder_probe (args[0], args[1], &error);
+  if (!c)
+    g_warning ("encoder: %s", error->message);
+}
+
+gboolean
+sc_encoder_probe_ready (const char *dir, const char *force)
+{
+  g_autofree char *key = probe_key (&dir, &force);
+  g_mutex_lock (&state_lock);
+  const char *st = state ? g_hash_table_lookup (state, key) : NULL;
+  g_mutex_unlock (&state_lock);
+  if (st)
+    return g_str_equal (st, "done");
+  set_state (key, "running");
+  char **args = g_new0 (char *, 3);
+  args[0] = g_strdup (dir);
+  args[1] = g_strdup (force);
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_task_data (task, args, (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, probe_thread);
+  return FALSE;
 }

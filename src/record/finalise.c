@@ -74,9 +74,14 @@ setup_streams (Concat *c, GPtrArray *paths, GError **error)
       continue;
     for (int k = 0; k < 2; k++) {
       int s = find_stream (ic, k == 0 ? AVMEDIA_TYPE_VIDEO : AVMEDIA_TYPE_AUDIO);
-      if (par[k] == NULL && s >= 0) {
-        par[k] = avcodec_parameters_alloc ();
-        avcodec_parameters_copy (par[k], ic->streams[s]->codecpar);
+      if (par[k] == NULL && s >= 0 &&
+          (!(par[k] = avcodec_parameters_alloc ()) ||
+           avcodec_parameters_copy (par[k], ic->streams[s]->codecpar) < 0)) {
+        avcodec_parameters_free (&par[0]);
+        avcodec_parameters_free (&par[1]);
+        g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "out of memory reading %s",
+                     (char *) paths->pdata[i]);
+        return FALSE;
       }
     }
   }
@@ -90,11 +95,13 @@ setup_streams (Concat *c, GPtrArray *paths, GError **error)
     c->last_dts[k] = AV_NOPTS_VALUE;
     if (par[k] == NULL)
       continue;
-    AVStream *st = avformat_new_stream (c->oc, NULL);
-    avcodec_parameters_copy (st->codecpar, par[k]);
-    st->codecpar->codec_tag = 0;
-    c->out[k] = st->index;
+    c->out[k] = sc_record_add_stream (c->oc, par[k], error);
     avcodec_parameters_free (&par[k]);
+    if (c->out[k] < 0) {
+      avcodec_parameters_free (&par[1]);
+      return FALSE;
+    }
+    c->oc->streams[c->out[k]]->codecpar->codec_tag = 0;
   }
   return TRUE;
 }

@@ -38,6 +38,10 @@ void      sc_record_set_av_error   (GError **error, int code, int averr,
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
+/* A new output stream with a copy of @par: its index, or -1 and @error. */
+int       sc_record_add_stream     (AVFormatContext *oc, const AVCodecParameters *par,
+                                    GError **error);
+
 static inline void sc_av_packet_free (AVPacket *p) { av_packet_free (&p); }
 static inline void sc_av_frame_free (AVFrame *f) { av_frame_free (&f); }
 static inline void sc_av_codec_free (AVCodecContext *c) { avcodec_free_context (&c); }

@@ -163,19 +163,15 @@ segment_open (ScRecorder *r, gint64 start, GError **error)
     sc_record_set_av_error (error, SC_ERROR_INTERNAL, ret, "mpegts muxer", NULL);
     return FALSE;
   }
-  r->seg_v = r->seg_a = -1;
-  if (r->use_video) {
-    AVStream *st = avformat_new_stream (oc, NULL);
-    avcodec_parameters_copy (st->codecpar, r->bsf->par_out);
-    st->time_base = (AVRational) { 1, 1000 };
-    r->seg_v = st->index;
+  r->seg_v = r->use_video ? sc_record_add_stream (oc, r->bsf->par_out, error) : -1;
+  r->seg_a = r->use_audio && !(r->use_video && r->seg_v < 0)
+      ? sc_record_add_stream (oc, r->apar, error) : -1;
+  if ((r->use_video && r->seg_v < 0) || (r->use_audio && r->seg_a < 0)) {
+    avformat_free_context (oc);
+    return FALSE;
   }
-  if (r->use_audio) {
-    AVStream *st = avformat_new_stream (oc, NULL);
-    avcodec_parameters_copy (st->codecpar, r->apar);
-    st->time_base = (AVRational) { 1, 1000 };
-    r->seg_a = st->index;
-  }
+  for (guint i = 0; i < oc->nb_streams; i++)
+    oc->streams[i]->time_base = (AVRational) { 1, 1000 };
   if ((ret = avio_open (&oc->pb, part, AVIO_FLAG_WRITE)) < 0 ||
       (ret = avformat_write_header (oc, NULL)) < 0) {
     sc_record_set_av_error (error, SC_ERROR_INTERNAL, ret, "cannot start segment", part);

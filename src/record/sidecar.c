@@ -57,6 +57,23 @@ sc_record_set_av_error (GError **error, int code, int averr, const char *what,
                path ? path : "", buf);
 }
 
+int
+sc_record_add_stream (AVFormatContext *oc, const AVCodecParameters *par, GError **error)
+{
+  AVStream *st = avformat_new_stream (oc, NULL);
+  if (!st) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "cannot add a stream to the %s muxer",
+                 oc->oformat->name);
+    return -1;
+  }
+  int ret = avcodec_parameters_copy (st->codecpar, par);
+  if (ret < 0) {
+    sc_record_set_av_error (error, SC_ERROR_INTERNAL, ret, "cannot copy codec parameters", NULL);
+    return -1;
+  }
+  return st->index;
+}
+
 gboolean
 sc_recording_info_load (const char *asset_dir, ScRecordingInfo *info, GError **error)
 {

@@ -206,6 +206,15 @@ test_probe_broken_fragment (void)
   g_assert_null (f);
   g_assert_error (error, SC_ERROR, SC_ERROR_UNAVAILABLE);
   g_assert_nonnull (strstr (error->message, "failed: "));
+  g_clear_error (&error);
+
+  /* A probe not run yet is started on a worker and reported not ready;
+   * it becomes ready without anyone waiting on it. */
+  g_assert_false (sc_encoder_probe_ready (dir, "x264enc"));
+  for (int i = 0; i < 300 && !sc_encoder_probe_ready (dir, "x264enc"); i++)
+    g_usleep (20 * 1000);
+  g_assert_true (sc_encoder_probe_ready (dir, "x264enc"));
+  g_assert_true (sc_encoder_probe_ready (dir, "broken-runtime"));
 
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *e;
@@ -214,6 +223,14 @@ test_probe_broken_fragment (void)
     g_unlink (p);
   }
   g_rmdir (dir);
+
+  /* The failure was remembered: with the fragments gone, a second probe
+   * still answers from the first (a new one would find no fragment). */
+  g_autoptr (ScEncoderChoice) again = sc_encoder_probe (dir, "broken-runtime", &error);
+  g_assert_null (again);
+  g_assert_error (error, SC_ERROR, SC_ERROR_UNAVAILABLE);
+  g_autoptr (ScEncoderChoice) fast = sc_encoder_probe (dir, "x264enc", NULL);
+  g_assert_cmpstr (fast->video->name, ==, "x264enc");
 }
 
 int
