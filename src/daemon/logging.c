@@ -26,6 +26,23 @@ wanted (GLogLevelFlags level)
   return l <= max_level || (l & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL));
 }
 
+/* A logfmt value: bare when it is a plain token, else quoted with
+ * backslash escapes, so that no value (a request path with %0A in it, a
+ * peer's message) can end the line or forge another field. */
+static void
+append_value (GString *line, const char *v)
+{
+  gboolean bare = *v != '\0';
+  for (const char *c = v; *c && bare; c++)
+    bare = g_ascii_isgraph (*c) && *c != '"' && *c != '=' && *c != '\\';
+  if (bare) {
+    g_string_append (line, v);
+    return;
+  }
+  g_autofree char *escaped = g_strescape (v, NULL);
+  g_string_append_printf (line, "\"%s\"", escaped);
+}
+
 static GLogWriterOutput
 writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
@@ -43,15 +60,18 @@ writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer 
   g_autofree char *ts = g_date_time_format_iso8601 (now);
   g_autoptr (GString) line = g_string_new (NULL);
   g_string_append_printf (line, "ts=%s level=%s", ts, level_name (level));
-  if (domain)
-    g_string_append_printf (line, " domain=%s", domain);
+  if (domain) {
+    g_string_append (line, " domain=");
+    append_value (line, domain);
+  }
   for (gsize i = 0; i < n_fields; i++) {
     const GLogField *f = &fields[i];
     if (f->length != -1 || g_str_equal (f->key, "MESSAGE") || g_str_equal (f->key, "GLIB_DOMAIN") ||
         g_str_equal (f->key, "PRIORITY") || g_str_has_prefix (f->key, "CODE_"))
       continue;
     g_autofree char *key = g_ascii_strdown (f->key, -1);
-    g_string_append_printf (line, " %s=%s", key, (const char *) f->value);
+    g_string_append_printf (line, " %s=", key);
+    append_value (line, f->value);
   }
   g_autofree char *escaped = g_strescape (message ? message : "", NULL);
   g_string_append_printf (line, " msg=\"%s\"\n", escaped);

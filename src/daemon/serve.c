@@ -18,6 +18,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 typedef struct {
   ScConfig *config;
@@ -70,16 +71,26 @@ fail:
   return FALSE;
 }
 
+/* The database holds stream keys and token hashes: the data dir is 0700
+ * and the database files 0600 whether or not they existed before (an old
+ * dir made under a looser umask is tightened, not trusted). */
 ScStore *
 sc_daemon_open_store (const char *data_dir, GError **error)
 {
-  if (g_mkdir_with_parents (data_dir, 0700) != 0) {
+  if (g_mkdir_with_parents (data_dir, 0700) != 0 || g_chmod (data_dir, 0700) != 0) {
     g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "cannot create data dir %s: %s",
                  data_dir, g_strerror (errno));
     return NULL;
   }
   g_autofree char *path = g_build_filename (data_dir, "spacecast.db", NULL);
-  return sc_store_open (path, error);
+  ScStore *store = sc_store_open (path, error);
+  static const char *const suffixes[] = { "", "-wal", "-shm" };
+  for (guint i = 0; store && i < G_N_ELEMENTS (suffixes); i++) {
+    g_autofree char *f = g_strconcat (path, suffixes[i], NULL);
+    if (g_chmod (f, 0600) != 0 && errno != ENOENT)
+      g_warning ("cannot make %s private: %s", f, g_strerror (errno));
+  }
+  return store;
 }
 
 static gboolean
@@ -137,6 +148,8 @@ sc_daemon_serve (int argc, char **argv)
 
   tune_malloc ();
   raise_fd_limit ();
+  /* Everything the daemon writes (database, recordings) is its own. */
+  umask (077);
   gst_init (&argc, &argv);
   if (!sc_config_parse_args (config, &argc, &argv, &error)) {
     fprintf (stderr, "spacecast serve: %s\n", error->message);

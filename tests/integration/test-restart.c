@@ -1,7 +1,9 @@
 /* State survives a clean restart and a kill -9; tokens made by the CLI work. */
 #include "harness.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void
 test_survives_restart_and_kill (void)
@@ -89,10 +91,40 @@ test_bad_config_refused (void)
   g_assert_nonnull (strstr (out, "nonsense"));
 }
 
+static guint
+mode_of (const char *path)
+{
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  return st.st_mode & 0777;
+}
+
+/* Stream keys live in the database: a data dir left readable by others (an
+ * older version, a looser umask, a hand-made dir) is tightened at start. */
+static void
+test_private_files (void)
+{
+  g_autoptr (ScHarness) h = sc_harness_start (NULL);
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, 60);
+  g_autofree char *db = g_build_filename (h->data_dir, "spacecast.db", NULL);
+  g_assert_cmpuint (mode_of (h->data_dir), ==, 0700);
+  g_assert_cmpuint (mode_of (db), ==, 0600);
+  sc_harness_kill9 (h);
+  g_assert_cmpint (g_chmod (h->data_dir, 0755), ==, 0);
+  g_assert_cmpint (g_chmod (db, 0644), ==, 0);
+  sc_harness_launch (h);
+  g_assert_cmpuint (mode_of (h->data_dir), ==, 0700);
+  g_assert_cmpuint (mode_of (db), ==, 0600);
+  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+  if (g_file_test (wal, G_FILE_TEST_EXISTS))
+    g_assert_cmpuint (mode_of (wal), ==, 0600);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/restart/private-files", test_private_files);
   g_test_add_func ("/restart/state-survives", test_survives_restart_and_kill);
   g_test_add_func ("/restart/token-create-cli", test_token_create_cli);
   g_test_add_func ("/restart/bad-config", test_bad_config_refused);
