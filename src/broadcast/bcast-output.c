@@ -12,6 +12,7 @@
 
 #define HEALTHY_SESSION_US (10 * G_USEC_PER_SEC)
 #define STOP_TIMEOUT (5 * GST_SECOND)
+#define EARLY_AUDIO_MAX 128   /* AAC frames, 2.7 s at 48 kHz */
 
 typedef struct {
   ScBcastPipeline *p;
@@ -168,11 +169,16 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   GstBuffer *b = gst_sample_get_buffer (s);
   gboolean key = !GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DELTA_UNIT);
   GstClockTime t = to_running_time (gst_sample_get_segment (s), GST_BUFFER_PTS (b));
-  GstElement *src = NULL;
+  GstElement *src = NULL, *asrc = NULL;
+  GQueue early = G_QUEUE_INIT;
   g_mutex_lock (&p->lock);
   if (p->out_vsrc && (!p->need_keyframe || key) && !after_stop (p, t)) {
-    if (p->need_keyframe)
+    if (p->need_keyframe) {
       p->session_base = t;
+      early = p->early_audio;
+      g_queue_init (&p->early_audio);
+      asrc = p->out_asrc ? gst_object_ref (p->out_asrc) : NULL;
+    }
     p->need_keyframe = FALSE;
     src = gst_object_ref (p->out_vsrc);
     p->frames_out++;
@@ -186,6 +192,17 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
     push_retimed (src, s);
     gst_object_unref (src);
   }
+  /* The audio that came in while the first keyframe was being encoded,
+   * from that keyframe on. */
+  GstSample *a;
+  while ((a = g_queue_pop_head (&early))) {
+    GstClockTime at = to_running_time (gst_sample_get_segment (a),
+                                       GST_BUFFER_PTS (gst_sample_get_buffer (a)));
+    if (asrc && GST_CLOCK_TIME_IS_VALID (at) && at >= t)
+      push_retimed (asrc, a);
+    gst_sample_unref (a);
+  }
+  g_clear_object (&asrc);
   return GST_FLOW_OK;   /* never let the output's fate reach the encoder */
 }
 
@@ -201,11 +218,15 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
                                     GST_BUFFER_PTS (gst_sample_get_buffer (s)));
   g_mutex_lock (&p->lock);
   /* Audio starts with video at the session's first keyframe, not before
-   * it (audio encodes faster and comes in earlier): the stream the server
-   * sees starts decodable, and its timeline starts on that keyframe, the
-   * zero of what flvmux sends. */
-  if (p->out_asrc && !p->need_keyframe && !after_stop (p, t) &&
-      (!GST_CLOCK_TIME_IS_VALID (t) || t >= p->session_base)) {
+   * it: the stream the server sees starts decodable, and its timeline
+   * starts on that keyframe, the zero of what flvmux sends.  Audio encodes
+   * faster, so it is held (bounded) until that keyframe comes out. */
+  if (p->out_asrc && p->need_keyframe && !after_stop (p, t)) {
+    g_queue_push_tail (&p->early_audio, gst_sample_ref (s));
+    while (p->early_audio.length > EARLY_AUDIO_MAX)
+      gst_sample_unref (g_queue_pop_head (&p->early_audio));
+  } else if (p->out_asrc && !after_stop (p, t) &&
+             (!GST_CLOCK_TIME_IS_VALID (t) || t >= p->session_base)) {
     src = gst_object_ref (p->out_asrc);
     p->bytes_out += gst_buffer_get_size (gst_sample_get_buffer (s));
   }
@@ -345,6 +366,7 @@ sc_bcast_output_start (ScBcastPipeline *p, GError **error)
   p->out_vsrc = gst_bin_get_by_name (GST_BIN (pipe), "v");
   p->out_asrc = gst_bin_get_by_name (GST_BIN (pipe), "a");
   p->need_keyframe = TRUE;
+  g_queue_clear_full (&p->early_audio, (GDestroyNotify) gst_sample_unref);
   p->session_started_us = g_get_monotonic_time ();
   gboolean encoding = p->frames_out + p->frames_dropped > 0;
   g_mutex_unlock (&p->lock);
@@ -374,6 +396,7 @@ sc_bcast_output_teardown (ScBcastPipeline *p)
   GstElement *v = g_steal_pointer (&p->out_vsrc);
   GstElement *a = g_steal_pointer (&p->out_asrc);
   GSource *watch = g_steal_pointer (&p->out_watch);
+  g_queue_clear_full (&p->early_audio, (GDestroyNotify) gst_sample_unref);
   g_mutex_unlock (&p->lock);
   if (watch) {
     g_source_destroy (watch);
