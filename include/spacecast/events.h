@@ -42,12 +42,15 @@ void        sc_event_unref (ScEvent *event);
  * fine), or @doc when the resource is gone by then. */
 gboolean    sc_events_publish (ScStore *store, const char *type, const char *id,
                                JsonObject *doc, GError **error);
+/* The same after a change that is already committed: a failure is logged,
+ * there is nothing left to undo. */
+void        sc_events_notify  (ScStore *store, const char *type, const char *id,
+                               JsonObject *doc);
 /* For the live-stream state machine's notifications: asset events are
- * about the newest of @recent_asset_ids, the others about the stream.
- * Failures are logged: the state change itself has happened. */
-void        sc_events_publish_live_stream (ScStore *store, const char *type,
-                                           const char *live_stream_id,
-                                           GPtrArray *recent_asset_ids);
+ * about the newest of @recent_asset_ids, the others about the stream. */
+void        sc_events_notify_live_stream (ScStore *store, const char *type,
+                                          const char *live_stream_id,
+                                          GPtrArray *recent_asset_ids);
 
 /* The bus: observes @store's outbox from the thread-default context,
  * syncs the configured endpoints and starts delivering what is pending. */

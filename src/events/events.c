@@ -117,17 +117,23 @@ sc_events_publish (ScStore *store, const char *type, const char *id, JsonObject 
 }
 
 void
-sc_events_publish_live_stream (ScStore *store, const char *type, const char *live_stream_id,
-                               GPtrArray *recent_asset_ids)
+sc_events_notify (ScStore *store, const char *type, const char *id, JsonObject *doc)
 {
   g_autoptr (GError) error = NULL;
+  if (!sc_events_publish (store, type, id, doc, &error))
+    g_warning ("event %s for %s: %s", type, id, error->message);
+}
+
+void
+sc_events_notify_live_stream (ScStore *store, const char *type, const char *live_stream_id,
+                              GPtrArray *recent_asset_ids)
+{
   const char *id = live_stream_id;
   if (g_str_has_prefix (type, "video.asset.")) {
     g_return_if_fail (recent_asset_ids && recent_asset_ids->len > 0);
     id = recent_asset_ids->pdata[recent_asset_ids->len - 1];
   }
-  if (!sc_events_publish (store, type, id, NULL, &error))
-    g_warning ("event %s for %s: %s", type, id, error->message);
+  sc_events_notify (store, type, id, NULL);
 }
 
 /* Subscribers */
