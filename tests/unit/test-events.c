@@ -172,9 +172,10 @@ test_heads_keep_resource_order (void)
   ScStoreDelivery *first = heads->pdata[0];
   g_assert_cmpstr (first->event.object_id, ==, "a");
   g_assert_cmpstr (first->event.type, ==, "video.live_stream.created");
+  gint64 seq = first->event.seq;
 
   /* A failed attempt keeps it at the head; success lets the next through. */
-  g_assert_true (sc_store_delivery_update (db.store, "wh1", first->event.seq, SC_DELIVERY_PENDING,
+  g_assert_true (sc_store_delivery_update (db.store, "wh1", seq, SC_DELIVERY_PENDING,
                                            G_MAXINT64 - 1, "[{}]", &error));
   g_clear_pointer (&heads, g_ptr_array_unref);
   heads = sc_store_delivery_heads (db.store, 10, &error);
@@ -182,7 +183,7 @@ test_heads_keep_resource_order (void)
   g_assert_cmpstr (((ScStoreDelivery *) heads->pdata[1])->event.type, ==,
                    "video.live_stream.created");
   g_assert_cmpstr (((ScStoreDelivery *) heads->pdata[1])->attempts, ==, "[{}]");
-  g_assert_true (sc_store_delivery_update (db.store, "wh1", first->event.seq, SC_DELIVERY_DONE,
+  g_assert_true (sc_store_delivery_update (db.store, "wh1", seq, SC_DELIVERY_DONE,
                                            0, "[{}]", &error));
   g_clear_pointer (&heads, g_ptr_array_unref);
   heads = sc_store_delivery_heads (db.store, 10, &error);
