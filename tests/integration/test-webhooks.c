@@ -437,6 +437,22 @@ test_webhooks_resource (void)
   g_assert_cmpstr (sc_response_error_type (gone), ==, "not_found");
 }
 
+static void
+test_space_events (void)
+{
+  g_autoptr (Receiver) r = receiver_new ();
+  g_autoptr (ScHarness) h = start_daemon (r);
+  g_autofree char *space = sc_harness_create_space (h);
+  g_autofree char *path = g_strconcat ("/video/v1/spaces/", space, NULL);
+  g_autoptr (ScResponse) del = sc_harness_request (h, "DELETE", path, NULL);
+  g_assert_cmpuint (del->status, ==, 204);
+
+  assert_event (r, "video.space.created", space, "idle");
+  assert_event (r, "video.space.deleted", space, "idle");
+  g_assert_cmpint (arrival (r, "video.space.created", space), <,
+                   arrival (r, "video.space.deleted", space));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -446,6 +462,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webhooks/kill9-after-ack-still-delivers", test_kill9_after_ack_still_delivers);
   g_test_add_func ("/webhooks/api-responsive-while-receiver-stalls",
                    test_api_responsive_while_receiver_stalls);
+  g_test_add_func ("/webhooks/space-events", test_space_events);
   g_test_add_func ("/webhooks/lifecycle-in-order", test_lifecycle_in_order);
   return g_test_run ();
 }
