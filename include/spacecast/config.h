@@ -37,6 +37,13 @@ typedef struct {
   guint whip_max_pending_joins;             /* WHIP offers being answered at once */
   guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */
   guint thumbnail_workers;                  /* threads decoding thumbnails */
+
+  /* Webhooks (src/events): endpoints in pairs, the i-th secret signs for
+   * the i-th URL. */
+  GStrv webhook_urls;
+  GStrv webhook_secrets;
+  guint webhook_retry_initial_s;            /* gap after the first failed attempt; doubles */
+  guint webhook_retry_window_s;             /* an event is given up this long after it happened */
 } ScConfig;
 
 ScConfig *sc_config_new_defaults (void);

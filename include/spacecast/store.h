@@ -81,7 +81,78 @@ GPtrArray  *sc_store_list_signing_keys (ScStore *store, guint limit, guint offse
                                         GError **error);   /* live keys only */
 gboolean    sc_store_delete_signing_key (ScStore *store, const char *id, GError **error);
 
+/* The events outbox (src/events writes and reads it).  An event row is
+ * written with the change that caused it, inside the caller's transaction
+ * when one is open, together with one delivery row per webhook endpoint
+ * known at that moment. */
+typedef struct {
+  gint64 seq;
+  char *id;
+  char *type;
+  char *object_type;
+  char *object_id;
+  gint64 created_at_us;
+  char *data;                   /* JSON text */
+} ScStoreEvent;
+void        sc_store_event_free (ScStoreEvent *event);
+
+/* Called on the store's thread for each outbox row once it is committed
+ * (at once when written outside a transaction, at the outermost commit
+ * otherwise; never for rows rolled back). */
+typedef void (*ScStoreOutboxFunc) (gint64 seq, gpointer user_data);
+void        sc_store_set_outbox_func (ScStore *store, ScStoreOutboxFunc func, gpointer user_data);
+gboolean    sc_store_outbox_add (ScStore *store, const ScStoreEvent *event, GError **error);
+ScStoreEvent *sc_store_outbox_get (ScStore *store, gint64 seq, GError **error);
+gboolean    sc_store_outbox_set_data (ScStore *store, gint64 seq, const char *data,
+                                      GError **error);
+/* Forget events older than @before_us that nobody still waits for. */
+gboolean    sc_store_outbox_prune (ScStore *store, gint64 before_us, GError **error);
+
+typedef struct {
+  char *id;
+  char *url;
+  char *secret;
+  gint64 created_at;
+  gboolean from_config;         /* --webhook-url: not removable through the API */
+} ScStoreWebhook;
+void        sc_store_webhook_free (ScStoreWebhook *webhook);
+gboolean    sc_store_put_webhook (ScStore *store, const ScStoreWebhook *webhook, GError **error);
+ScStoreWebhook *sc_store_get_webhook (ScStore *store, const char *id, GError **error);
+GPtrArray  *sc_store_list_webhooks (ScStore *store, GError **error);   /* oldest first */
+/* Its undelivered events go with it. */
+gboolean    sc_store_delete_webhook (ScStore *store, const char *id, GError **error);
+/* Drop configured endpoints whose id is not in @keep (NULL-terminated). */
+gboolean    sc_store_prune_config_webhooks (ScStore *store, const char *const *keep,
+                                            GError **error);
+
+typedef enum {
+  SC_DELIVERY_PENDING,
+  SC_DELIVERY_DONE,
+  SC_DELIVERY_GAVE_UP,
+} ScDeliveryState;
+
+typedef struct {
+  ScStoreEvent event;
+  char *webhook_id;
+  char *url;
+  char *secret;
+  gint64 next_at_us;
+  char *attempts;               /* JSON array text */
+} ScStoreDelivery;
+void        sc_store_delivery_free (ScStoreDelivery *delivery);
+/* The oldest pending delivery of every (endpoint, resource) pair, soonest
+ * due first: the only ones that may be sent without breaking the order
+ * of a resource's events. */
+GPtrArray  *sc_store_delivery_heads (ScStore *store, guint limit, GError **error);
+gboolean    sc_store_delivery_update (ScStore *store, const char *webhook_id, gint64 seq,
+                                      ScDeliveryState state, gint64 next_at_us,
+                                      const char *attempts, GError **error);
+gint64      sc_store_delivery_count (ScStore *store, ScDeliveryState state);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScStore, sc_store_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScStoreEvent, sc_store_event_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScStoreWebhook, sc_store_webhook_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScStoreDelivery, sc_store_delivery_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScSigningKey, sc_signing_key_free)
 
 G_END_DECLS

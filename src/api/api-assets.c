@@ -2,6 +2,7 @@
  * here they are listed, read and deleted (with their media). */
 #include "api-list.h"
 #include "spacecast/core.h"
+#include "spacecast/events.h"
 #include "spacecast/model.h"
 
 #define BASE "/video/v1/assets"
@@ -74,6 +75,7 @@ delete (ScRequest *req)
   /* Files go after the rows: a crash in between leaves orphan files, never a
    * stored asset without its media. */
   sc_api_notify_asset_deleted (req->api, req->params[0]);
+  sc_events_notify (sc_api_get_store (req->api), "video.asset.deleted", req->params[0], doc);
   g_message ("asset %s deleted", req->params[0]);
   sc_api_reply_no_content (req);
 }

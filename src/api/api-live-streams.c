@@ -3,6 +3,7 @@
  * committed action through sc_api_notify_live_action. */
 #include "api-list.h"
 #include "spacecast/core.h"
+#include "spacecast/events.h"
 #include "spacecast/model.h"
 
 #define BASE "/video/v1/live-streams"
@@ -18,6 +19,8 @@ create (ScRequest *req)
     return;
   }
   g_message ("live stream %s created", json_object_get_string_member (doc, "id"));
+  sc_events_notify (sc_api_get_store (req->api), "video.live_stream.created",
+                    json_object_get_string_member (doc, "id"), doc);
   sc_api_reply_data (req, 201, sc_model_render (doc));
 }
 
@@ -66,6 +69,7 @@ update (ScRequest *req)
     sc_api_reply_error (req, error);
     return;
   }
+  sc_events_notify (sc_api_get_store (req->api), "video.live_stream.updated", req->params[0], doc);
   sc_api_reply_data (req, 200, sc_model_render (doc));
 }
 
@@ -121,6 +125,8 @@ action (ScRequest *req)
     return;
   }
   sc_api_notify_live_action (req->api, req->params[0], act);
+  if (act == SC_API_LIVE_ENABLE)
+    sc_events_notify (sc_api_get_store (req->api), "video.live_stream.enabled", req->params[0], NULL);
   if (act == SC_API_LIVE_RESET_KEY) {
     /* The ingest may have changed the document; answer with what is stored. */
     g_autoptr (JsonObject) fresh = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);

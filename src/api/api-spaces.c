@@ -4,6 +4,7 @@
  * routes. */
 #include "api-list.h"
 #include "spacecast/core.h"
+#include "spacecast/events.h"
 #include "spacecast/model.h"
 
 #define BASE "/video/v1/spaces"
@@ -76,6 +77,7 @@ create (ScRequest *req)
     ok = sc_store_put (store, SC_KIND_BROADCAST,
                        json_object_get_string_member (broadcasts->pdata[i], "id"),
                        broadcasts->pdata[i], &error);
+  ok = ok && sc_events_publish (store, "video.space.created", id, space, &error);
   if (!ok) {
     sc_store_rollback (store);
     goto fail;
@@ -125,6 +127,7 @@ delete (ScRequest *req)
   for (guint i = 0; ok && i < bs->len; i++)
     ok = sc_store_delete (store, SC_KIND_BROADCAST,
                           json_object_get_string_member (bs->pdata[i], "id"), &error);
+  ok = ok && sc_events_publish (store, "video.space.deleted", req->params[0], space, &error);
   if (!ok) {
     sc_store_rollback (store);
     goto fail;
@@ -166,6 +169,8 @@ broadcast_create (ScRequest *req)
     sc_api_reply_error (req, error);
     return;
   }
+  sc_events_notify (sc_api_get_store (req->api), "video.space.broadcast.created",
+                    json_object_get_string_member (b, "id"), b);
   sc_api_reply_data (req, 201, sc_api_render (req->api, SC_KIND_BROADCAST, b));
 }
 
@@ -193,6 +198,7 @@ broadcast_delete (ScRequest *req)
     sc_api_reply_error (req, error);
     return;
   }
+  sc_events_notify (sc_api_get_store (req->api), "video.space.broadcast.deleted", req->params[1], b);
   sc_api_reply_no_content (req);
 }
 

@@ -33,6 +33,8 @@ sc_config_new_defaults (void)
   c->whip_max_pending_joins = 8;
   c->token_max_lifetime_s = 7 * 24 * 3600;
   c->thumbnail_workers = 2;
+  c->webhook_retry_initial_s = 10;
+  c->webhook_retry_window_s = 24 * 3600;
   return c;
 }
 
@@ -53,6 +55,8 @@ sc_config_free (ScConfig *c)
   g_free (c->stun_server);
   g_free (c->turn_server);
   g_free (c->encoder);
+  g_strfreev (c->webhook_urls);
+  g_strfreev (c->webhook_secrets);
   g_free (c);
 }
 
@@ -94,8 +98,9 @@ bad:
 }
 
 /* One table drives both the INI keys and the --options, so they can never
- * drift apart. */
-typedef enum { OPT_HOSTPORT, OPT_STRING, OPT_UINT, OPT_PORT } OptKind;
+ * drift apart.  An OPT_LIST is repeated on the command line and a
+ * ;-separated list in the INI file; the command line replaces the file's. */
+typedef enum { OPT_HOSTPORT, OPT_STRING, OPT_UINT, OPT_PORT, OPT_LIST } OptKind;
 typedef struct {
   const char *key;
   OptKind kind;
@@ -133,8 +138,20 @@ static const OptDesc options[] = {
   { "whip-max-pending-joins", OPT_UINT, 0, OFF (whip_max_pending_joins), "WHIP offers answered at once (8)" },
   { "token-max-lifetime", OPT_UINT, 0, OFF (token_max_lifetime_s), "Longest space JWT lifetime in seconds, exp - iat (604800)" },
   { "thumbnail-workers", OPT_UINT, 0, OFF (thumbnail_workers), "Threads decoding thumbnails (2)" },
+  { "webhook-url", OPT_LIST, 0, OFF (webhook_urls), "Send Mux-style webhooks to this URL (repeatable, with --webhook-secret)" },
+  { "webhook-secret", OPT_LIST, 0, OFF (webhook_secrets), "Signing secret of the --webhook-url at the same position" },
+  { "webhook-retry-initial", OPT_UINT, 0, OFF (webhook_retry_initial_s), "Seconds before a failed webhook is retried; the gap doubles up to an hour (10)" },
+  { "webhook-retry-window", OPT_UINT, 0, OFF (webhook_retry_window_s), "Seconds a webhook is retried before it is given up (86400)" },
 };
 #undef OFF
+
+static void
+apply_list (ScConfig *c, const OptDesc *d, const char *const *values)
+{
+  GStrv *slot = (GStrv *) ((guint8 *) c + d->val_off);
+  g_strfreev (*slot);
+  *slot = g_strdupv ((char **) values);
+}
 
 static gboolean
 apply_option (ScConfig *c, const OptDesc *d, const char *value, GError **error)
@@ -142,6 +159,8 @@ apply_option (ScConfig *c, const OptDesc *d, const char *value, GError **error)
   guint8 *base = (guint8 *) c;
 
   switch (d->kind) {
+  case OPT_LIST:
+    break;   /* whole lists go through apply_list */
   case OPT_HOSTPORT:
     return sc_config_parse_hostport (value, (char **) (base + d->host_off),
                                      (guint16 *) (base + d->val_off), error);
@@ -194,6 +213,15 @@ sc_config_load_file (ScConfig *c, const char *path, GError **error)
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "%s: unknown key \"%s\"", path, keys[i]);
       return FALSE;
     }
+    if (d->kind == OPT_LIST) {
+      g_auto (GStrv) list = g_key_file_get_string_list (kf, group, keys[i], NULL, error);
+      if (!list) {
+        g_prefix_error (error, "%s: ", path);
+        return FALSE;
+      }
+      apply_list (c, d, (const char *const *) list);
+      continue;
+    }
     g_autofree char *v = g_key_file_get_string (kf, group, keys[i], error);
     if (!v || !apply_option (c, d, v, error)) {
       g_prefix_error (error, "%s: ", path);
@@ -208,13 +236,16 @@ sc_config_parse_args (ScConfig *c, int *argc, char ***argv, GError **error)
 {
   g_autofree char *config_path = NULL;
   const guint n = G_N_ELEMENTS (options);
-  g_autofree char **values = g_new0 (char *, n);
+  /* A char * per option, a GStrv for an OPT_LIST. */
+  g_autofree gpointer *values = g_new0 (gpointer, n);
   g_autofree GOptionEntry *entries = g_new0 (GOptionEntry, n + 3);
   gboolean demo = FALSE;
 
   for (guint i = 0; i < n; i++)
-    entries[i] = (GOptionEntry) { options[i].key, 0, 0, G_OPTION_ARG_STRING, &values[i],
-                                  options[i].help, NULL };
+    entries[i] = (GOptionEntry) { options[i].key, 0, 0,
+                                  options[i].kind == OPT_LIST ? G_OPTION_ARG_STRING_ARRAY
+                                                              : G_OPTION_ARG_STRING,
+                                  &values[i], options[i].help, NULL };
   entries[n] = (GOptionEntry) { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
                                 "INI file with the same keys in a [spacecast] group", "FILE" };
   entries[n + 1] = (GOptionEntry) { "demo", 0, 0, G_OPTION_ARG_NONE, &demo,
@@ -225,16 +256,29 @@ sc_config_parse_args (ScConfig *c, int *argc, char ***argv, GError **error)
   gboolean ok = g_option_context_parse (ctx, argc, argv, error);
   if (ok && config_path)
     ok = sc_config_load_file (c, config_path, error);
-  for (guint i = 0; ok && i < n; i++)
-    if (values[i])
+  for (guint i = 0; ok && i < n; i++) {
+    if (values[i] && options[i].kind == OPT_LIST)
+      apply_list (c, &options[i], values[i]);
+    else if (values[i])
       ok = apply_option (c, &options[i], values[i], error);
-  for (guint i = 0; i < n; i++)
-    g_free (values[i]);
+  }
+  for (guint i = 0; i < n; i++) {
+    if (options[i].kind == OPT_LIST)
+      g_strfreev (values[i]);
+    else
+      g_free (values[i]);
+  }
   if (ok && demo)
     c->demo = TRUE;
   if (ok && c->udp_port_min > c->udp_port_max && c->udp_port_max != 0) {
     g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
                  "udp-port-min (%u) is above udp-port-max (%u)", c->udp_port_min, c->udp_port_max);
+    ok = FALSE;
+  }
+  if (ok && (c->webhook_urls ? g_strv_length (c->webhook_urls) : 0) !=
+            (c->webhook_secrets ? g_strv_length (c->webhook_secrets) : 0)) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "every webhook-url needs a webhook-secret, in the same order");
     ok = FALSE;
   }
   return ok;

@@ -7,6 +7,7 @@
 #include "spacecast/config.h"
 #include "spacecast/core.h"
 #include "spacecast/encoder.h"
+#include "spacecast/events.h"
 #include "spacecast/ingest.h"
 #include "spacecast/record.h"
 #include "spacecast/space.h"
@@ -23,6 +24,7 @@
 typedef struct {
   ScConfig *config;
   ScStore *store;
+  ScEvents *events;
   ScApi *api;
   ScIngest *ingest;
   ScSpaces *spaces;
@@ -162,9 +164,13 @@ sc_daemon_serve (int argc, char **argv)
   if (!d.store || !ensure_env_token (d.store, &error) ||
       !reset_runtime_state (d.store, &error))
     goto out;
+  d.events = sc_events_new (d.store, config, &error);
+  if (!d.events)
+    goto out;
   d.api = sc_api_new (config, d.store, &error);
   if (!d.api)
     goto out;
+  sc_events_add_routes (d.api);
   d.ingest = sc_ingest_new (d.api, &error);
   if (!d.ingest)
     goto out;
@@ -202,6 +208,7 @@ out:
   g_clear_pointer (&d.spaces, sc_spaces_free);
   g_clear_pointer (&d.ingest, sc_ingest_free);
   g_clear_pointer (&d.api, sc_api_free);
+  g_clear_pointer (&d.events, sc_events_free);
   g_clear_pointer (&d.store, sc_store_free);
   g_clear_pointer (&d.loop, g_main_loop_unref);
   return status;

@@ -2,6 +2,7 @@
  * recorder, encoder connections and timers. */
 #include "ingest-private.h"
 #include "spacecast/core.h"
+#include "spacecast/events.h"
 #include "spacecast/model.h"
 
 typedef struct {
@@ -195,6 +196,7 @@ sc_ingest_dispatch (ScIngest *ing, Stream *s, const ScLiveEvent *ev)
     case SC_LIVE_ACT_NOTIFY:
       g_log_structured ("spacecast", G_LOG_LEVEL_INFO, "EVENT", act->webhook,
                         "MESSAGE", "live stream %s: %s", s->id, act->webhook);
+      sc_events_notify_live_stream (ing->store, act->webhook, s->id, s->state.recent_asset_ids);
       break;
     case SC_LIVE_ACT_REMOVE:
       removed = TRUE;

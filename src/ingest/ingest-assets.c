@@ -2,6 +2,7 @@
  * writes the whole recording), then fill the asset in from the media. */
 #include "ingest-private.h"
 #include "spacecast/core.h"
+#include "spacecast/events.h"
 #include "spacecast/model.h"
 
 typedef struct {
@@ -116,6 +117,8 @@ finalise_done (GObject *source, GAsyncResult *res, gpointer user_data)
   }
   if (!sc_store_put (ing->store, SC_KIND_ASSET, f->asset_id, a, &error))
     g_warning ("asset %s: cannot save: %s", f->asset_id, error->message);
+  sc_events_notify (ing->store, f->error ? "video.asset.errored" : "video.asset.ready",
+                    f->asset_id, a);
 }
 
 void

@@ -23,6 +23,23 @@ static const char *const migrations[] = {
   "CREATE TABLE signing_keys ("
   "  id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, public_pem TEXT NOT NULL,"
   "  deleted_at INTEGER);",
+  /* 2: the events outbox (store-outbox.c) */
+  "CREATE TABLE webhooks ("
+  "  id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL, from_config INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE events ("
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,"
+  "  object_type TEXT NOT NULL, object_id TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  "  data TEXT NOT NULL CHECK (json_valid(data)));"
+  "CREATE INDEX events_object ON events (object_type, object_id, seq);"
+  "CREATE TABLE deliveries ("
+  "  webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,"
+  "  event_seq INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,"
+  "  state INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+  "  attempts TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attempts)),"
+  "  PRIMARY KEY (webhook_id, event_seq));"
+  "CREATE INDEX deliveries_event ON deliveries (event_seq);"
+  "CREATE INDEX deliveries_pending ON deliveries (webhook_id, event_seq) WHERE state = 0;",
 };
 
 static const char *const kind_names[] = {
@@ -135,6 +152,7 @@ sc_store_free (ScStore *store)
   if (!store)
     return;
   sqlite3_close_v2 (store->db);
+  g_clear_pointer (&store->outbox_pending, g_array_unref);
   g_free (store);
 }
 
@@ -159,13 +177,16 @@ sc_store_commit (ScStore *store, GError **error)
     return TRUE;
   if (store->tx_failed) {
     exec (store, "ROLLBACK", NULL);
+    sc_store_outbox_settle (store, FALSE);
     g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "transaction rolled back by an inner failure");
     return FALSE;
   }
   if (!exec (store, "COMMIT", error)) {
     exec (store, "ROLLBACK", NULL);
+    sc_store_outbox_settle (store, FALSE);
     return FALSE;
   }
+  sc_store_outbox_settle (store, TRUE);
   return TRUE;
 }
 
@@ -178,6 +199,7 @@ sc_store_rollback (ScStore *store)
     return;
   }
   exec (store, "ROLLBACK", NULL);
+  sc_store_outbox_settle (store, FALSE);
 }
 
 static JsonObject *
