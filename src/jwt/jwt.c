@@ -1,7 +1,8 @@
-/* Verification of space JWTs.  The order matters: the header is checked
- * before any key is looked up, and the signature is checked before any
- * claim is believed, so an unsigned or forged token never gets as far as
- * "expired" or "wrong space". */
+/* Verification of space JWTs, and of what a token of any kind must pass
+ * first (sc_jwt_verify_rs256, jwt-playback.c uses it too).  The order
+ * matters: the header is checked before any key is looked up, and the
+ * signature is checked before any claim is believed, so an unsigned or
+ * forged token never gets as far as "expired" or "wrong space". */
 #include "spacecast/jwt.h"
 #include "spacecast/core.h"
 #include "jwt-private.h"
