@@ -306,7 +306,8 @@ thumbnail (ScRequest *req)
     not_playable (req, "thumbnails exist once the asset is ready");
     return;
   }
-  if (time_s && !parse_time (req, time_s, json_object_get_double_member_with_default (p.doc, "duration", 0), &t))
+  double duration = json_object_get_double_member_with_default (p.doc, "duration", 0);
+  if (time_s && !parse_time (req, time_s, duration, &t))
     return;
   if (width_s && !g_ascii_string_to_signed (width_s, 10, THUMBNAIL_MIN_WIDTH, THUMBNAIL_MAX_WIDTH,
                                             &width, NULL)) {

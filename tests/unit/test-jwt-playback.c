@@ -102,8 +102,10 @@ static void
 test_refusals (void)
 {
   g_autofree char *video = token_with (priv_a, "\"aud\":\"v\",\"exp\":1700003600");
-  assert_refused (video, "pb2", SC_JWT_PLAYBACK_VIDEO, "token is for playback id \"pb1\", not \"pb2\"");
-  assert_refused (video, "pb1", SC_JWT_PLAYBACK_THUMBNAIL, "token is for \"v\" (video); thumbnail playback needs \"t\"");
+  assert_refused (video, "pb2", SC_JWT_PLAYBACK_VIDEO,
+                  "token is for playback id \"pb1\", not \"pb2\"");
+  assert_refused (video, "pb1", SC_JWT_PLAYBACK_THUMBNAIL,
+                  "token is for \"v\" (video); thumbnail playback needs \"t\"");
 
   g_autofree char *gif = token_with (priv_a, "\"aud\":\"g\",\"exp\":1700003600");
   assert_refused (gif, "pb1", SC_JWT_PLAYBACK_THUMBNAIL, "\"g\" (gif)");
