@@ -295,6 +295,9 @@ decode (gpointer data, gpointer user_data)
    * here whenever the owner happens not to hold the context (between the
    * iterations of a drain), on this thread. */
   GSource *source = g_idle_source_new ();
+  /* As g_main_context_invoke would: an idle priority could starve behind
+   * busy sockets. */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, deliver, job, NULL);
   g_source_attach (source, job->t->context);
   g_source_unref (source);
