@@ -4,7 +4,7 @@
 
 #include <glib/gstdio.h>
 
-/* ~100 thumbnails of 1080p at the default quality. */
+/* About 100 thumbnails of 1080p (100-200 KB each at our JPEG quality). */
 #define THUMBNAIL_CACHE_BYTES (16 * 1024 * 1024)
 
 static void
