@@ -92,4 +92,37 @@ gboolean sc_jwt_parse_ttl (const char *text, gint64 *out_seconds,
 gboolean sc_jwt_generate_keypair (char **public_pem, char **private_pem_b64,
                                   GError **error);
 
+/* Signed playback (stream.mux.com and image.mux.com): a playback id with
+ * the "signed" policy opens only with ?token=, an RS256 JWT from one of
+ * our signing keys with kid (header or payload), sub = the playback id,
+ * aud = what it opens and exp.  Other claims are parameters the signer
+ * fixed (Mux's thumbnail time, width...). */
+typedef enum {
+  SC_JWT_PLAYBACK_VIDEO,      /* aud "v": playlists, segments, MP4 */
+  SC_JWT_PLAYBACK_THUMBNAIL,  /* aud "t": thumbnail.jpg */
+} ScJwtPlaybackType;
+
+typedef struct {
+  char       *playback_id;  /* sub */
+  char       *kid;
+  gint64      exp;          /* Unix seconds */
+  GHashTable *params;       /* claim name -> text, for the string and number
+                             * claims beyond the registered ones */
+} ScJwtPlaybackClaims;
+
+void sc_jwt_playback_claims_free (ScJwtPlaybackClaims *claims);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScJwtPlaybackClaims, sc_jwt_playback_claims_free)
+
+/* Verifies @token for @playback_id and @type at @now (Unix seconds).
+ * Every rejection is SC_ERROR_FORBIDDEN (403, as Mux answers a bad
+ * playback token) naming the rule that failed; a failing store passes its
+ * error through. */
+ScJwtPlaybackClaims *sc_jwt_verify_playback_token (const char *token,
+                                                   const char *playback_id,
+                                                   ScJwtPlaybackType type,
+                                                   ScJwtKeyLookup lookup,
+                                                   gpointer user_data,
+                                                   gint64 now,
+                                                   GError **error);
+
 G_END_DECLS

@@ -20,7 +20,8 @@
  * Threads: one recorder is driven from one thread (pushing is cheap: about
  * 350x real time for 720p30 at 3 Mb/s).  sc_record_finalise and
  * sc_record_thumbnail block on file I/O (finalise ~0.2 s for 3 min of
- * 720p): run them in a worker (GTask), never on the main loop. */
+ * 720p, a 1080p thumbnail ~0.2 s): run them in a worker (GTask, or an
+ * ScThumbnailer for thumbnails), never on the main loop. */
 #pragma once
 
 #include <glib.h>
@@ -91,11 +92,37 @@ gboolean    sc_record_probe     (const char *path, ScAssetMedia *out, GError **e
 GBytes     *sc_record_thumbnail (const char *mp4_path, double time_s, int width,
                                  GError **error);
 
+/* Thumbnails off the main loop: a fixed pool of @workers threads decodes,
+ * at most @max_queued more requests wait for one, and the last JPEGs made
+ * (up to @cache_bytes) are kept, most recently used first.  Requests for
+ * a thumbnail already being made wait for that one.  Everything but the
+ * decoding happens on the main context of the thread that created it. */
+typedef struct _ScThumbnailer ScThumbnailer;
+typedef void (*ScThumbnailFunc) (GBytes *jpeg, const GError *error, gpointer user_data);
+
+ScThumbnailer *sc_thumbnailer_new   (guint workers, guint max_queued, gsize cache_bytes,
+                                     GError **error);
+/* The thumbnail of @mp4_path (whose content @key names: it must change
+ * when the file does) at @time_s, @width wide, when it is cached: a new
+ * reference, and @func is not called.  Otherwise NULL, and then either
+ * @func is called once, later, on the owner's main context, or @error says
+ * why not: SC_ERROR_UNAVAILABLE when the queue is full or the thumbnailer
+ * is draining. */
+GBytes        *sc_thumbnailer_get   (ScThumbnailer *t, const char *key, const char *mp4_path,
+                                     double time_s, int width, ScThumbnailFunc func,
+                                     gpointer user_data, GError **error);
+/* Shutdown, first half: refuse new requests and iterate the owner's
+ * context until every one accepted has had its @func called. */
+void           sc_thumbnailer_drain (ScThumbnailer *t);
+/* After a drain, or before anything was asked. */
+void           sc_thumbnailer_free  (ScThumbnailer *t);
+
 /* Route FFmpeg's log through GLib structured logging (domain "ffmpeg"):
  * errors as messages, warnings as info, the rest as debug.  Process-wide;
  * the daemon calls it once at start-up. */
 void        sc_record_setup_logging (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScRecorder, sc_recorder_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScThumbnailer, sc_thumbnailer_free)
 
 G_END_DECLS

@@ -77,6 +77,10 @@ void        sc_signing_key_free (ScSigningKey *key);
 gboolean    sc_store_put_signing_key (ScStore *store, const char *id, gint64 created_at,
                                       const char *public_pem, GError **error);
 ScSigningKey *sc_store_get_signing_key (ScStore *store, const char *id, GError **error);
+/* An ScJwtKeyLookup (spacecast/jwt.h) over @store: the public PEM of key
+ * @kid; NULL without an error when there is no such key, NULL with
+ * SC_ERROR_NOT_FOUND when it was deleted, the store's error when it fails. */
+char       *sc_store_signing_key_pem (const char *kid, gpointer store, GError **error);
 GPtrArray  *sc_store_list_signing_keys (ScStore *store, guint limit, guint offset,
                                         GError **error);   /* live keys only */
 gboolean    sc_store_delete_signing_key (ScStore *store, const char *id, GError **error);

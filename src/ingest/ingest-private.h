@@ -17,6 +17,7 @@ struct _ScIngest {
   GHashTable *streams;          /* live stream id → Stream* */
   guint64 next_connection_id;
   guint finalising;             /* assets being finalised on worker threads */
+  ScThumbnailer *thumbnailer;
 };
 
 /* One live stream with an encoder, a recording or a timer running. */

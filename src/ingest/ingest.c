@@ -4,6 +4,9 @@
 
 #include <glib/gstdio.h>
 
+/* About 100 thumbnails of 1080p (100-200 KB each at our JPEG quality). */
+#define THUMBNAIL_CACHE_BYTES (16 * 1024 * 1024)
+
 static void
 stream_free (Stream *s)
 {
@@ -199,6 +202,21 @@ sc_ingest_new (ScApi *api, GError **error)
   ing->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) stream_free);
   ing->rtmp = sc_rtmp_server_new (&callbacks, ing);
 
+  if (ing->config->thumbnail_workers == 0) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "thumbnail-workers must be at least 1");
+    sc_ingest_free (ing);
+    return NULL;
+  }
+  /* Four waiting per worker: under a second of 1080p work queued, beyond
+   * which a client is better told to come back. */
+  ing->thumbnailer = sc_thumbnailer_new (ing->config->thumbnail_workers,
+                                         4 * ing->config->thumbnail_workers,
+                                         THUMBNAIL_CACHE_BYTES, error);
+  if (!ing->thumbnailer) {
+    sc_ingest_free (ing);
+    return NULL;
+  }
+
   if (!sc_rtmp_server_listen (ing->rtmp, ing->config->rtmp_host, ing->config->rtmp_port, error)) {
     sc_ingest_free (ing);
     return NULL;
@@ -234,6 +252,8 @@ sc_ingest_shutdown (ScIngest *ing)
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
   while (ing->finalising > 0)
     g_main_context_iteration (NULL, TRUE);
+  /* Paused thumbnail replies are answered while the server still exists. */
+  sc_thumbnailer_drain (ing->thumbnailer);
 }
 
 void
@@ -242,6 +262,7 @@ sc_ingest_free (ScIngest *ing)
   if (!ing)
     return;
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
+  g_clear_pointer (&ing->thumbnailer, sc_thumbnailer_free);
   g_hash_table_unref (ing->streams);
   g_free (ing);
 }

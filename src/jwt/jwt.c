@@ -1,7 +1,8 @@
-/* Verification of space JWTs.  The order matters: the header is checked
- * before any key is looked up, and the signature is checked before any
- * claim is believed, so an unsigned or forged token never gets as far as
- * "expired" or "wrong space". */
+/* Verification of space JWTs, and of what a token of any kind must pass
+ * first (sc_jwt_verify_rs256, jwt-playback.c uses it too).  The order
+ * matters: the header is checked before any key is looked up, and the
+ * signature is checked before any claim is believed, so an unsigned or
+ * forged token never gets as far as "expired" or "wrong space". */
 #include "spacecast/jwt.h"
 #include "spacecast/core.h"
 #include "jwt-private.h"
@@ -213,6 +214,76 @@ check_signature (const char *public_pem, const char *kid,
   return TRUE;
 }
 
+gboolean
+sc_jwt_get_time_claim (JsonObject *payload, const char *name, gint64 *out,
+                       gboolean *present, GError **error)
+{
+  return get_opt_time (payload, name, out, present, error);
+}
+
+JsonObject *
+sc_jwt_verify_rs256 (const char *token, ScJwtKeyLookup lookup,
+                     gpointer user_data, char **kid_out, GError **error)
+{
+  g_return_val_if_fail (lookup != NULL, NULL);
+
+  if (token == NULL || *token == '\0') {
+    REJECT ("malformed token: empty");
+    return NULL;
+  }
+  gsize len = strlen (token);
+  if (len > SC_JWT_MAX_TOKEN_LEN) {
+    REJECT ("malformed token: longer than %d bytes", SC_JWT_MAX_TOKEN_LEN);
+    return NULL;
+  }
+
+  const char *dot1 = strchr (token, '.');
+  const char *dot2 = dot1 ? strchr (dot1 + 1, '.') : NULL;
+  guint n_parts = 1;
+  for (const char *p = token; *p; p++)
+    n_parts += *p == '.';
+  if (n_parts != 3) {
+    REJECT ("malformed token: expected 3 dot-separated parts, found %u",
+            n_parts);
+    return NULL;
+  }
+
+  g_autoptr (JsonObject) header =
+      decode_json_segment (token, (gsize) (dot1 - token), "header", error);
+  if (header == NULL || !check_header (header, error))
+    return NULL;
+  g_autoptr (JsonObject) payload = decode_json_segment (
+      dot1 + 1, (gsize) (dot2 - dot1 - 1), "payload", error);
+  if (payload == NULL)
+    return NULL;
+
+  g_autofree char *kid = find_kid (header, payload, error);
+  if (kid == NULL)
+    return NULL;
+
+  g_autoptr (GError) lookup_error = NULL;
+  g_autofree char *public_pem = lookup (kid, user_data, &lookup_error);
+  if (public_pem == NULL) {
+    if (lookup_error == NULL) {
+      REJECT ("unknown signing key \"%s\"", kid);
+    } else if (lookup_error->domain == SC_ERROR &&
+               (lookup_error->code == SC_ERROR_INTERNAL ||
+                lookup_error->code == SC_ERROR_UNAVAILABLE)) {
+      g_propagate_error (error, g_steal_pointer (&lookup_error));
+    } else {
+      REJECT ("signing key \"%s\" has been deleted", kid);
+    }
+    return NULL;
+  }
+
+  if (!check_signature (public_pem, kid, token, (gsize) (dot2 - token),
+                        dot2 + 1, strlen (dot2 + 1), error))
+    return NULL;
+
+  *kid_out = g_steal_pointer (&kid);
+  return g_steal_pointer (&payload);
+}
+
 static gboolean
 check_audience (JsonObject *payload, GError **error)
 {
@@ -345,59 +416,11 @@ sc_jwt_verify_space_token (const char *token, const char *space_id,
                            ScJwtKeyLookup lookup, gpointer user_data,
                            gint64 now, GError **error)
 {
-  g_return_val_if_fail (lookup != NULL, NULL);
-
-  if (token == NULL || *token == '\0') {
-    REJECT ("malformed token: empty");
-    return NULL;
-  }
-  gsize len = strlen (token);
-  if (len > SC_JWT_MAX_TOKEN_LEN) {
-    REJECT ("malformed token: longer than %d bytes", SC_JWT_MAX_TOKEN_LEN);
-    return NULL;
-  }
-
-  const char *dot1 = strchr (token, '.');
-  const char *dot2 = dot1 ? strchr (dot1 + 1, '.') : NULL;
-  guint n_parts = 1;
-  for (const char *p = token; *p; p++)
-    n_parts += *p == '.';
-  if (n_parts != 3) {
-    REJECT ("malformed token: expected 3 dot-separated parts, found %u",
-            n_parts);
-    return NULL;
-  }
-
-  g_autoptr (JsonObject) header =
-      decode_json_segment (token, (gsize) (dot1 - token), "header", error);
-  if (header == NULL || !check_header (header, error))
-    return NULL;
-  g_autoptr (JsonObject) payload = decode_json_segment (
-      dot1 + 1, (gsize) (dot2 - dot1 - 1), "payload", error);
-  if (payload == NULL)
-    return NULL;
-
-  g_autofree char *kid = find_kid (header, payload, error);
-  if (kid == NULL)
-    return NULL;
-
-  g_autoptr (GError) lookup_error = NULL;
-  g_autofree char *public_pem = lookup (kid, user_data, &lookup_error);
-  if (public_pem == NULL) {
-    if (lookup_error == NULL) {
-      REJECT ("unknown signing key \"%s\"", kid);
-    } else if (lookup_error->domain == SC_ERROR &&
-               (lookup_error->code == SC_ERROR_INTERNAL ||
-                lookup_error->code == SC_ERROR_UNAVAILABLE)) {
-      g_propagate_error (error, g_steal_pointer (&lookup_error));
-    } else {
-      REJECT ("signing key \"%s\" has been deleted", kid);
-    }
-    return NULL;
-  }
-
-  if (!check_signature (public_pem, kid, token, (gsize) (dot2 - token),
-                        dot2 + 1, strlen (dot2 + 1), error))
+  /* The signature first: no claim of a forged token is looked at. */
+  g_autofree char *kid = NULL;
+  g_autoptr (JsonObject) payload = sc_jwt_verify_rs256 (token, lookup,
+                                                        user_data, &kid, error);
+  if (!payload)
     return NULL;
 
   ScJwtClaims *claims = read_claims (payload, space_id, now, error);

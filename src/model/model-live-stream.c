@@ -232,6 +232,26 @@ sc_model_live_stream_status_valid (const char *status)
   return g_strv_contains (statuses, status);
 }
 
+/* playback_policy is the deprecated spelling; both were checked on create. */
+static const char *const policy_fields[] = { "playback_policies", "playback_policy" };
+
+/* "signed" when the stream plays only signed, else "public". */
+static const char *
+live_policy (JsonObject *ls)
+{
+  JsonArray *pids = json_object_has_member (ls, "playback_ids")
+      ? json_object_get_array_member (ls, "playback_ids") : NULL;
+  gboolean any_signed = FALSE;
+  for (guint i = 0; pids && i < json_array_get_length (pids); i++) {
+    const char *policy = json_object_get_string_member (json_array_get_object_element (pids, i),
+                                                        "policy");
+    if (g_strcmp0 (policy, "public") == 0)
+      return "public";
+    any_signed = any_signed || g_strcmp0 (policy, "signed") == 0;
+  }
+  return any_signed ? "signed" : "public";
+}
+
 JsonObject *
 sc_model_asset_new_live (JsonObject *ls, gint64 now)
 {
@@ -256,19 +276,22 @@ sc_model_asset_new_live (JsonObject *ls, gint64 now)
     json_object_set_string_member (a, "passthrough",
                                    json_object_get_string_member (settings, "passthrough"));
 
-  /* Every recording gets a public playback id unless the stream's asset
-   * settings ask for something else: the recording must be watchable. */
+  /* Every recording gets a playback id, so it can be watched: of the
+   * policy the stream's asset settings ask for, else one no more open than
+   * the stream's own (a signed stream must not leave a public recording). */
   JsonArray *pids = json_array_new ();
   g_autofree char *pid = sc_core_new_id ();
   JsonObject *p = json_object_new ();
-  const char *policy = "public";
-  if (settings && json_object_has_member (settings, "playback_policies")) {
-    JsonNode *n = json_object_get_member (settings, "playback_policies");
-    if (JSON_NODE_HOLDS_ARRAY (n) && json_array_get_length (json_node_get_array (n)) > 0)
+  const char *policy = NULL;
+  for (guint i = 0; settings && !policy && i < G_N_ELEMENTS (policy_fields); i++) {
+    JsonNode *n = json_object_get_member (settings, policy_fields[i]);
+    if (n && JSON_NODE_HOLDS_ARRAY (n) && json_array_get_length (json_node_get_array (n)) > 0)
       policy = json_array_get_string_element (json_node_get_array (n), 0);
-    else if (JSON_NODE_HOLDS_VALUE (n))
+    else if (n && JSON_NODE_HOLDS_VALUE (n))
       policy = json_node_get_string (n);
   }
+  if (!policy)
+    policy = live_policy (ls);
   json_object_set_string_member (p, "id", pid);
   json_object_set_string_member (p, "policy", policy);
   json_array_add_object_element (pids, p);

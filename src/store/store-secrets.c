@@ -187,6 +187,23 @@ sc_store_get_signing_key (ScStore *store, const char *id, GError **error)
   return k;
 }
 
+char *
+sc_store_signing_key_pem (const char *kid, gpointer store, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (ScSigningKey) key = sc_store_get_signing_key (store, kid, &local);
+  if (!key) {
+    if (!g_error_matches (local, SC_ERROR, SC_ERROR_NOT_FOUND))
+      g_propagate_error (error, g_steal_pointer (&local));
+    return NULL;
+  }
+  if (key->deleted) {
+    g_set_error (error, SC_ERROR, SC_ERROR_NOT_FOUND, "signing key %s was deleted", kid);
+    return NULL;
+  }
+  return g_strdup (key->public_pem);
+}
+
 GPtrArray *
 sc_store_list_signing_keys (ScStore *store, guint limit, guint offset, GError **error)
 {

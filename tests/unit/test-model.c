@@ -174,6 +174,37 @@ test_asset_from_live_stream (void)
                    ==, "signed");
 }
 
+static const char *
+recording_policy (const char *live_stream_request)
+{
+  g_autoptr (JsonObject) req = obj (live_stream_request);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) ls = sc_model_live_stream_new (req, 1, &error);
+  g_assert_no_error (error);
+  g_autoptr (JsonObject) a = sc_model_asset_new_live (ls, 2);
+  JsonArray *pids = json_object_get_array_member (a, "playback_ids");
+  g_assert_cmpuint (json_array_get_length (pids), ==, 1);
+  return g_intern_string (json_object_get_string_member (json_array_get_object_element (pids, 0),
+                                                         "policy"));
+}
+
+/* A recording is no more open than its stream unless the stream's asset
+ * settings say so, in either spelling. */
+static void
+test_recording_policy (void)
+{
+  g_assert_cmpstr (recording_policy ("{\"playback_policies\":[\"signed\"]}"), ==, "signed");
+  g_assert_cmpstr (recording_policy ("{\"playback_policies\":[\"signed\",\"public\"]}"), ==, "public");
+  g_assert_cmpstr (recording_policy ("{\"playback_policies\":[\"public\"]}"), ==, "public");
+  g_assert_cmpstr (recording_policy ("{}"), ==, "public");
+  g_assert_cmpstr (recording_policy ("{\"playback_policies\":[\"public\"],"
+                                     "\"new_asset_settings\":{\"playback_policy\":\"signed\"}}"),
+                   ==, "signed");
+  g_assert_cmpstr (recording_policy ("{\"playback_policies\":[\"signed\"],"
+                                     "\"new_asset_settings\":{\"playback_policies\":[\"public\"]}}"),
+                   ==, "public");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -185,5 +216,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/space-and-broadcast", test_space_and_broadcast);
   g_test_add_func ("/model/pagination", test_pagination);
   g_test_add_func ("/model/asset-from-live-stream", test_asset_from_live_stream);
+  g_test_add_func ("/model/recording-policy", test_recording_policy);
   return g_test_run ();
 }
