@@ -160,8 +160,9 @@ whip_post (ScRequest *req)
                              "a space JWT is required: Authorization: Bearer <token>");
     return;
   }
-  g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (auth + 7, space_id, lookup_key, s,
-                                                              sc_core_now_unix (), &error);
+  g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (
+      auth + 7, space_id, lookup_key, s, sc_core_now_unix (), s->config->token_max_lifetime_s,
+      &error);
   if (!claims) {
     sc_api_reply_error (req, error);
     return;
