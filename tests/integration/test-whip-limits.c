@@ -372,7 +372,8 @@ test_caps (void)
     delete_session (d, created->pdata[i]);
   g_autoptr (JsonArray) none = sc_harness_participants (d, space);
   g_assert_cmpuint (json_array_get_length (none), ==, 0);
-  g_strfreev (auths);
+  for (guint i = 0; i < N; i++)
+    g_free (auths[i]);
 }
 
 /* RLIMIT_NOFILE 256, soft and hard, and caps that would allow everyone:
@@ -418,7 +419,8 @@ test_low_fd_limit (void)
   for (int i = 0; i < 100 && sc_harness_daemon_fds (d) > fds0 + 8; i++)
     g_usleep (100 * 1000);
   assert_normal_join (door, "after-the-rush");
-  g_strfreev (auths);
+  for (guint i = 0; i < N; i++)
+    g_free (auths[i]);
 }
 
 /* The ICE servers a client is told about carry a port even when the
