@@ -23,6 +23,7 @@ typedef enum {
   SC_ERROR_INTERNAL,         /* 500 internal_error */
   SC_ERROR_UNAVAILABLE,      /* 503 service_unavailable */
   SC_ERROR_METHOD_NOT_ALLOWED, /* 405 method_not_allowed */
+  SC_ERROR_TOO_MANY_REQUESTS,  /* 429 too_many_requests */
 } ScErrorCode;
 
 guint        sc_error_http_status (ScErrorCode code);

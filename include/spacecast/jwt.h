@@ -48,6 +48,8 @@ typedef char *(*ScJwtKeyLookup) (const char *kid, gpointer user_data,
 
 /* Verifies @token as a space JWT for @space_id (NULL: any space, sub still
  * required) at time @now (Unix seconds; pass sc_core_now_unix ()).
+ * A token living longer than @max_lifetime_s (exp - iat, or exp - now when
+ * it has no iat) is refused; 0 accepts any lifetime.
  * Every rejection is SC_ERROR_UNAUTHORIZED with a message naming the rule
  * that failed. */
 ScJwtClaims *sc_jwt_verify_space_token (const char *token,
@@ -55,6 +57,7 @@ ScJwtClaims *sc_jwt_verify_space_token (const char *token,
                                         ScJwtKeyLookup lookup,
                                         gpointer user_data,
                                         gint64 now,
+                                        gint64 max_lifetime_s,
                                         GError **error);
 
 /* Signs a space token valid from now for @ttl_s seconds.

@@ -1,5 +1,8 @@
 /* spacecast space: who is in which space right now.  It owns the WHIP
- * routes (join with a space JWT, leave with DELETE), the participants
+ * routes (join with a space JWT, leave with DELETE) and their admission
+ * (one session per participant, or per token without participant_id;
+ * joins answered at once and participants per space capped; fd and thread
+ * headroom kept, see space-admit.c), the participants
  * registry, each space's live status (idle/active, active_session_id, kept
  * in the store) and the announcements that consumers such as broadcasts
  * listen to: participant joined/left, track added, audio level.  Everything

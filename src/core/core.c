@@ -21,6 +21,7 @@ static const struct {
   [SC_ERROR_INTERNAL] = { 500, "internal_error" },
   [SC_ERROR_UNAVAILABLE] = { 503, "service_unavailable" },
   [SC_ERROR_METHOD_NOT_ALLOWED] = { 405, "method_not_allowed" },
+  [SC_ERROR_TOO_MANY_REQUESTS] = { 429, "too_many_requests" },
 };
 
 guint

@@ -315,8 +315,31 @@ check_audience (JsonObject *payload, GError **error)
   return FALSE;
 }
 
+/* A token is a bearer credential that cannot be revoked short of deleting
+ * its signing key, so how long one may live is bounded here rather than
+ * left to whoever signs it. */
 static gboolean
-check_times (JsonObject *payload, gint64 now, gint64 *exp_out, GError **error)
+check_lifetime (gint64 exp, gint64 iat, gboolean has_iat, gint64 now,
+                gint64 max_lifetime_s, GError **error)
+{
+  if (max_lifetime_s <= 0)
+    return TRUE;
+  /* Without iat only the time left is known, and the signer's clock may
+   * run ahead of ours. */
+  gint64 lifetime = has_iat ? exp - iat : exp - now;
+  gint64 allowed = has_iat ? max_lifetime_s : max_lifetime_s + SC_JWT_LEEWAY_S;
+  if (lifetime > allowed) {
+    REJECT ("token lives too long: \"exp\" is %" G_GINT64_FORMAT " s after %s; "
+            "at most %" G_GINT64_FORMAT " s is accepted (token_max_lifetime)",
+            lifetime, has_iat ? "\"iat\"" : "now", max_lifetime_s);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_times (JsonObject *payload, gint64 now, gint64 max_lifetime_s,
+             gint64 *exp_out, GError **error)
 {
   gint64 exp = 0, nbf = 0, iat = 0;
   gboolean has_exp, has_nbf, has_iat;
@@ -344,6 +367,8 @@ check_times (JsonObject *payload, gint64 now, gint64 *exp_out, GError **error)
             " s ahead", iat - now);
     return FALSE;
   }
+  if (!check_lifetime (exp, iat, has_iat, now, max_lifetime_s, error))
+    return FALSE;
   *exp_out = exp;
   return TRUE;
 }
@@ -369,7 +394,7 @@ check_participant_id (const char *pid, GError **error)
 /* Claims after the signature is known good. */
 static ScJwtClaims *
 read_claims (JsonObject *payload, const char *space_id, gint64 now,
-             GError **error)
+             gint64 max_lifetime_s, GError **error)
 {
   const char *sub = NULL, *role = NULL, *pid = NULL;
   gint64 exp = 0;
@@ -378,7 +403,7 @@ read_claims (JsonObject *payload, const char *space_id, gint64 now,
       !get_opt_string (payload, "role", "claim", &role, error) ||
       !get_opt_string (payload, "participant_id", "claim", &pid, error))
     return NULL;
-  if (!check_times (payload, now, &exp, error) ||
+  if (!check_times (payload, now, max_lifetime_s, &exp, error) ||
       !check_audience (payload, error))
     return NULL;
   if (sub == NULL || *sub == '\0') {
@@ -414,7 +439,8 @@ read_claims (JsonObject *payload, const char *space_id, gint64 now,
 ScJwtClaims *
 sc_jwt_verify_space_token (const char *token, const char *space_id,
                            ScJwtKeyLookup lookup, gpointer user_data,
-                           gint64 now, GError **error)
+                           gint64 now, gint64 max_lifetime_s,
+                           GError **error)
 {
   /* The signature first: no claim of a forged token is looked at. */
   g_autofree char *kid = NULL;
@@ -423,7 +449,8 @@ sc_jwt_verify_space_token (const char *token, const char *space_id,
   if (!payload)
     return NULL;
 
-  ScJwtClaims *claims = read_claims (payload, space_id, now, error);
+  ScJwtClaims *claims = read_claims (payload, space_id, now, max_lifetime_s,
+                                     error);
   if (claims != NULL)
     claims->kid = g_steal_pointer (&kid);
   return claims;

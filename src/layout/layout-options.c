@@ -71,6 +71,13 @@ even_round (double v)
   return 2 * (int) lround (v / 2.0);
 }
 
+/* The largest gap, explicit or default, that leaves room for tiles. */
+static int
+max_gap (int width, int height)
+{
+  return (MIN (width, height) / 8) & ~1;
+}
+
 static void
 region_clear (gpointer data)
 {
@@ -89,9 +96,11 @@ sc_layout_options_init (ScLayoutOptions *opts, ScLayoutKind kind,
   opts->width = width;
   opts->height = height;
   /* 8 px at 1080p, scaled and kept even (6 at 720p, 4 at 480p); crop is
-   * about using every pixel, so it has none unless asked for. */
+   * about using every pixel, so it has none unless asked for.  Never more
+   * than an explicit gap may be: a 2 px gap leaves no room in a 2x2 frame. */
   opts->gap = kind == SC_LAYOUT_CROP ? 0
-      : MAX (2, even_round (SC_LAYOUT_DEFAULT_GAP_1080 * short_side / 1080.0));
+      : MIN (max_gap (width, height),
+             MAX (2, even_round (SC_LAYOUT_DEFAULT_GAP_1080 * short_side / 1080.0)));
   opts->fit = kind == SC_LAYOUT_CROP ? SC_FIT_COVER : SC_FIT_CONTAIN;
   opts->labels = FALSE;
   opts->background_argb = SC_LAYOUT_DEFAULT_BACKGROUND;
@@ -265,7 +274,7 @@ parse_member (ScLayoutOptions *opts, const char *key, JsonNode *node,
               char **participant_id, char **pinned_id, GError **error)
 {
   if (strcmp (key, "gap") == 0) {
-    gint64 max = (MIN (opts->width, opts->height) / 8) & ~1;
+    gint64 max = max_gap (opts->width, opts->height);
     if (!node_is (node, G_TYPE_INT64) || json_node_get_int (node) < 0)
       return invalid (error, "layout_options.gap must be a non-negative integer");
     if (json_node_get_int (node) > max)

@@ -272,6 +272,10 @@ layout_pip (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps,
     return;
   w = even_floor (opts->width / 4);
   h = even_floor ((int) ((gint64) w * opts->height / opts->width));
+  /* A frame too small for an inset shows none: a 0 px pad size would make
+   * the compositor draw the inset at its own full size. */
+  if (w < 2 || h < 2 || margin + w > opts->width || margin + h > opts->height)
+    return;
   add_tile (tiles, opts, g_ptr_array_index (rest, 0),
             opts->width - margin - w, opts->height - margin - h, w, h, 1);
 }
@@ -319,7 +323,9 @@ crop_cost (const ScLayoutOptions *opts, guint n, guint g, gboolean by_columns)
 static void
 layout_crop (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps)
 {
-  g_autoptr (GPtrArray) shown = others_of (ps, NULL, SC_LAYOUT_MAX_TILES);
+  /* Every tile needs 2x2 pixels: a tiny frame shows fewer people. */
+  guint room = (guint) (opts->width / 2) * (guint) (opts->height / 2);
+  g_autoptr (GPtrArray) shown = others_of (ps, NULL, MIN (SC_LAYOUT_MAX_TILES, room));
   guint n = shown->len, best_g = 1;
   gboolean best_cols = TRUE, landscape = opts->width >= opts->height;
   double best = INFINITY;
@@ -335,6 +341,10 @@ layout_crop (GArray *tiles, const ScLayoutOptions *opts, GPtrArray *ps)
   for (int pass = 0; pass < 2; pass++) {
     gboolean cols = (pass == 0) == landscape;
     for (guint g = n; g >= 1; g--) {
+      int along = cols ? opts->width : opts->height;
+      int across = cols ? opts->height : opts->width;
+      if ((int) g > along / 2 || (int) ((n + g - 1) / g) > across / 2)
+        continue;
       double c = crop_cost (opts, n, g, cols);
       if (c < best - 1e-9) {
         best = c;

@@ -137,6 +137,38 @@ codec_score (gboolean video, const char *name, guint clock, guint channels,
   return 0;
 }
 
+/* A decimal number of 1 to 9 digits (so it fits a guint), nothing else. */
+static gboolean
+parse_small_uint (const char *text, guint *out)
+{
+  gsize len = strlen (text);
+  if (len == 0 || len > 9)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isdigit (text[i]))
+      return FALSE;
+  *out = (guint) g_ascii_strtoull (text, NULL, 10);
+  return TRUE;
+}
+
+/* "<encoding name>/<clock rate>[/<channels>]" (RFC 8866 §6.6), strictly:
+ * webrtcbin parses every payload type of an m-line, so a malformed one is
+ * refused even when it names a codec we would not take. */
+static gboolean
+parse_rtpmap (const char *rtpmap, char **name, guint *clock, guint *channels)
+{
+  g_auto (GStrv) parts = g_strsplit (rtpmap, "/", -1);
+  guint n = g_strv_length (parts);
+  if (n < 2 || n > 3 || *parts[0] == '\0' || strpbrk (parts[0], " \t") != NULL ||
+      !parse_small_uint (parts[1], clock) || *clock == 0)
+    return FALSE;
+  *channels = 0;
+  if (n == 3 && (!parse_small_uint (parts[2], channels) || *channels == 0))
+    return FALSE;
+  *name = g_strdup (parts[0]);
+  return TRUE;
+}
+
 static gboolean
 is_repair_codec (const char *name)
 {
@@ -212,13 +244,21 @@ choose_codec (const GstSDPMedia *media, guint idx, gboolean video,
       g_ptr_array_add (offered, g_strdup_printf ("PT %u", (guint) pt));
       continue;
     }
-    g_auto (GStrv) parts = g_strsplit (rtpmap, "/", 3);
-    const char *name = parts[0];
-    guint clock = parts[1] ? (guint) g_ascii_strtoull (parts[1], NULL, 10) : 0;
-    guint channels = 0;
-    if (!video)
-      channels = parts[1] && parts[2]
-                     ? (guint) g_ascii_strtoull (parts[2], NULL, 10) : 1;
+    g_autofree char *name = NULL;
+    guint clock = 0, channels = 0;
+    if (!parse_rtpmap (rtpmap, &name, &clock, &channels)) {
+      g_autofree char *where = describe_mline (media, idx);
+      g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                   "%s has a malformed a=rtpmap:%u \"%s\"; expected "
+                   "<encoding>/<clock rate>[/<channels>]",
+                   where, (guint) pt, rtpmap);
+      return FALSE;
+    }
+    /* Audio without a channel count is mono (RFC 8866 §6.6). */
+    if (video)
+      channels = 0;
+    else if (channels == 0)
+      channels = 1;
 
     const char *fmtp = attr_for_pt (media, "fmtp", (guint) pt);
     guint score = codec_score (video, name, clock, channels, fmtp);
@@ -490,6 +530,15 @@ check_offer (const GstSDPMessage *msg, ScSdpOfferInfo *info, GError **error)
     const GstSDPMedia *media = gst_sdp_message_get_media (msg, i);
     const char *kind = gst_sdp_media_get_media (media);
     const char *mid = gst_sdp_media_get_attribute_val (media, "mid");
+    for (guint j = 0; mid != NULL && *mid != '\0' && j < i; j++) {
+      if (strcmp (info->mids[j], mid) == 0) {
+        g_autofree char *where = describe_mline (media, i);
+        g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                     "%s repeats the mid of m-line %u; every mid must be "
+                     "unique (RFC 8843)", where, j);
+        return FALSE;
+      }
+    }
     info->mids[i] = g_strdup (mid ? mid : "");
 
     ScSdpMediaInfo *slot;

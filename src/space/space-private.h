@@ -23,4 +23,20 @@ void sc_spaces_add_participant (ScSpaces *spaces, ScParticipant *p);
 void sc_spaces_remove_participant (ScSpaces *spaces, const char *connection_id,
                                    const char *why);
 char *sc_spaces_reservation_key (const char *space_id, const char *participant_id);
+
+/* What admission looks at (space-admit.c).  A max of 0 is no limit. */
+typedef struct {
+  guint pending_joins, max_pending_joins;
+  guint space_participants, max_space_participants;  /* joined or joining */
+  guint open_fds, max_fds;
+  guint threads, max_threads;
+} ScAdmitState;
+
+/* Whether one more join may start: FALSE with SC_ERROR_TOO_MANY_REQUESTS
+ * (too many joins at once, space full) or SC_ERROR_UNAVAILABLE (the
+ * process near its fd or thread limit), and the seconds to send in
+ * Retry-After. */
+gboolean sc_spaces_admit (const ScAdmitState *state, guint *retry_after_s, GError **error);
+/* Fills the process's open fds and threads and their limits. */
+void sc_spaces_read_usage (ScAdmitState *state);
 void sc_spaces_register_routes (ScSpaces *spaces);

@@ -38,29 +38,41 @@ add_cors (SoupServerMessage *msg)
   soup_message_headers_replace (h, "Access-Control-Expose-Headers", "Location, Link, ETag");
 }
 
-/* STUN/TURN servers as RFC 9725 Link headers. */
+/* One STUN/TURN server as an RFC 9725 Link header value, in the URI form
+ * of RFC 7064/7065 ("stun:host:port"), the port spelt out: GUri gives -1
+ * where the configured URI has none, and each scheme has its own default. */
+static char *
+ice_link (const char *server)
+{
+  g_autoptr (GUri) uri = g_uri_parse (server, G_URI_FLAGS_HAS_PASSWORD, NULL);
+  if (!uri || !g_uri_get_host (uri) || !*g_uri_get_host (uri))
+    return NULL;
+  const char *scheme = g_uri_get_scheme (uri);
+  gboolean tls = g_ascii_strcasecmp (scheme, "stuns") == 0 ||
+                 g_ascii_strcasecmp (scheme, "turns") == 0;
+  int port = g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : tls ? 5349 : 3478;
+  const char *host = g_uri_get_host (uri);
+  gboolean v6 = strchr (host, ':') != NULL;
+  const char *query = g_uri_get_query (uri);
+  g_autofree char *target = g_strdup_printf ("%s:%s%s%s:%d%s%s", scheme, v6 ? "[" : "", host,
+                                             v6 ? "]" : "", port, query ? "?" : "",
+                                             query ? query : "");
+  if (!g_uri_get_user (uri))
+    return g_strdup_printf ("<%s>; rel=\"ice-server\"", target);
+  return g_strdup_printf ("<%s>; rel=\"ice-server\"; username=\"%s\"; credential=\"%s\"; "
+                          "credential-type=\"password\"", target, g_uri_get_user (uri),
+                          g_uri_get_password (uri) ? g_uri_get_password (uri) : "");
+}
+
 static void
 add_ice_links (ScConfig *config, SoupServerMessage *msg)
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
   const char *servers[] = { config->stun_server, config->turn_server };
   for (guint i = 0; i < G_N_ELEMENTS (servers); i++) {
-    if (!servers[i])
-      continue;
-    g_autoptr (GUri) uri = g_uri_parse (servers[i], G_URI_FLAGS_HAS_PASSWORD, NULL);
-    if (!uri)
-      continue;
-    g_autofree char *link = NULL;
-    const char *scheme = g_uri_get_scheme (uri);
-    if (g_uri_get_user (uri))
-      link = g_strdup_printf ("<%s:%s:%d>; rel=\"ice-server\"; username=\"%s\"; "
-                              "credential=\"%s\"; credential-type=\"password\"", scheme,
-                              g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_user (uri),
-                              g_uri_get_password (uri) ? g_uri_get_password (uri) : "");
-    else
-      link = g_strdup_printf ("<%s:%s:%d>; rel=\"ice-server\"", scheme, g_uri_get_host (uri),
-                              g_uri_get_port (uri));
-    soup_message_headers_append (h, "Link", link);
+    g_autofree char *link = servers[i] ? ice_link (servers[i]) : NULL;
+    if (link)
+      soup_message_headers_append (h, "Link", link);
   }
 }
 
@@ -137,6 +149,43 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   s->pending_joins--;
 }
 
+/* Replies @error with Retry-After, as a refusal that waiting can cure. */
+static void
+reply_retry (ScRequest *req, const GError *error, guint retry_after_s)
+{
+  g_autofree char *secs = g_strdup_printf ("%u", retry_after_s);
+  soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                "Retry-After", secs);
+  sc_api_reply_error (req, error);
+}
+
+/* The participant a token joins as.  A token without participant_id
+ * stands for one participant too, named after the token itself, so that
+ * it holds one session at a time: otherwise one leaked token could open a
+ * pipeline per request. */
+static char *
+participant_for (const ScJwtClaims *claims, const char *token)
+{
+  if (claims->participant_id != NULL)
+    return g_strdup (claims->participant_id);
+  g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+  return g_strdup_printf ("token-%.16s", digest);
+}
+
+/* Joined or joining participants of @space_id: its reservations. */
+static guint
+count_reserved (ScSpaces *s, const char *space_id)
+{
+  g_autofree char *prefix = sc_spaces_reservation_key (space_id, "");
+  GHashTableIter it;
+  gpointer key;
+  guint n = 0;
+  g_hash_table_iter_init (&it, s->reserved);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    n += g_str_has_prefix (key, prefix);
+  return n;
+}
+
 static void
 whip_post (ScRequest *req)
 {
@@ -152,16 +201,17 @@ whip_post (ScRequest *req)
     sc_api_reply_error_code (req, SC_ERROR_UNAVAILABLE, "spacecast is shutting down");
     return;
   }
-  g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, space_id);
-  if (!space)
-    return;
+  /* The token before the space: a 404 to anyone would tell which space ids
+   * exist.  The token names its space, so only its holder learns that. */
   if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0) {
     sc_api_reply_error_code (req, SC_ERROR_UNAUTHORIZED,
                              "a space JWT is required: Authorization: Bearer <token>");
     return;
   }
-  g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (auth + 7, space_id, lookup_key, s,
-                                                              sc_core_now_unix (), &error);
+  const char *token = auth + 7;
+  g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (
+      token, space_id, lookup_key, s, sc_core_now_unix (), s->config->token_max_lifetime_s,
+      &error);
   if (!claims) {
     sc_api_reply_error (req, error);
     return;
@@ -172,19 +222,13 @@ whip_post (ScRequest *req)
                              sc_jwt_role_to_string (claims->role));
     return;
   }
+  g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, space_id);
+  if (!space)
+    return;
   if (!ctype || g_ascii_strcasecmp (ctype, "application/sdp") != 0) {
     sc_api_reply_error_code (req, SC_ERROR_UNSUPPORTED_TYPE,
                              "a WHIP offer must be application/sdp, got %s",
                              ctype ? ctype : "no content type");
-    return;
-  }
-  g_autofree char *participant_id = claims->participant_id ? g_strdup (claims->participant_id)
-                                                            : sc_core_new_id ();
-  g_autofree char *key = sc_spaces_reservation_key (space_id, participant_id);
-  if (g_hash_table_contains (s->reserved, key)) {
-    sc_api_reply_error_code (req, SC_ERROR_CONFLICT,
-                             "participant %s is already connected to space %s",
-                             participant_id, space_id);
     return;
   }
   gsize len;
@@ -197,6 +241,36 @@ whip_post (ScRequest *req)
   g_auto (ScSdpOfferInfo) info = { 0 };
   if (!sc_sdp_check_offer (offer, &info, &error)) {
     sc_api_reply_error (req, error);
+    return;
+  }
+
+  /* Refusals that waiting may cure come last: a request that can never
+   * succeed says why rather than inviting a retry. */
+  g_autofree char *participant_id = participant_for (claims, token);
+  g_autofree char *key = sc_spaces_reservation_key (space_id, participant_id);
+  if (g_hash_table_contains (s->reserved, key)) {
+    if (claims->participant_id)
+      sc_api_reply_error_code (req, SC_ERROR_CONFLICT,
+                               "participant %s is already connected to space %s",
+                               participant_id, space_id);
+    else
+      sc_api_reply_error_code (req, SC_ERROR_CONFLICT,
+                               "this token already has a session in space %s: a token "
+                               "without participant_id publishes one session at a time",
+                               space_id);
+    return;
+  }
+  ScAdmitState admit = {
+    .pending_joins = s->pending_joins,
+    .max_pending_joins = s->config->whip_max_pending_joins,
+    .space_participants = count_reserved (s, space_id),
+    .max_space_participants = s->config->space_max_participants,
+  };
+  sc_spaces_read_usage (&admit);
+  guint retry_after_s = 0;
+  if (!sc_spaces_admit (&admit, &retry_after_s, &error)) {
+    g_message ("space %s: join of %s refused: %s", space_id, participant_id, error->message);
+    reply_retry (req, error, retry_after_s);
     return;
   }
 

@@ -711,3 +711,189 @@ sc_harness_stop_publisher (GSubprocess *p, gboolean crash)
   g_assert_true (g_subprocess_wait (p, NULL, NULL));
   g_object_unref (p);
 }
+
+/* ---- load on the daemon ------------------------------------------------ */
+
+static GPid
+daemon_pid (ScHarness *h)
+{
+  const char *id = h->proc ? g_subprocess_get_identifier (h->proc) : NULL;
+  g_assert_nonnull (id);
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+guint
+sc_harness_daemon_fds (ScHarness *h)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", daemon_pid (h));
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir))
+    n++;
+  return n;
+}
+
+guint
+sc_harness_daemon_threads (ScHarness *h)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", daemon_pid (h));
+  g_autofree char *status = NULL;
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  const char *line = strstr (status, "\nThreads:");
+  g_assert_nonnull (line);
+  return (guint) g_ascii_strtoull (line + strlen ("\nThreads:"), NULL, 10);
+}
+
+typedef struct {
+  ScHarness *h;
+  SoupSession *session;
+  const char *method, *url, *content_type, *body;
+  GPtrArray *responses;
+  guint pending;
+  guint peak_fds, peak_threads;
+} Parallel;
+
+typedef struct {
+  Parallel *par;
+  guint index;
+  const char *authorization;
+  guint tries;
+  SoupMessage *msg;
+} ParallelOne;
+
+static void
+parallel_sample (Parallel *par)
+{
+  /* The daemon may have died under the load: that is for the caller to see. */
+  if (!g_subprocess_get_identifier (par->h->proc))
+    return;
+  par->peak_fds = MAX (par->peak_fds, sc_harness_daemon_fds (par->h));
+  par->peak_threads = MAX (par->peak_threads, sc_harness_daemon_threads (par->h));
+}
+
+static gboolean
+parallel_tick (gpointer data)
+{
+  parallel_sample (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void parallel_done (GObject *source, GAsyncResult *res, gpointer data);
+
+static void
+parallel_send (ParallelOne *one)
+{
+  Parallel *par = one->par;
+  g_clear_object (&one->msg);
+  one->msg = soup_message_new (par->method, par->url);
+  g_assert_nonnull (one->msg);
+  if (par->body) {
+    g_autoptr (GBytes) b = g_bytes_new (par->body, strlen (par->body));
+    soup_message_set_request_body_from_bytes (one->msg, par->content_type, b);
+  }
+  if (one->authorization)
+    soup_message_headers_replace (soup_message_get_request_headers (one->msg),
+                                  "Authorization", one->authorization);
+  one->tries++;
+  soup_session_send_and_read_async (par->session, one->msg, G_PRIORITY_DEFAULT, NULL,
+                                    parallel_done, one);
+}
+
+static void
+parallel_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  ParallelOne *one = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), res,
+                                                               &error);
+  /* A connection refused or reset before any answer is the kernel's
+   * listen queue overflowing (SoupServer listens with a backlog of 10),
+   * not the daemon's answer: send that request again, as a client would. */
+  if (error && one->tries < 20) {
+    g_test_message ("parallel request %u: %s; sending it again", one->index, error->message);
+    parallel_send (one);
+    return;
+  }
+  ScResponse *r = g_new0 (ScResponse, 1);
+  if (error) {
+    g_test_message ("parallel request %u failed: %s", one->index, error->message);
+    r->body = g_bytes_new (NULL, 0);
+  } else {
+    r->body = g_steal_pointer (&body);
+    r->status = soup_message_get_status (one->msg);
+    r->headers = soup_message_headers_ref (soup_message_get_response_headers (one->msg));
+    gsize len;
+    const char *text = g_bytes_get_data (r->body, &len);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (len > 0 && json_parser_load_from_data (p, text, (gssize) len, NULL))
+      r->json = json_node_copy (json_parser_get_root (p));
+  }
+  g_ptr_array_index (one->par->responses, one->index) = r;
+  one->par->pending--;
+  g_object_unref (one->msg);
+  g_free (one);
+}
+
+GPtrArray *
+sc_harness_parallel_raw (ScHarness *h, guint n, const char *method, const char *path,
+                         const char *content_type, const char *body,
+                         const char *const *authorizations, guint *peak_fds,
+                         guint *peak_threads)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  g_main_context_push_thread_default (ctx);
+  g_autoptr (SoupSession) session = soup_session_new_with_options (
+      "timeout", 60, "max-conns", (int) n + 1, "max-conns-per-host", (int) n + 1, NULL);
+  g_autofree char *url = g_strconcat (h->base_url, path, NULL);
+  Parallel par = { h, session, method, url, content_type, body,
+                   g_ptr_array_new_full (n, (GDestroyNotify) sc_response_free), n, 0, 0 };
+
+  g_ptr_array_set_size (par.responses, n);
+  parallel_sample (&par);
+  for (guint i = 0; i < n; i++) {
+    ParallelOne *one = g_new0 (ParallelOne, 1);
+    one->par = &par;
+    one->index = i;
+    one->authorization = authorizations ? authorizations[i] : NULL;
+    parallel_send (one);
+  }
+  GSource *tick = g_timeout_source_new (20);
+  g_source_set_callback (tick, parallel_tick, &par, NULL);
+  g_source_attach (tick, ctx);
+  while (par.pending > 0)
+    g_main_context_iteration (ctx, TRUE);
+  g_source_destroy (tick);
+  g_source_unref (tick);
+  parallel_sample (&par);
+  g_main_context_pop_thread_default (ctx);
+  if (peak_fds)
+    *peak_fds = par.peak_fds;
+  if (peak_threads)
+    *peak_threads = par.peak_threads;
+  return par.responses;
+}
+
+ScHarness *
+sc_harness_start_fd_limited (const char *const *extra_args, guint nofile)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("spacecast-ulimit-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *wrapper = g_build_filename (dir, "spacecast", NULL);
+  g_autofree char *daemon = g_strdup (g_getenv ("SC_DAEMON"));
+  g_assert_nonnull (daemon);
+  /* POSIX sh's ulimit without -H or -S sets both limits. */
+  g_autofree char *script = g_strdup_printf ("#!/bin/sh\nulimit -n %u || exit 99\n"
+                                             "exec '%s' \"$@\"\n", nofile, daemon);
+  g_assert_true (g_file_set_contents (wrapper, script, -1, &error));
+  g_assert_cmpint (g_chmod (wrapper, 0755), ==, 0);
+
+  g_setenv ("SC_DAEMON", wrapper, TRUE);
+  ScHarness *h = sc_harness_start (extra_args);
+  g_setenv ("SC_DAEMON", daemon, TRUE);
+  /* The daemon runs exec'd; the script is no longer needed. */
+  g_unlink (wrapper);
+  g_rmdir (dir);
+  return h;
+}

@@ -150,3 +150,20 @@ void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScResponse, sc_response_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScHarness, sc_harness_free)
+
+/* Load on the daemon. */
+/* The daemon process's open fds and threads (from /proc). */
+guint        sc_harness_daemon_fds     (ScHarness *h);
+guint        sc_harness_daemon_threads (ScHarness *h);
+/* @n requests sent at once, each on its own connection, with
+ * @authorizations[i] (NULL for none) and the same body; the responses in
+ * order (free with g_ptr_array_unref).  While they run the daemon's fds and
+ * threads are sampled: their peaks go to *peak_fds and *peak_threads. */
+GPtrArray   *sc_harness_parallel_raw   (ScHarness *h, guint n, const char *method,
+                                        const char *path, const char *content_type,
+                                        const char *body, const char *const *authorizations,
+                                        guint *peak_fds, guint *peak_threads);
+/* sc_harness_start with RLIMIT_NOFILE set to @nofile, soft and hard, in
+ * the daemon (through a shell that sets it and execs the daemon); a
+ * restart runs it without the limit. */
+ScHarness   *sc_harness_start_fd_limited (const char *const *extra_args, guint nofile);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define NOW G_GINT64_CONSTANT (1700000000)
+/* The daemon's default token_max_lifetime: 7 days. */
+#define MAX_LIFETIME (7 * 86400)
 
 typedef struct {
   char *pub;
@@ -77,7 +79,8 @@ assert_rejected_at (const char *token, const char *space, gint64 now,
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (ScJwtClaims) c =
-      sc_jwt_verify_space_token (token, space, lookup, NULL, now, &error);
+      sc_jwt_verify_space_token (token, space, lookup, NULL, now, MAX_LIFETIME,
+                                 &error);
   g_assert_null (c);
   g_assert_error (error, SC_ERROR, SC_ERROR_UNAUTHORIZED);
   g_test_message ("rejected: %s", error->message);
@@ -96,7 +99,8 @@ assert_accepted_at (const char *token, const char *space, gint64 now)
 {
   g_autoptr (GError) error = NULL;
   ScJwtClaims *c =
-      sc_jwt_verify_space_token (token, space, lookup, NULL, now, &error);
+      sc_jwt_verify_space_token (token, space, lookup, NULL, now, MAX_LIFETIME,
+                                 &error);
   g_assert_no_error (error);
   g_assert_nonnull (c);
   return c;
@@ -182,7 +186,7 @@ test_bad_signature (void)
   g_autofree char *good = signed_token (HDR_K1, payload);
   g_auto (GStrv) parts = g_strsplit (good, ".", -1);
   g_autofree char *other = b64url ("{\"sub\":\"sp2\",\"aud\":\"rt\","
-                                   "\"exp\":1800000000}");
+                                   "\"exp\":1700100000}");
   g_autofree char *forged = g_strjoin (".", parts[0], other, parts[2], NULL);
   assert_rejected_at (forged, "sp2", NOW, "bad signature");
 
@@ -261,7 +265,7 @@ test_kid (void)
   g_autofree char *broken = signed_token (
       "{\"alg\":\"RS256\",\"kid\":\"broken\"}", p);
   g_autoptr (GError) error = NULL;
-  g_assert_null (sc_jwt_verify_space_token (broken, "sp1", lookup, NULL, NOW,
+  g_assert_null (sc_jwt_verify_space_token (broken, "sp1", lookup, NULL, NOW, MAX_LIFETIME,
                                             &error));
   g_assert_error (error, SC_ERROR, SC_ERROR_INTERNAL);
 }
@@ -295,19 +299,19 @@ test_times (void)
   g_autofree char *bool_exp = timed_token ("\"exp\":true");
   assert_rejected (bool_exp, "claim \"exp\" must be a number");
 
-  g_autofree char *nbf_far = timed_token ("\"exp\":1800000000,"
+  g_autofree char *nbf_far = timed_token ("\"exp\":1700100000,"
                                           "\"nbf\":1700000060");
   assert_rejected (nbf_far, "not valid yet");
-  g_autofree char *nbf_near = timed_token ("\"exp\":1800000000,"
+  g_autofree char *nbf_near = timed_token ("\"exp\":1700100000,"
                                            "\"nbf\":1700000020");
   g_autoptr (ScJwtClaims) cn = assert_accepted_at (nbf_near, "sp1", NOW);
   g_assert_nonnull (cn);
 
-  g_autofree char *iat_far = timed_token ("\"exp\":1800000000,"
+  g_autofree char *iat_far = timed_token ("\"exp\":1700100000,"
                                           "\"iat\":1700000600");
   assert_rejected (iat_far, "issued in the future");
-  g_autofree char *iat_past = timed_token ("\"exp\":1800000000,"
-                                           "\"iat\":1600000000");
+  g_autofree char *iat_past = timed_token ("\"exp\":1700100000,"
+                                           "\"iat\":1699990000");
   g_autoptr (ScJwtClaims) ci = assert_accepted_at (iat_past, "sp1", NOW);
   g_assert_nonnull (ci);
   g_autofree char *huge = timed_token ("\"exp\":9223372036854775807");
@@ -315,14 +319,62 @@ test_times (void)
   g_autofree char *tiny = timed_token ("\"exp\":-9223372036854775807");
   assert_rejected (tiny, "claim \"exp\" must be a number");
 
-  g_autofree char *iat_str = timed_token ("\"exp\":1800000000,\"iat\":\"x\"");
+  g_autofree char *iat_str = timed_token ("\"exp\":1700100000,\"iat\":\"x\"");
   assert_rejected (iat_str, "claim \"iat\" must be a number");
+}
+
+
+/* exp - iat is the lifetime; without iat, exp - now (with the clock-skew
+ * leeway, as the signer's clock may be ahead).  0 lifts the limit. */
+static void
+test_lifetime (void)
+{
+  g_autofree char *week = g_strdup_printf (
+      "{\"sub\":\"sp1\",\"aud\":\"rt\",\"iat\":%" G_GINT64_FORMAT ",\"exp\":%"
+      G_GINT64_FORMAT "}", NOW, NOW + MAX_LIFETIME);
+  g_autofree char *week_t = signed_token (HDR_K1, week);
+  g_autoptr (ScJwtClaims) ok = assert_accepted_at (week_t, "sp1", NOW);
+
+  g_autofree char *decade = g_strdup_printf (
+      "{\"sub\":\"sp1\",\"aud\":\"rt\",\"iat\":%" G_GINT64_FORMAT ",\"exp\":%"
+      G_GINT64_FORMAT "}", NOW, NOW + G_GINT64_CONSTANT (3650) * 86400);
+  g_autofree char *decade_t = signed_token (HDR_K1, decade);
+  assert_rejected (decade_t, "token lives too long: \"exp\" is 315360000 s after \"iat\"; "
+                   "at most 604800 s");
+
+  /* A week and a second, issued long ago but still unexpired: the
+   * lifetime counts, not the time left. */
+  g_autofree char *old = g_strdup_printf (
+      "{\"sub\":\"sp1\",\"aud\":\"rt\",\"iat\":%" G_GINT64_FORMAT ",\"exp\":%"
+      G_GINT64_FORMAT "}", NOW - MAX_LIFETIME, NOW + 1);
+  g_autofree char *old_t = signed_token (HDR_K1, old);
+  assert_rejected (old_t, "lives too long");
+
+  /* No iat: what is left of it, plus the leeway. */
+  g_autofree char *no_iat = g_strdup_printf (
+      "{\"sub\":\"sp1\",\"aud\":\"rt\",\"exp\":%" G_GINT64_FORMAT "}",
+      NOW + MAX_LIFETIME + SC_JWT_LEEWAY_S);
+  g_autofree char *no_iat_t = signed_token (HDR_K1, no_iat);
+  g_autoptr (ScJwtClaims) ok2 = assert_accepted_at (no_iat_t, "sp1", NOW);
+  assert_rejected_at (no_iat_t, "sp1", NOW - 1, "s after now");
+
+  /* The signing helper with a TTL over the limit makes such a token. */
+  g_autoptr (GError) error = NULL;
+  g_autofree char *long_t = sc_jwt_sign_space_token (key_a.priv_b64, "k1", "sp1", NULL, NULL,
+                                                     MAX_LIFETIME + 60, TRUE, &error);
+  g_assert_no_error (error);
+  assert_rejected_at (long_t, "sp1", sc_core_now_unix (), "lives too long");
+
+  g_autoptr (ScJwtClaims) unlimited =
+      sc_jwt_verify_space_token (decade_t, "sp1", lookup, NULL, NOW, 0, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (unlimited);
 }
 
 static void
 test_audience (void)
 {
-  const char *exp = "\"exp\":1800000000";
+  const char *exp = "\"exp\":1700100000";
   g_autofree char *v = g_strdup_printf ("{\"sub\":\"sp1\",\"aud\":\"v\",%s}",
                                         exp);
   assert_payload_rejected (v, "wrong audience");
@@ -350,9 +402,9 @@ test_subject_role_participant (void)
   assert_rejected_at (t, "sp2", NOW,
                       "wrong space: token is for space \"sp1\", not \"sp2\"");
 
-  assert_payload_rejected ("{\"aud\":\"rt\",\"exp\":1800000000}",
+  assert_payload_rejected ("{\"aud\":\"rt\",\"exp\":1700100000}",
                            "token has no \"sub\"");
-  assert_payload_rejected ("{\"sub\":5,\"aud\":\"rt\",\"exp\":1800000000}",
+  assert_payload_rejected ("{\"sub\":5,\"aud\":\"rt\",\"exp\":1700100000}",
                            "claim \"sub\" must be a string");
 
   g_autofree char *admin = payload_with ("\"role\":\"admin\"");
@@ -528,7 +580,7 @@ test_key_formats (void)
                                                 NULL, NULL, 60, TRUE, &error);
   g_assert_no_error (error);
   g_autoptr (ScJwtClaims) c = sc_jwt_verify_space_token (
-      t, "sp1", lookup_pkcs1, NULL, sc_core_now_unix (), &error);
+      t, "sp1", lookup_pkcs1, NULL, sc_core_now_unix (), MAX_LIFETIME, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (c->kid, ==, "any");
   g_clear_pointer (&pkcs1_public, g_free);
@@ -595,6 +647,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jwt/algorithms", test_algorithms);
   g_test_add_func ("/jwt/kid", test_kid);
   g_test_add_func ("/jwt/times", test_times);
+  g_test_add_func ("/jwt/lifetime", test_lifetime);
   g_test_add_func ("/jwt/audience", test_audience);
   g_test_add_func ("/jwt/subject-role-participant",
                    test_subject_role_participant);

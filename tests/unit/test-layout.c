@@ -264,6 +264,43 @@ test_big_gap (void)
   }
 }
 
+
+/* Found by fuzzing (fuzz-layout): the default gap of at least 2 px did not
+ * fit a 2x2 frame, and spotlight gave its main tile -2x-4.  The smallest
+ * frames the options accept still give tiles inside the frame, or none. */
+static void
+test_tiny_frames (void)
+{
+  static const int tiny[][2] = { { 2, 2 }, { 4, 4 }, { 2, 8 }, { 8, 2 }, { 6, 14 }, { 16, 16 } };
+  ScLayoutParticipant ps[MAXP];
+  make_participants (ps, MAXP);
+
+  for (guint r = 0; r < G_N_ELEMENTS (tiny); r++) {
+    int w = tiny[r][0], h = tiny[r][1];
+    for (guint k = 0; k < G_N_ELEMENTS (all_kinds); k++) {
+      ScLayoutOptions o;
+      /* Regions of a 5x5 grid are refused as too small here. */
+      if (all_kinds[k] == SC_LAYOUT_CUSTOM)
+        continue;
+      opts_for (&o, all_kinds[k], w, h);
+      g_assert_cmpint (o.gap, <=, (MIN (w, h) / 8) & ~1);
+      for (guint n = 0; n <= 27; n++) {
+        g_autoptr (GArray) tiles = sc_layout_compute (&o, ps, n, n > 1 ? ps[1].id : NULL);
+        for (guint i = 0; i < tiles->len; i++) {
+          const ScRect *a = &tile (tiles, i)->rect;
+          g_assert_cmpint (a->width, >=, 2);
+          g_assert_cmpint (a->height, >=, 2);
+          g_assert_cmpint (a->x, >=, 0);
+          g_assert_cmpint (a->y, >=, 0);
+          g_assert_cmpint (a->x + a->width, <=, w);
+          g_assert_cmpint (a->y + a->height, <=, h);
+        }
+      }
+      sc_layout_options_clear (&o);
+    }
+  }
+}
+
 static GArray *
 gallery (guint n, int w, int h)
 {
@@ -718,6 +755,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/layout/invariants", test_invariants);
   g_test_add_func ("/layout/big-gap", test_big_gap);
+  g_test_add_func ("/layout/tiny-frames", test_tiny_frames);
   g_test_add_func ("/layout/gallery-pixels", test_gallery_pixels);
   g_test_add_func ("/layout/crop-pixels", test_crop_pixels);
   g_test_add_func ("/layout/stable-order", test_stable_order);

@@ -593,6 +593,47 @@ test_direction_refused (void)
   assert_webrtcbin_ready (&info);
 }
 
+
+/* Every way an rtpmap or a mid can be malformed is a 400 that names the
+ * m-line and the attribute, never a read past what the offer holds. */
+static void
+test_malformed_attributes (void)
+{
+  static const char *const rtpmaps[] = {
+    "a=rtpmap:96\n", "a=rtpmap:96 \n", "a=rtpmap:96 /90000\n",
+    "a=rtpmap:96 VP8\n", "a=rtpmap:96 VP8/\n", "a=rtpmap:96 VP8/abc\n",
+    "a=rtpmap:96 VP8/0\n", "a=rtpmap:96 VP8/90000/\n",
+    "a=rtpmap:96 VP8/90000/2/7\n", "a=rtpmap:96 VP8/99999999999999999999\n",
+    "a=rtpmap:96 VP 8/90000\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (rtpmaps); i++) {
+    g_autofree char *bad = edit (gst_offer, "a=rtpmap:96 VP8/90000\n", rtpmaps[i]);
+    assert_refused (bad, SC_ERROR_INVALID,
+                    "m-line 0 (video, mid \"video0\") has a malformed a=rtpmap");
+  }
+  static const char *const audio_rtpmaps[] = {
+    "a=rtpmap:97\n", "a=rtpmap:97 OPUS\n", "a=rtpmap:97 OPUS/48000/two\n",
+    "a=rtpmap:97 OPUS/48000/0\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (audio_rtpmaps); i++) {
+    g_autofree char *bad = edit (gst_offer, "a=rtpmap:97 OPUS/48000/2\n", audio_rtpmaps[i]);
+    assert_refused (bad, SC_ERROR_INVALID,
+                    "m-line 1 (audio, mid \"audio1\") has a malformed a=rtpmap");
+  }
+  /* A malformed rtpmap of a codec we would not take is still malformed:
+   * webrtcbin parses every payload type of the m-line. */
+  g_autofree char *other = edit (chrome_offer, "a=rtpmap:126 telephone-event/8000",
+                                 "a=rtpmap:126");
+  assert_refused (other, SC_ERROR_INVALID, "m-line 0 (audio, mid \"0\") has a malformed "
+                  "a=rtpmap");
+
+  /* mids name m-lines in BUNDLE and in the answer: two alike are ambiguous. */
+  g_autofree char *same_mid = edit (obs_offer, "a=mid:1\n", "a=mid:0\n");
+  g_autofree char *same_mid2 = edit (same_mid, "a=group:BUNDLE 0 1", "a=group:BUNDLE 0");
+  assert_refused (same_mid2, SC_ERROR_INVALID,
+                  "m-line 1 (video, mid \"0\") repeats the mid of m-line 0");
+}
+
 static GstStructure *
 promise_reply (GstPromise *promise)
 {
@@ -721,6 +762,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/refuse/codecs", test_codecs_refused);
   g_test_add_func ("/sdp/refuse/transport", test_transport_refused);
   g_test_add_func ("/sdp/refuse/direction", test_direction_refused);
+  g_test_add_func ("/sdp/refuse/malformed-attributes", test_malformed_attributes);
 
   return g_test_run ();
 }
