@@ -86,9 +86,9 @@ get_opt_string (JsonObject *obj, const char *name, const char *what,
 }
 
 /* A NumericDate claim; *present FALSE when absent. */
-static gboolean
-get_opt_time (JsonObject *obj, const char *name, gint64 *out,
-              gboolean *present, GError **error)
+gboolean
+sc_jwt_get_time_claim (JsonObject *obj, const char *name, gint64 *out,
+                       gboolean *present, GError **error)
 {
   JsonNode *node = json_object_get_member (obj, name);
 
@@ -214,13 +214,6 @@ check_signature (const char *public_pem, const char *kid,
   return TRUE;
 }
 
-gboolean
-sc_jwt_get_time_claim (JsonObject *payload, const char *name, gint64 *out,
-                       gboolean *present, GError **error)
-{
-  return get_opt_time (payload, name, out, present, error);
-}
-
 JsonObject *
 sc_jwt_verify_rs256 (const char *token, ScJwtKeyLookup lookup,
                      gpointer user_data, char **kid_out, GError **error)
@@ -344,9 +337,9 @@ check_times (JsonObject *payload, gint64 now, gint64 max_lifetime_s,
   gint64 exp = 0, nbf = 0, iat = 0;
   gboolean has_exp, has_nbf, has_iat;
 
-  if (!get_opt_time (payload, "exp", &exp, &has_exp, error) ||
-      !get_opt_time (payload, "nbf", &nbf, &has_nbf, error) ||
-      !get_opt_time (payload, "iat", &iat, &has_iat, error))
+  if (!sc_jwt_get_time_claim (payload, "exp", &exp, &has_exp, error) ||
+      !sc_jwt_get_time_claim (payload, "nbf", &nbf, &has_nbf, error) ||
+      !sc_jwt_get_time_claim (payload, "iat", &iat, &has_iat, error))
     return FALSE;
   if (!has_exp) {
     REJECT ("token has no expiry: the \"exp\" claim is required");
