@@ -1,7 +1,8 @@
 /* spacecast api: the HTTP server (libsoup 3) every route lives on — the
- * Mux-compatible control API, WHIP and playback.  It owns routing, Basic
- * auth, body limits, JSON parsing and Mux-shaped replies; resource modules
- * register their routes with sc_api_add_route.  Runs on the main context. */
+ * Mux-compatible control API, WHIP and playback.  It owns the connections
+ * and their limits (config http_*), routing, credentials, body limits,
+ * JSON parsing and Mux-shaped replies; resource modules register their
+ * routes with sc_api_add_route.  Runs on the main context. */
 #pragma once
 
 #include <glib.h>
@@ -42,6 +43,14 @@ void        sc_api_free       (ScApi *api);
 ScStore    *sc_api_get_store  (ScApi *api);
 ScConfig   *sc_api_get_config (ScApi *api);
 guint16     sc_api_get_port   (ScApi *api);
+
+/* The HTTP door's connections, for metrics. */
+typedef struct {
+  guint open;                     /* open now, answered or not */
+  guint64 accepted;               /* since start */
+  guint64 timed_out;              /* closed by the header, body or idle timeout */
+} ScApiConnectionStats;
+void        sc_api_get_connection_stats (ScApi *api, ScApiConnectionStats *stats);
 
 /* @pattern: "/video/v1/live-streams/ * /enable" without spaces: each '*'
  * matches one path segment.  The first matching route wins. */

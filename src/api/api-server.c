@@ -1,7 +1,7 @@
 /* The HTTP server: routing, credentials, request bodies and Mux-shaped
  * replies.  Resource handlers live in api-*.c and never touch libsoup's
- * plumbing beyond ScRequest. */
-#include "spacecast/api.h"
+ * plumbing beyond ScRequest; connections are api-door.c's. */
+#include "api-door.h"
 #include "spacecast/auth.h"
 #include "spacecast/core.h"
 #include "spacecast/model.h"
@@ -20,7 +20,7 @@ struct _ScApi {
   ScConfig *config;
   ScStore *store;
   SoupServer *server;
-  guint16 port;
+  ScApiDoor *door;
   GPtrArray *routes;
   ScApiLiveActionFunc live_action;
   gpointer live_action_data;
@@ -357,23 +357,12 @@ sc_api_new (ScConfig *config, ScStore *store, GError **error)
   sc_api_spaces_register (api);
   sc_api_assets_register (api);
 
-  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (config->http_host);
-  if (!addr) {
-    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "http host %s is not an IP address",
-                 config->http_host);
+  api->door = sc_api_door_new (api->server, config, error);
+  if (!api->door) {
     sc_api_free (api);
     return NULL;
   }
-  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, config->http_port);
-  if (!soup_server_listen (api->server, sa, 0, error)) {
-    g_prefix_error (error, "cannot listen on %s:%u: ", config->http_host, config->http_port);
-    sc_api_free (api);
-    return NULL;
-  }
-  GSList *uris = soup_server_get_uris (api->server);
-  api->port = uris ? (guint16) g_uri_get_port (uris->data) : config->http_port;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  g_message ("api: listening on http://%s:%u", config->http_host, api->port);
+  g_message ("api: listening on http://%s:%u", config->http_host, sc_api_get_port (api));
   return api;
 }
 
@@ -382,17 +371,21 @@ sc_api_free (ScApi *api)
 {
   if (!api)
     return;
-  if (api->server) {
-    soup_server_disconnect (api->server);
-    g_object_unref (api->server);
-  }
+  g_clear_pointer (&api->door, sc_api_door_free);
+  g_clear_object (&api->server);
   g_ptr_array_unref (api->routes);
   g_free (api);
 }
 
 ScStore *sc_api_get_store (ScApi *api) { return api->store; }
 ScConfig *sc_api_get_config (ScApi *api) { return api->config; }
-guint16 sc_api_get_port (ScApi *api) { return api->port; }
+guint16 sc_api_get_port (ScApi *api) { return sc_api_door_get_port (api->door); }
+
+void
+sc_api_get_connection_stats (ScApi *api, ScApiConnectionStats *stats)
+{
+  sc_api_door_get_stats (api->door, stats);
+}
 
 void
 sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data)

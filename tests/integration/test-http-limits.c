@@ -1,0 +1,212 @@
+/* The HTTP door under abuse, against the real daemon: connections the
+ * client closes, fd exhaustion, the connection cap, slow and idle clients. */
+#include "harness.h"
+
+#include <string.h>
+
+static ScHarness *h;          /* default limits */
+
+#define HEALTHZ "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+#define HEALTHZ_CLOSE "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+static guint
+live_stream_count (ScHarness *d)
+{
+  g_autoptr (ScResponse) r = sc_harness_request (d, "GET", "/video/v1/live-streams?limit=100", NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  return json_array_get_length (sc_response_data_array (r));
+}
+
+static void
+assert_cpu_low (ScHarness *d)
+{
+  double before = sc_harness_cpu_seconds (d);
+  g_usleep (G_USEC_PER_SEC);
+  double used = sc_harness_cpu_seconds (d) - before;
+  g_test_message ("daemon CPU over 1 s: %.0f %%", used * 100);
+  g_assert_cmpfloat (used, <, 0.05);
+}
+
+/* Seconds until the daemon closes @c (end of stream or a reset), or -1
+ * after @max_s.  With @trickle, one more byte of the request each second. */
+static double
+seconds_until_closed (GSocketConnection *c, double max_s, gboolean trickle)
+{
+  GSocket *sock = g_socket_connection_get_socket (c);
+  gint64 start = g_get_monotonic_time ();
+  while ((g_get_monotonic_time () - start) < max_s * G_USEC_PER_SEC) {
+    if (g_socket_condition_timed_wait (sock, G_IO_IN, G_USEC_PER_SEC, NULL, NULL)) {
+      char buf[256];
+      gssize n = g_socket_receive (sock, buf, sizeof buf, NULL, NULL);
+      /* Never an answer: a cut connection just ends. */
+      g_assert_cmpint (n, <=, 0);
+      return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+    }
+    if (trickle && !sc_harness_send (c, "X"))
+      return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  }
+  return -1;
+}
+
+/* ---- 0: every connection the client closes is released ----------------- */
+
+static void
+test_closed_connections_released (void)
+{
+  guint before = sc_harness_daemon_fds (h);
+  for (guint i = 0; i < 500; i++) {
+    g_autoptr (GSocketConnection) c = sc_harness_connect (h, 10);
+    /* As curl does (keep-alive, then the client closes), and asking for close. */
+    g_assert_true (sc_harness_send (c, i % 2 ? HEALTHZ : HEALTHZ_CLOSE));
+    g_assert_cmpuint (sc_harness_read_response (c, NULL, NULL), ==, 200);
+    g_assert_true (g_io_stream_close (G_IO_STREAM (c), NULL, NULL));
+  }
+  if (!sc_harness_wait_daemon_fds (h, before, 5))
+    g_error ("500 closed connections: the daemon went from %u to %u open fds", before,
+             sc_harness_daemon_fds (h));
+}
+
+/* ---- 1: fd exhaustion, the cap, slow and idle clients -------------------- */
+
+/* Polls /healthz on fresh connections for up to @timeout_s; the seconds it
+ * took, or -1. */
+static double
+seconds_until_healthy (ScHarness *d, double timeout_s)
+{
+  gint64 start = g_get_monotonic_time ();
+  while ((g_get_monotonic_time () - start) < timeout_s * G_USEC_PER_SEC) {
+    g_autoptr (GSocketConnection) c = sc_harness_connect (d, 1);
+    if (sc_harness_send (c, HEALTHZ_CLOSE) && sc_harness_read_response (c, NULL, NULL) == 200)
+      return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  }
+  return -1;
+}
+
+/* Waits for a second without CPU use: the daemon's start-up work (the
+ * encoder probe, on a thread) needs fds too, and is not under test. */
+static void
+wait_at_rest (ScHarness *d)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  for (guint quiet = 0; quiet < 4;) {
+    double before = sc_harness_cpu_seconds (d);
+    g_usleep (G_USEC_PER_SEC / 4);
+    quiet = sc_harness_cpu_seconds (d) == before ? quiet + 1 : 0;
+    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+  }
+}
+
+static void
+test_fd_exhaustion_recovers (void)
+{
+  g_autoptr (ScHarness) d = sc_harness_start (NULL);
+  wait_at_rest (d);
+  guint base = sc_harness_daemon_fds (d), limit = base + 16;
+  sc_harness_set_fd_limit (d, limit);
+
+  g_autoptr (GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < 40; i++)
+    g_ptr_array_add (clients, sc_harness_connect (d, 10));
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (sc_harness_daemon_fds (d) < limit) {
+    g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    g_usleep (20 * 1000);
+  }
+  g_test_message ("out of fds: %u open, limit %u, %u clients", sc_harness_daemon_fds (d), limit,
+                  clients->len);
+  assert_cpu_low (d);
+
+  g_ptr_array_set_size (clients, 0);
+  double took = seconds_until_healthy (d, 10);
+  g_test_message ("answering again %.2f s after the clients closed", took);
+  g_assert_cmpfloat (took, >=, 0);
+  assert_cpu_low (d);
+}
+
+static void
+test_connection_cap (void)
+{
+  const char *args[] = { "--http-max-connections=4", NULL };
+  g_autoptr (ScHarness) d = sc_harness_start (args);
+  /* The harness' own kept-alive connection would count: let it go. */
+  soup_session_abort (d->session);
+
+  g_autoptr (GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < 4; i++) {
+    GSocketConnection *c = sc_harness_connect (d, 5);
+    g_ptr_array_add (clients, c);
+    g_assert_true (sc_harness_send (c, HEALTHZ));
+    g_assert_cmpuint (sc_harness_read_response (c, NULL, NULL), ==, 200);
+  }
+  /* The fifth waits in the backlog, unanswered... */
+  g_autoptr (GSocketConnection) fifth = sc_harness_connect (d, 1);
+  g_assert_true (sc_harness_send (fifth, HEALTHZ));
+  g_assert_cmpuint (sc_harness_read_response (fifth, NULL, NULL), ==, 0);
+  /* ...until one of the four goes. */
+  g_socket_set_timeout (g_socket_connection_get_socket (fifth), 5);
+  g_ptr_array_remove_index (clients, 0);
+  g_assert_cmpuint (sc_harness_read_response (fifth, NULL, NULL), ==, 200);
+}
+
+static void
+test_slow_and_idle_clients (void)
+{
+  const char *args[] = { "--http-header-timeout=2", "--http-body-timeout=2",
+                         "--http-idle-timeout=2", NULL };
+  g_autoptr (ScHarness) d = sc_harness_start (args);
+  soup_session_abort (d->session);
+  guint base = sc_harness_daemon_fds (d);
+
+  /* Slowloris: a header byte a second. */
+  g_autoptr (GSocketConnection) slow = sc_harness_connect (d, 5);
+  g_assert_true (sc_harness_send (slow, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  double t = seconds_until_closed (slow, 8, TRUE);
+  g_test_message ("slow headers cut after %.1f s", t);
+  g_assert_cmpfloat (t, >=, 1.5);
+  g_assert_cmpfloat (t, <, 5);
+
+  /* Connected, and silent. */
+  g_autoptr (GSocketConnection) silent = sc_harness_connect (d, 5);
+  t = seconds_until_closed (silent, 8, FALSE);
+  g_test_message ("silent connection cut after %.1f s", t);
+  g_assert_cmpfloat (t, >=, 1.5);
+  g_assert_cmpfloat (t, <, 5);
+
+  /* A body a byte a second, with good credentials: cut, nothing created. */
+  g_autofree char *creds = sc_harness_basic_auth (d);
+  g_autofree char *head = g_strdup_printf (
+      "POST /video/v1/live-streams HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{", creds);
+  g_autoptr (GSocketConnection) body = sc_harness_connect (d, 5);
+  g_assert_true (sc_harness_send (body, head));
+  t = seconds_until_closed (body, 8, TRUE);
+  g_test_message ("slow body cut after %.1f s", t);
+  g_assert_cmpfloat (t, >=, 1.5);
+  g_assert_cmpfloat (t, <, 5);
+
+  /* Kept alive after an answer, then idle. */
+  g_autoptr (GSocketConnection) idle = sc_harness_connect (d, 5);
+  g_assert_true (sc_harness_send (idle, HEALTHZ));
+  g_assert_cmpuint (sc_harness_read_response (idle, NULL, NULL), ==, 200);
+  t = seconds_until_closed (idle, 8, FALSE);
+  g_test_message ("idle connection closed after %.1f s", t);
+  g_assert_cmpfloat (t, >=, 1.5);
+  g_assert_cmpfloat (t, <, 5);
+
+  g_assert_true (sc_harness_wait_daemon_fds (d, base, 5));
+  g_assert_cmpuint (live_stream_count (d), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  h = sc_harness_start (NULL);
+  g_test_add_func ("/http-limits/closed-connections-released", test_closed_connections_released);
+  g_test_add_func ("/http-limits/fd-exhaustion-recovers", test_fd_exhaustion_recovers);
+  g_test_add_func ("/http-limits/connection-cap", test_connection_cap);
+  g_test_add_func ("/http-limits/slow-and-idle-clients", test_slow_and_idle_clients);
+  int rc = g_test_run ();
+  sc_harness_free (h);
+  return rc;
+}
