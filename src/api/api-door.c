@@ -7,9 +7,9 @@
  * reference), and it keeps a reference to the latest message on the
  * connection: soup_server_message_steal_connection() on it is the only
  * public way to make libsoup let go of a connection.  That is how a
- * connection is closed here when it times out, or when its client hangs
- * up while it is idle (libsoup 3.2.3 never notices: fixed upstream in
- * 3.3.0). */
+ * connection is closed here when it times out, when its client hangs up
+ * while it is idle (libsoup 3.2.3 never notices: fixed upstream in 3.3.0)
+ * or when a request is refused before its body is read. */
 #include "api-door.h"
 
 #include <errno.h>
@@ -21,6 +21,8 @@
 /* Out of fds, an accept fails at once for as long as the connection waits
  * in the backlog: retrying at this pace costs nothing and recovers fast. */
 #define ACCEPT_RETRY_MS 200
+/* After a refusal, how long the client's unread request may still drain. */
+#define LINGER_S 2
 
 struct _ScApiDoor {
   SoupServer *server;
@@ -43,7 +45,14 @@ typedef struct {
   SoupServerMessage *msg;     /* the latest message; NULL once libsoup let go */
   GSource *timer;             /* header, body or idle deadline; the linger */
   GSource *watch;             /* while idle: input or a hang-up */
+  /* Answering a refusal ourselves, after stealing the connection. */
+  GIOStream *stolen;
+  GCancellable *closing;
+  GBytes *answer;
+  guint8 *drain;
 } Conn;
+
+#define DRAIN_SIZE 16384
 
 static void accept_next (ScApiDoor *door);
 
@@ -105,6 +114,9 @@ conn_gone (gpointer data, GObject *where_the_object_was)
   conn_disarm (c);
   g_object_set_qdata (G_OBJECT (c->remote), conn_quark (), NULL);
   g_object_unref (c->remote);
+  g_clear_object (&c->closing);
+  g_clear_pointer (&c->answer, g_bytes_unref);
+  g_free (c->drain);
   g_free (c);
   if (door)
     accept_next (door);
@@ -316,6 +328,106 @@ accept_next (ScApiDoor *door)
   g_socket_listener_accept_async (door->listener, door->cancel, on_accepted, door);
 }
 
+/* ---- answering a refusal ourselves -------------------------------------- */
+
+static GBytes *
+serialize_response (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  g_autoptr (GBytes) body = soup_message_body_flatten (soup_server_message_get_response_body (msg));
+  GString *s = g_string_new (NULL);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  gsize len;
+  const char *data = g_bytes_get_data (body, &len);
+
+  /* After a 100 Continue, libsoup has cleared the headers it adds itself. */
+  if (!soup_message_headers_get_one (h, "Date")) {
+    g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+    g_autofree char *date = soup_date_time_to_string (now, SOUP_DATE_HTTP);
+    soup_message_headers_replace (h, "Date", date);
+  }
+  soup_message_headers_replace (h, "Connection", "close");
+  soup_message_headers_set_content_length (h, (goffset) len);
+  g_string_append_printf (s, "HTTP/1.%c %u %s\r\n",
+                          soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0 ? '0' : '1',
+                          soup_server_message_get_status (msg),
+                          soup_server_message_get_reason_phrase (msg));
+  soup_message_headers_iter_init (&iter, h);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    g_string_append_printf (s, "%s: %s\r\n", name, value);
+  g_string_append (s, "\r\n");
+  g_string_append_len (s, data, (gssize) len);
+  return g_string_free_to_bytes (s);
+}
+
+static void
+closing_done (Conn *c)
+{
+  clear_source (&c->timer);
+  conn_close (c);
+  g_clear_object (&c->stolen);  /* last: frees c */
+}
+
+static gboolean
+on_linger_over (gpointer data)
+{
+  Conn *c = data;
+  g_clear_pointer (&c->timer, g_source_unref);
+  /* The pending write or drain ends with G_IO_ERROR_CANCELLED. */
+  g_cancellable_cancel (c->closing);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_drained (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Conn *c = data;
+  g_autoptr (GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), res, &error);
+  if (n <= 0) {
+    closing_done (c);
+    return;
+  }
+  g_input_stream_read_async (G_INPUT_STREAM (source), c->drain, DRAIN_SIZE, G_PRIORITY_LOW,
+                             c->closing, on_drained, c);
+}
+
+static void
+on_answer_written (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Conn *c = data;
+  g_autoptr (GError) error = NULL;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), res, NULL, &error) ||
+      !g_socket_shutdown (conn_socket (c), FALSE, TRUE, &error)) {
+    g_debug ("api: answering a refused request: %s", error->message);
+    closing_done (c);
+    return;
+  }
+  /* Closing with unread input makes the kernel send a reset, which can
+   * destroy the answer before the client has read it; so read and drop
+   * what the client still sends, until it stops or the linger is over. */
+  c->drain = g_malloc (DRAIN_SIZE);
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (c->conn)), c->drain,
+                             DRAIN_SIZE, G_PRIORITY_LOW, c->closing, on_drained, c);
+}
+
+void
+sc_api_door_answer_and_close (ScApiDoor *door, SoupServerMessage *msg)
+{
+  Conn *c = conn_of (msg);
+  gsize len;
+
+  c->answer = serialize_response (msg);
+  door->stats.refused++;
+  c->stolen = conn_steal (c);
+  c->closing = g_cancellable_new ();
+  conn_arm (c, LINGER_S, on_linger_over);
+  const void *data = g_bytes_get_data (c->answer, &len);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (c->conn)), data,
+                                   len, G_PRIORITY_DEFAULT, c->closing, on_answer_written, c);
+}
+
 /* ---- the door ------------------------------------------------------------ */
 
 /* libsoup 3.2.3 keeps a connection alive only while it has a listener of
@@ -398,8 +510,8 @@ sc_api_door_free (ScApiDoor *door)
   soup_server_disconnect (door->server);
   g_signal_handlers_disconnect_by_data (door->server, door);
 
-  /* What is left is held by a message someone still has: it frees itself
-   * if the main loop ever runs again. */
+  /* What is left is being answered here, or held by a message someone
+   * still has: it frees itself if the main loop ever runs again. */
   GHashTableIter iter;
   gpointer key;
   g_hash_table_iter_init (&iter, door->conns);
@@ -407,6 +519,8 @@ sc_api_door_free (ScApiDoor *door)
     Conn *c = key;
     c->door = NULL;
     conn_disarm (c);
+    if (c->closing)
+      g_cancellable_cancel (c->closing);
   }
   g_hash_table_unref (door->conns);
   g_clear_object (&door->keepalive_peer);

@@ -17,3 +17,9 @@ ScApiDoor *sc_api_door_new   (SoupServer *server, const ScConfig *config, GError
 void       sc_api_door_free  (ScApiDoor *door);
 guint16    sc_api_door_get_port  (ScApiDoor *door);
 void       sc_api_door_get_stats (ScApiDoor *door, ScApiConnectionStats *stats);
+
+/* Sends @msg's response as it stands (status, headers, body) with
+ * Connection: close, and closes the connection, without reading the rest
+ * of the request: libsoup reads a whole request body before it writes
+ * any answer.  @msg must be a request still being read. */
+void       sc_api_door_answer_and_close (ScApiDoor *door, SoupServerMessage *msg);

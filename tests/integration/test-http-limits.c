@@ -1,5 +1,6 @@
 /* The HTTP door under abuse, against the real daemon: connections the
- * client closes, fd exhaustion, the connection cap, slow and idle clients. */
+ * client closes, fd exhaustion, the connection cap, slow and idle clients,
+ * and huge bodies before and after credentials. */
 #include "harness.h"
 
 #include <string.h>
@@ -197,6 +198,84 @@ test_slow_and_idle_clients (void)
   g_assert_cmpuint (live_stream_count (d), ==, 0);
 }
 
+/* ---- 2: bodies, before and after credentials ----------------------------- */
+
+#define CHUNK (64 * 1024)
+
+/* POSTs @total bytes chunked, stopping when an answer arrives first (as
+ * curl does); the status, with the answer's headers and body. */
+static guint
+chunked_post (ScHarness *d, gboolean auth, gsize total, SoupMessageHeaders **headers, char **body)
+{
+  g_autofree char *creds = auth ? sc_harness_basic_auth (d) : NULL;
+  g_autofree char *head = g_strdup_printf (
+      "POST /video/v1/live-streams HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+      creds ? "Authorization: " : "", creds ? creds : "", creds ? "\r\n" : "");
+  g_autoptr (GSocketConnection) c = sc_harness_connect (d, 30);
+  GSocket *sock = g_socket_connection_get_socket (c);
+  g_autofree char *chunk = g_strdup_printf ("%x\r\n%*s\r\n", CHUNK, CHUNK, "");
+  gsize sent = 0;
+
+  g_assert_true (sc_harness_send (c, head));
+  while (sent < total && !(g_socket_condition_check (sock, G_IO_IN) & G_IO_IN) &&
+         sc_harness_send (c, chunk))
+    sent += CHUNK;
+  if (sent >= total)
+    sc_harness_send (c, "0\r\n\r\n");
+  g_test_message ("%s: %zu bytes of body sent before the answer", auth ? "credentials" : "none",
+                  sent);
+  return sc_harness_read_response (c, headers, body);
+}
+
+static void
+assert_refused (guint status, SoupMessageHeaders *headers, const char *body,
+                guint expected, const char *type)
+{
+  g_assert_cmpuint (status, ==, expected);
+  g_assert_true (soup_message_headers_header_contains (headers, "Connection", "close"));
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, body, -1, NULL));
+  JsonObject *e = json_object_get_object_member (json_node_get_object (json_parser_get_root (p)),
+                                                 "error");
+  g_assert_cmpstr (json_object_get_string_member (e, "type"), ==, type);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (e, "messages")), ==, 1);
+}
+
+static void
+test_huge_bodies (void)
+{
+  guint streams = live_stream_count (h);
+  guint64 rss = sc_harness_status_kb (h, "VmRSS");
+
+  for (int auth = 0; auth <= 1; auth++) {
+    g_autoptr (SoupMessageHeaders) headers = NULL;
+    g_autofree char *body = NULL;
+    guint status = chunked_post (h, auth, 300 * 1024 * 1024, &headers, &body);
+    assert_refused (status, headers, body, auth ? 413 : 401,
+                    auth ? "payload_too_large" : "unauthorized");
+  }
+  /* Announced too large: refused before a byte of it is sent. */
+  g_autofree char *creds = sc_harness_basic_auth (h);
+  g_autofree char *big = g_strdup_printf (
+      "POST /video/v1/live-streams HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", creds, 300 * 1024 * 1024);
+  g_autoptr (GSocketConnection) c = sc_harness_connect (h, 10);
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  g_autofree char *body = NULL;
+  g_assert_true (sc_harness_send (c, big));
+  guint status = sc_harness_read_response (c, &headers, &body);
+  assert_refused (status, headers, body, 413, "payload_too_large");
+
+  guint64 peak = sc_harness_status_kb (h, "VmHWM");
+  g_test_message ("RSS %" G_GUINT64_FORMAT " kB before, peak %" G_GUINT64_FORMAT " kB after",
+                  rss, peak);
+  g_assert_cmpuint (peak, <, rss + 50 * 1024);
+  g_assert_cmpuint (live_stream_count (h), ==, streams);
+  g_autoptr (ScResponse) ok = sc_harness_request (h, "POST", "/video/v1/live-streams", "{}");
+  g_assert_cmpuint (ok->status, ==, 201);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -206,6 +285,7 @@ main (int argc, char **argv)
   g_test_add_func ("/http-limits/fd-exhaustion-recovers", test_fd_exhaustion_recovers);
   g_test_add_func ("/http-limits/connection-cap", test_connection_cap);
   g_test_add_func ("/http-limits/slow-and-idle-clients", test_slow_and_idle_clients);
+  g_test_add_func ("/http-limits/huge-bodies", test_huge_bodies);
   int rc = g_test_run ();
   sc_harness_free (h);
   return rc;
