@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 
 #define SC_API_MAX_BODY (1024 * 1024)
 #define SC_API_MAX_PARAMS 4    /* '*' segments in a route pattern */
+/* Deeper JSON is refused: json-glib parses recursively, on the stack. */
+#define SC_API_MAX_JSON_DEPTH 64
 
 typedef struct _ScApi ScApi;
 

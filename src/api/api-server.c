@@ -217,6 +217,32 @@ route_lookup (ScApi *api, const char *method, const char *path, GError **error)
   return m;
 }
 
+/* Deeper than SC_API_MAX_JSON_DEPTH?  Counted on the raw text, before
+ * json-glib recurses into it. */
+static gboolean
+json_too_deep (const char *data, gsize len)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char ch = data[i];
+    if (in_string) {
+      if (ch == '\\')
+        i++;
+      else if (ch == '"')
+        in_string = FALSE;
+    } else if (ch == '"') {
+      in_string = TRUE;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > SC_API_MAX_JSON_DEPTH)
+        return TRUE;
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return FALSE;
+}
+
 static gboolean
 parse_json_body (ScRequest *req, Route *route)
 {
@@ -247,6 +273,11 @@ parse_json_body (ScRequest *req, Route *route)
   const char *data = g_bytes_get_data (bytes, &len);
   if (!g_utf8_validate (data, (gssize) len, NULL)) {
     sc_api_reply_error_code (req, SC_ERROR_INVALID, "request body is not valid UTF-8");
+    return FALSE;
+  }
+  if (json_too_deep (data, len)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "JSON body nests deeper than %d levels",
+                             SC_API_MAX_JSON_DEPTH);
     return FALSE;
   }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &error)) {

@@ -1,6 +1,6 @@
 /* The HTTP door under abuse, against the real daemon: connections the
  * client closes, fd exhaustion, the connection cap, slow and idle clients,
- * and huge bodies before and after credentials. */
+ * huge bodies before and after credentials, and deep JSON. */
 #include "harness.h"
 
 #include <string.h>
@@ -276,6 +276,31 @@ test_huge_bodies (void)
   g_assert_cmpuint (ok->status, ==, 201);
 }
 
+/* ---- 3: JSON nesting ----------------------------------------------------- */
+
+static void
+test_deep_json (void)
+{
+  guint depth = 200000;
+  g_autofree char *deep = g_malloc (2 * depth + 1);
+  memset (deep, '[', depth);
+  memset (deep + depth, ']', depth);
+  deep[2 * depth] = '\0';
+  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/live-streams", deep);
+  g_assert_cmpuint (r->status, ==, 400);
+  g_assert_cmpstr (sc_response_error_type (r), ==, "invalid_parameters");
+  g_autofree char *text = sc_response_error_text (r);
+  g_assert_nonnull (strstr (text, "deeper than 64"));
+
+  /* Brackets inside strings are text, not nesting. */
+  g_autofree char *brackets = g_strnfill (100, '[');
+  g_autofree char *body = g_strdup_printf ("{\"passthrough\":\"\\\"%s\"}", brackets);
+  g_autoptr (ScResponse) ok = sc_harness_request (h, "POST", "/video/v1/live-streams", body);
+  g_assert_cmpuint (ok->status, ==, 201);
+  g_autoptr (ScResponse) health = sc_harness_raw (h, "GET", "/healthz", NULL, NULL, 0, NULL);
+  g_assert_cmpuint (health->status, ==, 200);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,6 +311,7 @@ main (int argc, char **argv)
   g_test_add_func ("/http-limits/connection-cap", test_connection_cap);
   g_test_add_func ("/http-limits/slow-and-idle-clients", test_slow_and_idle_clients);
   g_test_add_func ("/http-limits/huge-bodies", test_huge_bodies);
+  g_test_add_func ("/http-limits/deep-json", test_deep_json);
   int rc = g_test_run ();
   sc_harness_free (h);
   return rc;
