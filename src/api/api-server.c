@@ -315,12 +315,26 @@ on_request_done (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   request_log_write (msg);
 }
 
+/* For a 204, libsoup 3.2.3 removes Content-Length, which leaves the
+ * response headers claiming a body until EOF: it then closes the
+ * connection after the 204 without saying so, and a client reusing it
+ * gets a reset.  The headers are on the wire by now; put back what they
+ * said (no body). */
+static void
+on_wrote_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  if (soup_server_message_get_status (msg) == SOUP_STATUS_NO_CONTENT)
+    soup_message_headers_set_encoding (soup_server_message_get_response_headers (msg),
+                                       SOUP_ENCODING_NONE);
+}
+
 static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   gint64 *start = g_new (gint64, 1);
   *start = g_get_monotonic_time ();
   g_object_set_data_full (G_OBJECT (msg), START_KEY, start, g_free);
+  g_signal_connect (msg, "wrote-headers", G_CALLBACK (on_wrote_headers), NULL);
 }
 
 static void

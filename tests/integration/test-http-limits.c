@@ -1,6 +1,8 @@
 /* The HTTP door under abuse, against the real daemon: connections the
  * client closes, fd exhaustion, the connection cap, slow and idle clients,
- * huge bodies before and after credentials, and deep JSON. */
+ * huge bodies before and after credentials, deep JSON, and keep-alive
+ * across every kind of answer (204 included) with a raw client and with
+ * the Mux Node SDK. */
 #include "harness.h"
 
 #include <string.h>
@@ -9,6 +11,24 @@ static ScHarness *h;          /* default limits */
 
 #define HEALTHZ "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 #define HEALTHZ_CLOSE "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+/* A request as a client writes it; @auth and @body may be NULL. */
+static char *
+request_text (ScHarness *d, const char *method, const char *path, gboolean auth, const char *body)
+{
+  g_autofree char *creds = auth ? sc_harness_basic_auth (d) : NULL;
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
+  if (creds)
+    g_string_append_printf (s, "Authorization: %s\r\n", creds);
+  if (body)
+    g_string_append_printf (s, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                            strlen (body));
+  g_string_append (s, "\r\n");
+  if (body)
+    g_string_append (s, body);
+  return g_string_free (s, FALSE);
+}
 
 static guint
 live_stream_count (ScHarness *d)
@@ -301,6 +321,78 @@ test_deep_json (void)
   g_assert_cmpuint (health->status, ==, 200);
 }
 
+/* ---- 4: keep-alive across every kind of answer --------------------------- */
+
+static char *
+exchange (GSocketConnection *c, const char *method, const char *path, gboolean auth,
+          const char *body, guint expected)
+{
+  g_autofree char *req = request_text (h, method, path, auth, body);
+  g_autoptr (SoupMessageHeaders) headers = NULL;
+  char *answer = NULL;
+  g_assert_true (sc_harness_send (c, req));
+  guint status = sc_harness_read_response (c, &headers, &answer);
+  if (status != expected)
+    g_error ("%s %s on the kept-alive connection: %u, expected %u", method, path, status, expected);
+  g_assert_false (soup_message_headers_header_contains (headers, "Connection", "close"));
+  return answer;
+}
+
+static char *
+data_id (const char *answer)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, answer, -1, NULL));
+  JsonObject *d = json_object_get_object_member (json_node_get_object (json_parser_get_root (p)),
+                                                 "data");
+  return g_strdup (json_object_get_string_member (d, "id"));
+}
+
+static void
+test_keep_alive_every_answer (void)
+{
+  g_autoptr (GSocketConnection) c = sc_harness_connect (h, 10);
+  g_autofree char *created = exchange (c, "POST", "/video/v1/live-streams", TRUE, "{}", 201);
+  g_autofree char *id = data_id (created);
+  g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s", id);
+  g_free (exchange (c, "GET", path, TRUE, NULL, 200));
+  g_free (exchange (c, "GET", path, FALSE, NULL, 401));
+  g_free (exchange (c, "DELETE", path, TRUE, NULL, 204));
+  g_free (exchange (c, "GET", path, TRUE, NULL, 404));
+  g_autofree char *key = exchange (c, "POST", "/system/v1/signing-keys", TRUE, NULL, 201);
+  g_autofree char *kid = data_id (key);
+  g_autofree char *key_path = g_strdup_printf ("/system/v1/signing-keys/%s", kid);
+  g_free (exchange (c, "DELETE", key_path, TRUE, NULL, 204));
+  g_free (exchange (c, "OPTIONS", "/rt/v1/spaces/any/whip", FALSE, NULL, 204));
+  g_free (exchange (c, "POST", "/video/v1/live-streams", TRUE, "{\"latency_mode\":7}", 400));
+  g_free (exchange (c, "PATCH", "/healthz", FALSE, NULL, 405));
+  g_free (exchange (c, "GET", "/stream/nope.m3u8", FALSE, NULL, 404));
+  g_free (exchange (c, "GET", "/healthz", FALSE, NULL, 200));
+}
+
+static void
+test_mux_node_keep_alive (void)
+{
+  const char *src = g_getenv ("SC_SOURCE_ROOT");
+  g_autofree char *sdk = g_build_filename (src, "tests", "browser", "node_modules", "@mux",
+                                           "mux-node", "package.json", NULL);
+  g_autofree char *script = g_build_filename (src, "tests", "browser", "mux-keepalive.js", NULL);
+  g_autofree char *node = g_find_program_in_path ("node");
+  if (!node) {
+    g_test_skip ("node is not installed (apt-get install nodejs npm)");
+    return;
+  }
+  if (!g_file_test (sdk, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("@mux/mux-node is not installed (cd tests/browser && npm ci)");
+    return;
+  }
+  const char *argv[] = { node, script, h->base_url, h->token_id, h->token_secret, NULL };
+  g_autofree char *out = NULL;
+  int status = sc_harness_run (&out, argv);
+  g_test_message ("%s", out);
+  g_assert_cmpint (status, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -312,6 +404,8 @@ main (int argc, char **argv)
   g_test_add_func ("/http-limits/slow-and-idle-clients", test_slow_and_idle_clients);
   g_test_add_func ("/http-limits/huge-bodies", test_huge_bodies);
   g_test_add_func ("/http-limits/deep-json", test_deep_json);
+  g_test_add_func ("/http-limits/keep-alive-every-answer", test_keep_alive_every_answer);
+  g_test_add_func ("/http-limits/mux-node-keep-alive", test_mux_node_keep_alive);
   int rc = g_test_run ();
   sc_harness_free (h);
   return rc;
