@@ -12,28 +12,25 @@ static ScHarness *h;          /* default limits */
 #define HEALTHZ "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 #define HEALTHZ_CLOSE "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
-/* A request as a client writes it; @auth and @body may be NULL. */
+#define LIVE_STREAMS "/video/v1/live-streams"
+#define JSON_TYPE "Content-Type: application/json\r\n"
+
+/* A request's head as a client writes it: the harness' credentials with
+ * @auth, then @headers (whole lines). */
 static char *
-request_text (ScHarness *d, const char *method, const char *path, gboolean auth, const char *body)
+request_head (ScHarness *d, const char *method, const char *path, gboolean auth,
+              const char *headers)
 {
   g_autofree char *creds = auth ? sc_harness_basic_auth (d) : NULL;
-  GString *s = g_string_new (NULL);
-  g_string_append_printf (s, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
-  if (creds)
-    g_string_append_printf (s, "Authorization: %s\r\n", creds);
-  if (body)
-    g_string_append_printf (s, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                            strlen (body));
-  g_string_append (s, "\r\n");
-  if (body)
-    g_string_append (s, body);
-  return g_string_free (s, FALSE);
+  return g_strdup_printf ("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s%s\r\n", method, path,
+                          creds ? "Authorization: " : "", creds ? creds : "", creds ? "\r\n" : "",
+                          headers);
 }
 
 static guint
 live_stream_count (ScHarness *d)
 {
-  g_autoptr (ScResponse) r = sc_harness_request (d, "GET", "/video/v1/live-streams?limit=100", NULL);
+  g_autoptr (ScResponse) r = sc_harness_request (d, "GET", LIVE_STREAMS "?limit=100", NULL);
   g_assert_cmpuint (r->status, ==, 200);
   return json_array_get_length (sc_response_data_array (r));
 }
@@ -194,12 +191,11 @@ test_slow_and_idle_clients (void)
   g_assert_cmpfloat (t, <, 5);
 
   /* A body a byte a second, with good credentials: cut, nothing created. */
-  g_autofree char *creds = sc_harness_basic_auth (d);
-  g_autofree char *head = g_strdup_printf (
-      "POST /video/v1/live-streams HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
-      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{", creds);
+  g_autofree char *head = request_head (d, "POST", LIVE_STREAMS, TRUE,
+                                        JSON_TYPE "Content-Length: 100\r\n");
   g_autoptr (GSocketConnection) body = sc_harness_connect (d, 5);
   g_assert_true (sc_harness_send (body, head));
+  g_assert_true (sc_harness_send (body, "{"));
   t = seconds_until_closed (body, 8, TRUE);
   g_test_message ("slow body cut after %.1f s", t);
   g_assert_cmpfloat (t, >=, 1.5);
@@ -227,11 +223,8 @@ test_slow_and_idle_clients (void)
 static guint
 chunked_post (ScHarness *d, gboolean auth, gsize total, SoupMessageHeaders **headers, char **body)
 {
-  g_autofree char *creds = auth ? sc_harness_basic_auth (d) : NULL;
-  g_autofree char *head = g_strdup_printf (
-      "POST /video/v1/live-streams HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s"
-      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-      creds ? "Authorization: " : "", creds ? creds : "", creds ? "\r\n" : "");
+  g_autofree char *head = request_head (d, "POST", LIVE_STREAMS, auth,
+                                        JSON_TYPE "Transfer-Encoding: chunked\r\n");
   g_autoptr (GSocketConnection) c = sc_harness_connect (d, 30);
   GSocket *sock = g_socket_connection_get_socket (c);
   g_autofree char *chunk = g_strdup_printf ("%x\r\n%*s\r\n", CHUNK, CHUNK, "");
@@ -276,10 +269,9 @@ test_huge_bodies (void)
                     auth ? "payload_too_large" : "unauthorized");
   }
   /* Announced too large: refused before a byte of it is sent. */
-  g_autofree char *creds = sc_harness_basic_auth (h);
-  g_autofree char *big = g_strdup_printf (
-      "POST /video/v1/live-streams HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
-      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", creds, 300 * 1024 * 1024);
+  g_autofree char *length = g_strdup_printf (JSON_TYPE "Content-Length: %d\r\n",
+                                             300 * 1024 * 1024);
+  g_autofree char *big = request_head (h, "POST", LIVE_STREAMS, TRUE, length);
   g_autoptr (GSocketConnection) c = sc_harness_connect (h, 10);
   g_autoptr (SoupMessageHeaders) headers = NULL;
   g_autofree char *body = NULL;
@@ -292,7 +284,7 @@ test_huge_bodies (void)
                   rss, peak);
   g_assert_cmpuint (peak, <, rss + 50 * 1024);
   g_assert_cmpuint (live_stream_count (h), ==, streams);
-  g_autoptr (ScResponse) ok = sc_harness_request (h, "POST", "/video/v1/live-streams", "{}");
+  g_autoptr (ScResponse) ok = sc_harness_request (h, "POST", LIVE_STREAMS, "{}");
   g_assert_cmpuint (ok->status, ==, 201);
 }
 
@@ -306,7 +298,7 @@ test_deep_json (void)
   memset (deep, '[', depth);
   memset (deep + depth, ']', depth);
   deep[2 * depth] = '\0';
-  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", "/video/v1/live-streams", deep);
+  g_autoptr (ScResponse) r = sc_harness_request (h, "POST", LIVE_STREAMS, deep);
   g_assert_cmpuint (r->status, ==, 400);
   g_assert_cmpstr (sc_response_error_type (r), ==, "invalid_parameters");
   g_autofree char *text = sc_response_error_text (r);
@@ -315,7 +307,7 @@ test_deep_json (void)
   /* Brackets inside strings are text, not nesting. */
   g_autofree char *brackets = g_strnfill (100, '[');
   g_autofree char *body = g_strdup_printf ("{\"passthrough\":\"\\\"%s\"}", brackets);
-  g_autoptr (ScResponse) ok = sc_harness_request (h, "POST", "/video/v1/live-streams", body);
+  g_autoptr (ScResponse) ok = sc_harness_request (h, "POST", LIVE_STREAMS, body);
   g_assert_cmpuint (ok->status, ==, 201);
   g_autoptr (ScResponse) health = sc_harness_raw (h, "GET", "/healthz", NULL, NULL, 0, NULL);
   g_assert_cmpuint (health->status, ==, 200);
@@ -327,10 +319,12 @@ static char *
 exchange (GSocketConnection *c, const char *method, const char *path, gboolean auth,
           const char *body, guint expected)
 {
-  g_autofree char *req = request_text (h, method, path, auth, body);
+  g_autofree char *length = body ? g_strdup_printf (JSON_TYPE "Content-Length: %zu\r\n",
+                                                    strlen (body)) : NULL;
+  g_autofree char *head = request_head (h, method, path, auth, length ? length : "");
   g_autoptr (SoupMessageHeaders) headers = NULL;
   char *answer = NULL;
-  g_assert_true (sc_harness_send (c, req));
+  g_assert_true (sc_harness_send (c, head) && (!body || sc_harness_send (c, body)));
   guint status = sc_harness_read_response (c, &headers, &answer);
   if (status != expected)
     g_error ("%s %s on the kept-alive connection: %u, expected %u", method, path, status, expected);
@@ -352,9 +346,9 @@ static void
 test_keep_alive_every_answer (void)
 {
   g_autoptr (GSocketConnection) c = sc_harness_connect (h, 10);
-  g_autofree char *created = exchange (c, "POST", "/video/v1/live-streams", TRUE, "{}", 201);
+  g_autofree char *created = exchange (c, "POST", LIVE_STREAMS, TRUE, "{}", 201);
   g_autofree char *id = data_id (created);
-  g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s", id);
+  g_autofree char *path = g_strdup_printf (LIVE_STREAMS "/%s", id);
   g_free (exchange (c, "GET", path, TRUE, NULL, 200));
   g_free (exchange (c, "GET", path, FALSE, NULL, 401));
   g_free (exchange (c, "DELETE", path, TRUE, NULL, 204));
@@ -364,7 +358,7 @@ test_keep_alive_every_answer (void)
   g_autofree char *key_path = g_strdup_printf ("/system/v1/signing-keys/%s", kid);
   g_free (exchange (c, "DELETE", key_path, TRUE, NULL, 204));
   g_free (exchange (c, "OPTIONS", "/rt/v1/spaces/any/whip", FALSE, NULL, 204));
-  g_free (exchange (c, "POST", "/video/v1/live-streams", TRUE, "{\"latency_mode\":7}", 400));
+  g_free (exchange (c, "POST", LIVE_STREAMS, TRUE, "{\"latency_mode\":7}", 400));
   g_free (exchange (c, "PATCH", "/healthz", FALSE, NULL, 405));
   g_free (exchange (c, "GET", "/stream/nope.m3u8", FALSE, NULL, 404));
   g_free (exchange (c, "GET", "/healthz", FALSE, NULL, 200));
