@@ -1,7 +1,8 @@
 /* spacecast api: the HTTP server (libsoup 3) every route lives on — the
- * Mux-compatible control API, WHIP and playback.  It owns routing, Basic
- * auth, body limits, JSON parsing and Mux-shaped replies; resource modules
- * register their routes with sc_api_add_route.  Runs on the main context. */
+ * Mux-compatible control API, WHIP and playback.  It owns the connections
+ * and their limits (config http_*), routing, credentials, body limits,
+ * JSON parsing and Mux-shaped replies; resource modules register their
+ * routes with sc_api_add_route.  Runs on the main context. */
 #pragma once
 
 #include <glib.h>
@@ -15,6 +16,9 @@
 G_BEGIN_DECLS
 
 #define SC_API_MAX_BODY (1024 * 1024)
+#define SC_API_MAX_PARAMS 4    /* '*' segments in a route pattern */
+/* Deeper JSON is refused: json-glib parses recursively, on the stack. */
+#define SC_API_MAX_JSON_DEPTH 64
 
 typedef struct _ScApi ScApi;
 
@@ -22,13 +26,17 @@ typedef enum {
   SC_ROUTE_BASIC_AUTH = 1 << 0,   /* needs an API token */
   SC_ROUTE_JSON_BODY = 1 << 1,    /* body, if any, must be a JSON object */
   SC_ROUTE_RAW_BODY = 1 << 2,     /* handler reads the body itself */
+  SC_ROUTE_BEARER_AUTH = 1 << 3,  /* needs "Authorization: Bearer": checked present
+                                   * before the body is read; the handler verifies it */
+  SC_ROUTE_CORS = 1 << 4,         /* called from browsers: refusals made before the
+                                   * handler runs allow any origin too */
 } ScRouteFlags;
 
 typedef struct {
   ScApi *api;
   SoupServerMessage *msg;
   const char *method;
-  const char *params[4];          /* the path segments matched by '*' */
+  const char *params[SC_API_MAX_PARAMS]; /* the path segments matched by '*' */
   GHashTable *query;              /* may be NULL */
   JsonObject *body;               /* SC_ROUTE_JSON_BODY: the object ({} when empty) */
   GBytes *raw_body;               /* SC_ROUTE_RAW_BODY */
@@ -42,6 +50,15 @@ void        sc_api_free       (ScApi *api);
 ScStore    *sc_api_get_store  (ScApi *api);
 ScConfig   *sc_api_get_config (ScApi *api);
 guint16     sc_api_get_port   (ScApi *api);
+
+/* The HTTP door's connections, for metrics. */
+typedef struct {
+  guint open;                     /* open now, answered or not */
+  guint64 accepted;               /* since start */
+  guint64 timed_out;              /* closed by the header, body or idle timeout */
+  guint64 refused;                /* answered and closed before their body was read */
+} ScApiConnectionStats;
+void        sc_api_get_connection_stats (ScApi *api, ScApiConnectionStats *stats);
 
 /* @pattern: "/video/v1/live-streams/ * /enable" without spaces: each '*'
  * matches one path segment.  The first matching route wins. */

@@ -1,7 +1,7 @@
 /* The HTTP server: routing, credentials, request bodies and Mux-shaped
  * replies.  Resource handlers live in api-*.c and never touch libsoup's
- * plumbing beyond ScRequest. */
-#include "spacecast/api.h"
+ * plumbing beyond ScRequest; connections are api-door.c's. */
+#include "api-door.h"
 #include "spacecast/auth.h"
 #include "spacecast/core.h"
 #include "spacecast/model.h"
@@ -20,7 +20,7 @@ struct _ScApi {
   ScConfig *config;
   ScStore *store;
   SoupServer *server;
-  guint16 port;
+  ScApiDoor *door;
   GPtrArray *routes;
   ScApiLiveActionFunc live_action;
   gpointer live_action_data;
@@ -150,21 +150,97 @@ sc_request_query (ScRequest *req, const char *name)
   return req->query ? g_hash_table_lookup (req->query, name) : NULL;
 }
 
+/* What the early handler found for a request, kept on its message for
+ * the handler proper. */
+typedef struct {
+  Route *route;
+  char **segments;
+  const char *params[SC_API_MAX_PARAMS];
+} RouteMatch;
+
+#define MATCH_KEY "sc-api-match"
+
+static void
+route_match_free (RouteMatch *m)
+{
+  g_strfreev (m->segments);
+  g_free (m);
+}
+
 static gboolean
-match (Route *r, char **segments, ScRequest *req)
+match (Route *r, char **segments, const char **params)
 {
   guint n = 0;
   for (guint i = 0;; i++) {
     if (!r->segments[i] || !segments[i])
       return r->segments[i] == segments[i];
     if (g_str_equal (r->segments[i], "*")) {
-      if (!*segments[i] || n >= G_N_ELEMENTS (req->params))
+      if (!*segments[i] || n >= SC_API_MAX_PARAMS)
         return FALSE;
-      req->params[n++] = segments[i];
+      params[n++] = segments[i];
     } else if (!g_str_equal (r->segments[i], segments[i])) {
       return FALSE;
     }
   }
+}
+
+/* The route for @method on @path; with none, m->route is NULL and the
+ * error says whether the path exists at all. */
+static RouteMatch *
+route_lookup (ScApi *api, const char *method, const char *path, GError **error)
+{
+  RouteMatch *m = g_new0 (RouteMatch, 1);
+  gboolean path_known = FALSE;
+
+  m->segments = g_strsplit (path + 1, "/", -1);
+  /* A trailing slash names the same resource. */
+  guint n = g_strv_length (m->segments);
+  if (n > 1 && m->segments[n - 1][0] == '\0')
+    g_clear_pointer (&m->segments[n - 1], g_free);
+  for (guint i = 0; i < api->routes->len && !m->route; i++) {
+    Route *r = api->routes->pdata[i];
+    const char *params[SC_API_MAX_PARAMS] = { NULL };
+    if (!match (r, m->segments, params))
+      continue;
+    path_known = TRUE;
+    if (g_str_equal (r->method, method)) {
+      m->route = r;
+      memcpy (m->params, params, sizeof params);
+    }
+  }
+  if (!m->route && path_known)
+    g_set_error (error, SC_ERROR, SC_ERROR_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
+                 method, path);
+  else if (!m->route)
+    g_set_error_literal (error, SC_ERROR, SC_ERROR_NOT_FOUND,
+                         "The requested resource either doesn't exist or you don't have access to it.");
+  return m;
+}
+
+/* Deeper than SC_API_MAX_JSON_DEPTH?  Counted on the raw text, before
+ * json-glib recurses into it. */
+static gboolean
+json_too_deep (const char *data, gsize len)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char ch = data[i];
+    if (in_string) {
+      if (ch == '\\')
+        i++;
+      else if (ch == '"')
+        in_string = FALSE;
+    } else if (ch == '"') {
+      in_string = TRUE;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > SC_API_MAX_JSON_DEPTH)
+        return TRUE;
+    } else if ((ch == ']' || ch == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return FALSE;
 }
 
 static gboolean
@@ -174,11 +250,6 @@ parse_json_body (ScRequest *req, Route *route)
   const char *ctype = soup_message_headers_get_content_type (
       soup_server_message_get_request_headers (req->msg), NULL);
 
-  if (body->length > SC_API_MAX_BODY) {
-    sc_api_reply_error_code (req, SC_ERROR_TOO_LARGE,
-                             "request body is larger than %d bytes", SC_API_MAX_BODY);
-    return FALSE;
-  }
   if (route->flags & SC_ROUTE_RAW_BODY) {
     req->raw_body = soup_message_body_flatten (body);
     return TRUE;
@@ -204,6 +275,11 @@ parse_json_body (ScRequest *req, Route *route)
     sc_api_reply_error_code (req, SC_ERROR_INVALID, "request body is not valid UTF-8");
     return FALSE;
   }
+  if (json_too_deep (data, len)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "JSON body nests deeper than %d levels",
+                             SC_API_MAX_JSON_DEPTH);
+    return FALSE;
+  }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &error)) {
     sc_api_reply_error_code (req, SC_ERROR_INVALID, "malformed JSON body: %s", error->message);
     return FALSE;
@@ -218,118 +294,145 @@ parse_json_body (ScRequest *req, Route *route)
 }
 
 /* One line per request, with the status the client got. */
-typedef struct {
-  char *method, *path;
-  gint64 start;
-} RequestLog;
+#define START_KEY "sc-api-start"
 
 static void
-request_log_free (RequestLog *log)
+request_log_write (SoupServerMessage *msg)
 {
-  g_free (log->method);
-  g_free (log->path);
-  g_free (log);
-}
-
-static void
-request_log_closure_free (gpointer log, GClosure *closure)
-{
-  request_log_free (log);
-}
-
-static void
-request_log_write (SoupServerMessage *msg, RequestLog *log)
-{
+  const char *method = soup_server_message_get_method (msg);
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  gint64 *start = g_object_get_data (G_OBJECT (msg), START_KEY);
   g_log_structured ("spacecast", G_LOG_LEVEL_INFO,
-                    "HTTP_METHOD", log->method, "HTTP_PATH", log->path,
-                    "MESSAGE", "http %s %s -> %u (%.1f ms)", log->method, log->path,
+                    "HTTP_METHOD", method, "HTTP_PATH", path,
+                    "MESSAGE", "http %s %s -> %u (%.1f ms)", method, path,
                     soup_server_message_get_status (msg),
-                    (g_get_monotonic_time () - log->start) / 1000.0);
+                    (g_get_monotonic_time () - *start) / 1000.0);
+}
+
+static void
+on_request_done (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  request_log_write (msg);
+}
+
+/* For a 204, libsoup 3.2.3 removes Content-Length, which leaves the
+ * response headers claiming a body until EOF: it then closes the
+ * connection after the 204 without saying so, and a client reusing it
+ * gets a reset.  The headers are on the wire by now; put back what they
+ * said (no body). */
+static void
+on_wrote_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  if (soup_server_message_get_status (msg) == SOUP_STATUS_NO_CONTENT)
+    soup_message_headers_set_encoding (soup_server_message_get_response_headers (msg),
+                                       SOUP_ENCODING_NONE);
+}
+
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  gint64 *start = g_new (gint64, 1);
+  *start = g_get_monotonic_time ();
+  g_object_set_data_full (G_OBJECT (msg), START_KEY, start, g_free);
+  g_signal_connect (msg, "wrote-headers", G_CALLBACK (on_wrote_headers), NULL);
 }
 
 static void
 handle (SoupServer *server, SoupServerMessage *msg, const char *path,
         GHashTable *query, gpointer user_data)
 {
-  ScApi *api = user_data;
-  ScRequest req = { .api = api, .msg = msg, .method = soup_server_message_get_method (msg),
-                    .query = query };
-  g_auto (GStrv) segments = g_strsplit (path + 1, "/", -1);
-  gint64 start = g_get_monotonic_time ();
-  Route *route = NULL;
-  gboolean path_known = FALSE;
+  /* The early handler found the route and passed the credentials. */
+  RouteMatch *m = g_object_get_data (G_OBJECT (msg), MATCH_KEY);
+  ScRequest req = { .api = user_data, .msg = msg, .method = soup_server_message_get_method (msg),
+                    .query = query, .user_data = m->route->user_data };
 
-  /* A trailing slash names the same resource. */
-  guint n = g_strv_length (segments);
-  if (n > 1 && segments[n - 1][0] == '\0') {
-    g_free (segments[n - 1]);
-    segments[n - 1] = NULL;
-  }
-  for (guint i = 0; i < api->routes->len && !route; i++) {
-    Route *r = api->routes->pdata[i];
-    ScRequest probe = req;
-    if (!match (r, segments, &probe))
-      continue;
-    path_known = TRUE;
-    if (g_str_equal (r->method, req.method)) {
-      route = r;
-      req = probe;
-    }
-  }
-
-  if (!route) {
-    g_autofree char *m = g_strdup_printf ("%s is not allowed on %s", req.method, path);
-    if (path_known)
-      reply_error_msg (msg, SC_ERROR_METHOD_NOT_ALLOWED, m);
-    else
-      reply_error_msg (msg, SC_ERROR_NOT_FOUND,
-                       "The requested resource either doesn't exist or you don't have access to it.");
-    goto out;
-  }
-
-  if (route->flags & SC_ROUTE_BASIC_AUTH) {
-    g_autoptr (GError) error = NULL;
-    const char *auth = soup_message_headers_get_one (
-        soup_server_message_get_request_headers (msg), "Authorization");
-    if (!sc_auth_check_basic (api->store, auth, &error)) {
-      sc_api_reply_error (&req, error);
-      goto out;
-    }
-  }
-  req.user_data = route->user_data;
-  if (parse_json_body (&req, route))
-    route->handler (&req);
+  memcpy (req.params, m->params, sizeof req.params);
+  if (parse_json_body (&req, m->route))
+    m->route->handler (&req);
   g_clear_pointer (&req.body, json_object_unref);
   g_clear_pointer (&req.raw_body, g_bytes_unref);
-
-out:;
-  RequestLog *log = g_new0 (RequestLog, 1);
-  log->method = g_strdup (req.method);
-  log->path = g_strdup (path);
-  log->start = start;
-  if (soup_server_message_get_status (msg) == 0)
-    /* Answered later (a paused WHIP offer): log the real status then. */
-    g_signal_connect_data (msg, "finished", G_CALLBACK (request_log_write), log,
-                           request_log_closure_free, 0);
-  else {
-    request_log_write (msg, log);
-    request_log_free (log);
-  }
 }
 
-/* Refuse an oversized body from its headers, before reading it. */
+static gboolean
+request_has_body (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (h);
+  return encoding != SOUP_ENCODING_NONE &&
+         (encoding != SOUP_ENCODING_CONTENT_LENGTH || soup_message_headers_get_content_length (h) > 0);
+}
+
+/* A refusal decided before the body is read.  libsoup would read all of
+ * a body before writing any answer, so one that has a body is answered by
+ * the door at once, and its connection closed. */
+static void
+refuse (ScApi *api, SoupServerMessage *msg, Route *route, const GError *error)
+{
+  reply_error_msg (msg, (ScErrorCode) error->code, error->message);
+  if (route && (route->flags & SC_ROUTE_CORS))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Access-Control-Allow-Origin", "*");
+  if (!request_has_body (msg))
+    return;
+  request_log_write (msg);
+  sc_api_door_answer_and_close (api->door, msg);
+}
+
+/* The body so far (libsoup adds each chunk before telling). */
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  if (soup_server_message_get_request_body (msg)->length <= SC_API_MAX_BODY)
+    return;
+  g_autoptr (GError) error = g_error_new (SC_ERROR, SC_ERROR_TOO_LARGE,
+                                          "request body is larger than %d bytes", SC_API_MAX_BODY);
+  refuse (user_data, msg, ((RouteMatch *) g_object_get_data (G_OBJECT (msg), MATCH_KEY))->route,
+          error);
+}
+
+static gboolean
+check_credentials (ScApi *api, Route *route, SoupMessageHeaders *headers, GError **error)
+{
+  const char *auth = soup_message_headers_get_one (headers, "Authorization");
+  if (route->flags & SC_ROUTE_BASIC_AUTH)
+    return sc_auth_check_basic (api->store, auth, error);
+  if ((route->flags & SC_ROUTE_BEARER_AUTH) &&
+      (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)) {
+    g_set_error_literal (error, SC_ERROR, SC_ERROR_UNAUTHORIZED,
+                         "a space JWT is required: Authorization: Bearer <token>");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+admit (ScApi *api, Route *route, SoupMessageHeaders *headers, GError **error)
+{
+  if (!check_credentials (api, route, headers, error))
+    return FALSE;
+  if (soup_message_headers_get_content_length (headers) > SC_API_MAX_BODY) {
+    g_set_error (error, SC_ERROR, SC_ERROR_TOO_LARGE, "request body is larger than %d bytes",
+                 SC_API_MAX_BODY);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* After the headers, before any of the body: route, credentials, size. */
 static void
 early_handle (SoupServer *server, SoupServerMessage *msg, const char *path,
               GHashTable *query, gpointer user_data)
 {
-  goffset len = soup_message_headers_get_content_length (
-      soup_server_message_get_request_headers (msg));
-  if (len > SC_API_MAX_BODY) {
-    g_autofree char *m = g_strdup_printf ("request body is larger than %d bytes", SC_API_MAX_BODY);
-    reply_error_msg (msg, SC_ERROR_TOO_LARGE, m);
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                  "Connection", "close");
-  }
+  ScApi *api = user_data;
+  g_autoptr (GError) error = NULL;
+  RouteMatch *m = route_lookup (api, soup_server_message_get_method (msg), path, &error);
+
+  g_object_set_data_full (G_OBJECT (msg), MATCH_KEY, m, (GDestroyNotify) route_match_free);
+  if (m->route && admit (api, m->route, soup_server_message_get_request_headers (msg), &error) &&
+      request_has_body (msg))
+    g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), api);
+  if (error)
+    refuse (api, msg, m->route, error);
 }
 
 static void
@@ -349,6 +452,9 @@ sc_api_new (ScConfig *config, ScStore *store, GError **error)
   api->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_free);
   api->server = soup_server_new ("server-header", "spacecast/" "0.1 ", NULL);
 
+  g_signal_connect (api->server, "request-started", G_CALLBACK (on_request_started), api);
+  g_signal_connect (api->server, "request-finished", G_CALLBACK (on_request_done), api);
+  g_signal_connect (api->server, "request-aborted", G_CALLBACK (on_request_done), api);
   soup_server_add_early_handler (api->server, NULL, early_handle, api, NULL);
   soup_server_add_handler (api->server, NULL, handle, api, NULL);
   sc_api_add_route (api, "GET", "/healthz", 0, healthz, NULL);
@@ -357,23 +463,12 @@ sc_api_new (ScConfig *config, ScStore *store, GError **error)
   sc_api_spaces_register (api);
   sc_api_assets_register (api);
 
-  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (config->http_host);
-  if (!addr) {
-    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "http host %s is not an IP address",
-                 config->http_host);
+  api->door = sc_api_door_new (api->server, config, error);
+  if (!api->door) {
     sc_api_free (api);
     return NULL;
   }
-  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, config->http_port);
-  if (!soup_server_listen (api->server, sa, 0, error)) {
-    g_prefix_error (error, "cannot listen on %s:%u: ", config->http_host, config->http_port);
-    sc_api_free (api);
-    return NULL;
-  }
-  GSList *uris = soup_server_get_uris (api->server);
-  api->port = uris ? (guint16) g_uri_get_port (uris->data) : config->http_port;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  g_message ("api: listening on http://%s:%u", config->http_host, api->port);
+  g_message ("api: listening on http://%s:%u", config->http_host, sc_api_get_port (api));
   return api;
 }
 
@@ -382,17 +477,21 @@ sc_api_free (ScApi *api)
 {
   if (!api)
     return;
-  if (api->server) {
-    soup_server_disconnect (api->server);
-    g_object_unref (api->server);
-  }
+  g_clear_pointer (&api->door, sc_api_door_free);
+  g_clear_object (&api->server);
   g_ptr_array_unref (api->routes);
   g_free (api);
 }
 
 ScStore *sc_api_get_store (ScApi *api) { return api->store; }
 ScConfig *sc_api_get_config (ScApi *api) { return api->config; }
-guint16 sc_api_get_port (ScApi *api) { return api->port; }
+guint16 sc_api_get_port (ScApi *api) { return sc_api_door_get_port (api->door); }
+
+void
+sc_api_get_connection_stats (ScApi *api, ScApiConnectionStats *stats)
+{
+  sc_api_door_get_stats (api->door, stats);
+}
 
 void
 sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data)

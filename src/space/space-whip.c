@@ -371,7 +371,8 @@ participants_list (ScRequest *req)
 void
 sc_spaces_register_routes (ScSpaces *s)
 {
-  sc_api_add_route (s->api, "POST", WHIP_BASE "/*/whip", SC_ROUTE_RAW_BODY, whip_post, s);
+  sc_api_add_route (s->api, "POST", WHIP_BASE "/*/whip",
+                    SC_ROUTE_RAW_BODY | SC_ROUTE_BEARER_AUTH | SC_ROUTE_CORS, whip_post, s);
   sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip", 0, whip_options, s);
   sc_api_add_route (s->api, "DELETE", WHIP_BASE "/*/whip/*", 0, whip_delete, s);
   sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip/*", 0, whip_options, s);

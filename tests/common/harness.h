@@ -148,12 +148,37 @@ GSubprocess *sc_harness_whip_publish   (ScHarness *h, const char *space_id, cons
  * for @p and drops it. */
 void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
 
+/* The daemon's process and raw HTTP (tests of the HTTP door). */
+/* The daemon's pid. */
+GPid         sc_harness_pid            (ScHarness *h);
+/* Its open fds (/proc/PID/fd). */
+guint        sc_harness_daemon_fds     (ScHarness *h);
+/* Polls until it has at most @count open fds; FALSE when @timeout_s passes
+ * first. */
+gboolean     sc_harness_wait_daemon_fds (ScHarness *h, guint count, double timeout_s);
+/* A /proc/PID/status field in kB ("VmRSS", "VmHWM"). */
+guint64      sc_harness_status_kb      (ScHarness *h, const char *field);
+/* Its CPU time so far, user + system, in seconds. */
+double       sc_harness_cpu_seconds    (ScHarness *h);
+/* Sets its RLIMIT_NOFILE, soft and hard, to @nofile (prlimit(2)). */
+void         sc_harness_set_fd_limit   (ScHarness *h, guint nofile);
+/* A new TCP connection to the HTTP port; connecting and each read or
+ * write on it time out after @timeout_s. */
+GSocketConnection *sc_harness_connect  (ScHarness *h, guint timeout_s);
+/* Writes @request as it is; FALSE when the connection fails. */
+gboolean     sc_harness_send           (GSocketConnection *c, const char *request);
+/* Reads one HTTP/1.1 response (a body only by Content-Length); the status,
+ * or 0 when the connection ends or fails first.  Headers and body go to
+ * @headers and @body when not NULL. */
+guint        sc_harness_read_response  (GSocketConnection *c, SoupMessageHeaders **headers,
+                                        char **body);
+/* "Authorization: Basic ..." for the harness' token. */
+char        *sc_harness_basic_auth     (ScHarness *h);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScResponse, sc_response_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScHarness, sc_harness_free)
 
-/* Load on the daemon. */
-/* The daemon process's open fds and threads (from /proc). */
-guint        sc_harness_daemon_fds     (ScHarness *h);
+/* Load on the daemon: its threads (from /proc). */
 guint        sc_harness_daemon_threads (ScHarness *h);
 /* @n requests sent at once, each on its own connection, with
  * @authorizations[i] (NULL for none) and the same body; the responses in
@@ -163,7 +188,3 @@ GPtrArray   *sc_harness_parallel_raw   (ScHarness *h, guint n, const char *metho
                                         const char *path, const char *content_type,
                                         const char *body, const char *const *authorizations,
                                         guint *peak_fds, guint *peak_threads);
-/* sc_harness_start with RLIMIT_NOFILE set to @nofile, soft and hard, in
- * the daemon (through a shell that sets it and execs the daemon); a
- * restart runs it without the limit. */
-ScHarness   *sc_harness_start_fd_limited (const char *const *extra_args, guint nofile);

@@ -65,7 +65,9 @@ static Door *
 door_start (const char *const *args, guint nofile)
 {
   Door *d = g_new0 (Door, 1);
-  d->h = nofile ? sc_harness_start_fd_limited (args, nofile) : sc_harness_start (args);
+  d->h = sc_harness_start (args);
+  if (nofile)
+    sc_harness_set_fd_limit (d->h, nofile);
   sc_harness_create_signing_key (d->h, &d->kid, &d->priv);
   return d;
 }
