@@ -55,6 +55,7 @@ struct _ScRecorder {
   gint64 seg_start, seg_end;        /* asset ms */
   gboolean seg_discontinuity;
   gint64 asset_end;                 /* end of the last complete segment */
+  gint64 shown_end;                 /* end of the latest frame by pts (asset ms) */
 
   ScLivePlaylist *live;              /* NULL without a live dir */
 };
@@ -118,7 +119,7 @@ sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
     double end = 0;
     for (guint i = 0; i < r->info.segments->len; i++)
       end += g_array_index (r->info.segments, ScSegmentInfo, i).duration;
-    r->asset_end = llround (end * 1000);
+    r->asset_end = r->shown_end = llround (end * 1000);
     r->next_discontinuity = TRUE;
     r->info.closed = FALSE;
   }
@@ -243,6 +244,12 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     return TRUE;   /* segments start on a keyframe */
   if (!r->have_offset) {
     r->ts_offset = r->asset_end - pkt->dts;
+    /* With B-frames the last connection's final frames are shown past its
+     * last dts: this connection's first frame comes after them, or the two
+     * sessions' frames interleave at the join (seen: a frame of the first
+     * shown after the second's keyframe). */
+    if (pkt->pts + r->ts_offset < r->shown_end)
+      r->ts_offset = r->shown_end - pkt->pts;
     r->conn_start = r->asset_end;
     r->have_offset = TRUE;
   }
@@ -275,6 +282,7 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     if (r->last_vdts >= 0 && dts - r->last_vdts < 1000)
       r->vdelta = dts - r->last_vdts;
     r->seg_end = MAX (r->seg_end, dts + r->vdelta);
+    r->shown_end = MAX (r->shown_end, pts + r->vdelta);
   } else {
     r->seg_end = MAX (r->seg_end, dts + r->adur);
   }
