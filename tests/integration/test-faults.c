@@ -8,14 +8,13 @@
  *   - the data dir's disk fills up (a small tmpfs) while recording. */
 #define _GNU_SOURCE   /* unshare */
 #include "harness.h"
-#include "spacecast/layout.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
@@ -286,7 +285,7 @@ typedef struct {
   GThread *thread;
   GMutex lock;
   GPtrArray *sockets;           /* GSocket, both ends of every connection */
-  guint accepted;
+  gint accepted;                /* atomic */
 } Proxy;
 
 static void
@@ -307,7 +306,7 @@ on_incoming (GSocketService *service, GSocketConnection *conn, GObject *source, 
   g_mutex_lock (&px->lock);
   g_ptr_array_add (px->sockets, g_object_ref (g_socket_connection_get_socket (conn)));
   g_ptr_array_add (px->sockets, g_object_ref (g_socket_connection_get_socket (up)));
-  px->accepted++;
+  g_atomic_int_inc (&px->accepted);
   g_mutex_unlock (&px->lock);
   g_io_stream_splice_async (G_IO_STREAM (conn), G_IO_STREAM (up),
                             G_IO_STREAM_SPLICE_CLOSE_STREAM1 | G_IO_STREAM_SPLICE_CLOSE_STREAM2,
@@ -435,7 +434,7 @@ test_encoder_reconnect (void)
   /* It comes back within the window: the same asset goes on. */
   g_autoptr (GSubprocess) p2 = ffmpeg_publish_via (px->port, key, second);
   sc_harness_wait_exit_ok (p2, WAIT_S);
-  g_assert_cmpuint (px->accepted, ==, 2);
+  g_assert_cmpint (g_atomic_int_get (&px->accepted), ==, 2);
   g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s", ls);
   g_assert_true (sc_harness_wait_member (h, path, "status", "idle", WAIT_S));
   assert_only_asset (h, ls, asset_id);
