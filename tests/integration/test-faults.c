@@ -396,7 +396,7 @@ ffmpeg_publish_via (guint16 port, const char *key, int seconds)
 }
 
 static void
-assert_two_sessions (ScHarness *h, JsonObject *asset)
+assert_two_sessions (JsonObject *asset)
 {
   JsonArray *times = json_object_get_array_member (asset, "recording_times");
   g_assert_cmpuint (json_array_get_length (times), ==, 2);
@@ -439,7 +439,7 @@ test_encoder_reconnect (void)
   g_assert_true (sc_harness_wait_member (h, path, "status", "idle", WAIT_S));
   assert_only_asset (h, ls, asset_id);
   g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
-  assert_two_sessions (h, a);
+  assert_two_sessions (a);
   g_autofree char *mp4 = sc_harness_download_mp4 (h, sc_harness_playback_id (a), "joined.mp4");
   sc_harness_assert_h264_aac (mp4);
   assert_decodes (mp4);
@@ -499,7 +499,7 @@ test_broadcast_reconnect (void)
   g_assert_cmpuint (sc_harness_broadcast_action (h, s.space_id, s.broadcast_id, "stop"), ==, 200);
   assert_only_asset (h, s.live_stream_id, asset_id);
   g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (h, asset_id, WAIT_S);
-  assert_two_sessions (h, a);
+  assert_two_sessions (a);
   g_autofree char *mp4 = sc_harness_download_mp4 (h, sc_harness_playback_id (a), "rejoined.mp4");
   assert_decodes (mp4);
   assert_continuous (mp4);
