@@ -38,6 +38,10 @@ typedef struct {
   gboolean    capture_clock;    /* draw each frame's capture time (wall-clock
                                  * ms mod 2^32) as 8x4 black/white cells, for
                                  * glass-to-glass latency measurements */
+  gboolean    sync_flash;       /* black video that is white, and silence
+                                 * that is the sine, for 100 ms from the
+                                 * same running time once a second: A/V
+                                 * sync measurements (test sources only) */
   ScPublishEventFunc on_event;
   gpointer    user_data;
 } ScPublishOptions;

@@ -147,6 +147,7 @@ sc_daemon_serve (int argc, char **argv)
   g_autoptr (ScConfig) config = sc_config_new_defaults ();
   ScDaemon d = { .config = config };
   int status = 1;
+  gboolean probing = FALSE;
 
   tune_malloc ();
   raise_fd_limit ();
@@ -178,6 +179,7 @@ sc_daemon_serve (int argc, char **argv)
   d.broadcasts = sc_broadcasts_new (d.api, d.spaces, d.ingest);
   /* On a worker thread: the first broadcast then starts at once. */
   sc_encoder_probe_ready (NULL, config->encoder);
+  probing = TRUE;
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_signal, &d);
@@ -211,5 +213,12 @@ out:
   g_clear_pointer (&d.events, sc_events_free);
   g_clear_pointer (&d.store, sc_store_free);
   g_clear_pointer (&d.loop, g_main_loop_unref);
+  /* The probe loads GStreamer plugins on a worker thread, and a dlopen
+   * racing exit()'s destructors runs libraries' constructors again (seen:
+   * SIGTERM within ~50 ms of start aborted in GObject, "cannot register
+   * existing fundamental type").  This waits for it, or finds it done. */
+  if (probing) {
+    g_autoptr (ScEncoderChoice) probed = sc_encoder_probe (NULL, config->encoder, NULL);
+  }
   return status;
 }

@@ -70,12 +70,29 @@ create_asset (ScIngest *ing, Stream *s, const ScLiveAction *act)
   g_autofree char *live_dir = sc_ingest_live_dir (ing, s->id);
 
   g_clear_pointer (&s->recorder, sc_recorder_free);
+  s->record_failed = FALSE;
   if (!store_new_asset (ing, s, act, &error) ||
       !(s->recorder = sc_recorder_new (asset_dir, live_dir, &error))) {
     g_warning ("live stream %s: cannot start asset %s: %s", s->id, act->asset_id, error->message);
     return;
   }
   g_message ("live stream %s: recording into new asset %s", s->id, act->asset_id);
+}
+
+void
+sc_ingest_asset_error (ScIngest *ing, const char *asset_id, const char *type,
+                       const char *message)
+{
+  g_autoptr (JsonObject) a = load_asset (ing, asset_id);
+  if (!a)
+    return;
+  JsonObject *errs = json_object_new ();
+  JsonArray *msgs = json_array_new ();
+  json_array_add_string_element (msgs, message);
+  json_object_set_string_member (errs, "type", type);
+  json_object_set_array_member (errs, "messages", msgs);
+  json_object_set_object_member (a, "errors", errs);
+  save_asset (ing, a);
 }
 
 static void

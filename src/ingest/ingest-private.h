@@ -29,6 +29,7 @@ struct _Stream {
   guint64 conn_id;
   gboolean media_seen;
   ScRecorder *recorder;         /* for state.active_asset_id */
+  gboolean record_failed;       /* the recorder could not write: said once */
   guint timers[SC_LIVE_N_TIMERS];
 };
 
@@ -36,6 +37,9 @@ struct _Stream {
 void    sc_ingest_dispatch (ScIngest *ingest, Stream *stream, const ScLiveEvent *ev);
 Stream *sc_ingest_stream_get (ScIngest *ingest, JsonObject *live_stream);
 void    sc_ingest_finalise_asset (ScIngest *ingest, const char *asset_id);
+/* Sets the asset's errors (Mux's {type, messages}) to @message. */
+void    sc_ingest_asset_error (ScIngest *ingest, const char *asset_id, const char *type,
+                               const char *message);
 char   *sc_ingest_asset_dir (ScIngest *ingest, const char *asset_id);
 char   *sc_ingest_live_dir  (ScIngest *ingest, const char *live_stream_id);
 void    sc_ingest_register_playback (ScIngest *ingest);

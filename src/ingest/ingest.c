@@ -108,9 +108,24 @@ on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *d
   }
   if (!s->recorder || !sc_livestate_should_record (&s->state, s->conn_id))
     return;
-  if (!sc_recorder_push (s->recorder, type, ts_ms, data, len, &error))
+  if (sc_recorder_push (s->recorder, type, ts_ms, data, len, &error))
+    return;
+  /* Bad media is the encoder's to fix and comes in every message: debug.
+   * The recording itself failing (the disk is full) is ours to tell, once
+   * per asset, in the log and on the asset where API users look; the
+   * recorder tries again from the next keyframe. */
+  if (!g_error_matches (error, SC_ERROR, SC_ERROR_INTERNAL)) {
     g_log_structured ("spacecast", G_LOG_LEVEL_DEBUG, "MESSAGE",
                       "live stream %s: media not recorded: %s", s->id, error->message);
+    return;
+  }
+  if (s->record_failed)
+    return;
+  s->record_failed = TRUE;
+  g_autofree char *why = g_strdup_printf ("media not recorded from %.1f s: %s",
+                                          sc_recorder_duration (s->recorder), error->message);
+  g_warning ("live stream %s: asset %s: %s", s->id, s->state.active_asset_id, why);
+  sc_ingest_asset_error (s->ingest, s->state.active_asset_id, "recording_failed", why);
 }
 
 static void

@@ -45,7 +45,7 @@ sc_publish_main (int argc, char **argv)
   g_autofree char *file = NULL, *ice_host = NULL, *codec = NULL;
   gdouble freq = 440;
   gint duration = 0, width = 640, height = 360;
-  gboolean clock = FALSE;
+  gboolean clock = FALSE, flash = FALSE;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (ScPublish) pub = NULL;
@@ -66,6 +66,9 @@ sc_publish_main (int argc, char **argv)
     { "video-codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 (default) or h264", "CODEC" },
     { "capture-clock", 0, 0, G_OPTION_ARG_NONE, &clock,
       "draw each frame's capture time (wall-clock ms mod 2^32) as 8x4 black/white cells", NULL },
+    { "sync-flash", 0, 0, G_OPTION_ARG_NONE, &flash,
+      "A/V sync pattern: black video that turns white, and silence that beeps (--freq), "
+      "for 100 ms from the same instant once a second", NULL },
     { "ice-host", 0, 0, G_OPTION_ARG_STRING, &ice_host,
       "only offer host candidates on this address", "ADDR" },
     { NULL }
@@ -109,6 +112,7 @@ sc_publish_main (int argc, char **argv)
   opts.ice_host = ice_host;
   opts.video_codec = codec;
   opts.capture_clock = clock;
+  opts.sync_flash = flash;
   opts.on_event = on_event;
   opts.user_data = &cli;
 

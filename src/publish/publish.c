@@ -533,10 +533,20 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
   caps = gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, w,
                               "height", G_TYPE_INT, h,
                               "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
-  if (opts->capture_clock) {
-    gst_caps_set_simple (caps, "format", G_TYPE_STRING, "I420", NULL);
-    sc_publish_clock_attach (vcaps);
+  if (opts->capture_clock && opts->sync_flash) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "the capture clock and the sync flash both paint every frame: pick one");
+    return FALSE;
   }
+  if (opts->sync_flash && opts->file) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "the sync flash replaces the test sources, "
+                 "not a file");
+    return FALSE;
+  }
+  if (opts->capture_clock || opts->sync_flash)
+    gst_caps_set_simple (caps, "format", G_TYPE_STRING, "I420", NULL);
+  if (opts->capture_clock)
+    sc_publish_clock_attach (vcaps);
   g_object_set (vcaps, "caps", caps, NULL);
 
   if (opts->file != NULL) {
@@ -563,6 +573,8 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
       return FALSE;
     }
     g_object_set (asrc, "freq", opts->freq > 0 ? opts->freq : 440.0, NULL);
+    if (opts->sync_flash)
+      sc_publish_sync_attach (vcaps, asrc);
   }
 
   if (!sc_whip_configure_ice (pub->webrtc, opts->ice_host, 0, 0, error))

@@ -291,11 +291,30 @@ sc_record_probe (const char *path, ScAssetMedia *out, GError **error)
   return TRUE;
 }
 
+/* A daemon killed mid-recording leaves the segment it was writing as a
+ * .part (and a finalise killed mid-way its highest.mp4.part).  Nothing lists
+ * them and the recording ends at the last complete segment, so they go: a
+ * finalised asset dir holds only whole files. */
+static void
+remove_parts (const char *asset_dir)
+{
+  g_autoptr (GDir) d = g_dir_open (asset_dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d))) {
+    if (!g_str_has_suffix (name, ".part"))
+      continue;
+    g_autofree char *path = g_build_filename (asset_dir, name, NULL);
+    if (g_unlink (path) != 0)
+      g_warning ("cannot remove %s: %s", path, g_strerror (errno));
+  }
+}
+
 gboolean
 sc_record_finalise (const char *asset_dir, ScAssetMedia *out, GError **error)
 {
   ScRecordingInfo info;
   memset (out, 0, sizeof *out);
+  remove_parts (asset_dir);
   sc_recording_info_init (&info);
   gboolean ok = sc_recording_info_load (asset_dir, &info, error) &&
                 write_mp4 (asset_dir, &info, error);

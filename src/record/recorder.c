@@ -53,8 +53,10 @@ struct _ScRecorder {
   int seg_v, seg_a;
   char *seg_part, *seg_name;
   gint64 seg_start, seg_end;        /* asset ms */
+  gint64 seg_shown_end;             /* its latest frame's end by pts */
   gboolean seg_discontinuity;
   gint64 asset_end;                 /* end of the last complete segment */
+  gint64 shown_end;                 /* the same for complete segments */
 
   ScLivePlaylist *live;              /* NULL without a live dir */
 };
@@ -118,7 +120,7 @@ sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
     double end = 0;
     for (guint i = 0; i < r->info.segments->len; i++)
       end += g_array_index (r->info.segments, ScSegmentInfo, i).duration;
-    r->asset_end = llround (end * 1000);
+    r->asset_end = r->shown_end = llround (end * 1000);
     r->next_discontinuity = TRUE;
     r->info.closed = FALSE;
   }
@@ -190,10 +192,29 @@ segment_open (ScRecorder *r, gint64 start, GError **error)
   r->seg_part = g_steal_pointer (&part);
   g_free (r->seg_name);
   r->seg_name = g_steal_pointer (&name);
-  r->seg_start = r->seg_end = start;
+  r->seg_start = r->seg_end = r->seg_shown_end = start;
   r->seg_discontinuity = r->next_discontinuity;
   r->next_discontinuity = FALSE;
   return TRUE;
+}
+
+/* A segment that cannot be written (the disk is full) is dropped whole,
+ * its .part too, which gives the space it took back: nothing half-written
+ * stays, and the store can still record what happened.  The recording
+ * goes on from the next keyframe where the last complete segment ended, as
+ * across a reconnect: what could not be written is missing, not a hole. */
+static void
+segment_abandon (ScRecorder *r)
+{
+  if (r->seg) {
+    avio_closep (&r->seg->pb);
+    avformat_free_context (r->seg);
+    r->seg = NULL;
+  }
+  g_unlink (r->seg_part);
+  r->have_offset = FALSE;
+  r->last_vdts = r->last_adts = -1;
+  r->next_discontinuity = TRUE;
 }
 
 /* Close the segment in progress; it ends at end_ms (asset timeline). */
@@ -206,6 +227,7 @@ segment_close (ScRecorder *r, gint64 end_ms, GError **error)
   avformat_free_context (oc);
   if (ret < 0) {
     sc_record_set_av_error (error, SC_ERROR_INTERNAL, ret, "cannot finish segment", r->seg_part);
+    segment_abandon (r);
     return FALSE;
   }
 
@@ -214,8 +236,10 @@ segment_close (ScRecorder *r, gint64 end_ms, GError **error)
     int e = errno;
     g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "cannot rename %s: %s", r->seg_part,
                  g_strerror (e));
+    segment_abandon (r);
     return FALSE;
   }
+  r->shown_end = MAX (r->shown_end, r->seg_shown_end);
 
   double duration = MAX (end_ms - r->seg_start, 1) / 1000.0;
   ScSegmentInfo s = {
@@ -243,6 +267,12 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     return TRUE;   /* segments start on a keyframe */
   if (!r->have_offset) {
     r->ts_offset = r->asset_end - pkt->dts;
+    /* With B-frames the last connection's final frames are shown past its
+     * last dts: this connection's first frame comes after them, or the two
+     * sessions' frames interleave at the join (seen: a frame of the first
+     * shown after the second's keyframe). */
+    if (pkt->pts + r->ts_offset < r->shown_end)
+      r->ts_offset = r->shown_end - pkt->pts;
     r->conn_start = r->asset_end;
     r->have_offset = TRUE;
   }
@@ -275,6 +305,7 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     if (r->last_vdts >= 0 && dts - r->last_vdts < 1000)
       r->vdelta = dts - r->last_vdts;
     r->seg_end = MAX (r->seg_end, dts + r->vdelta);
+    r->seg_shown_end = MAX (r->seg_shown_end, pts + r->vdelta);
   } else {
     r->seg_end = MAX (r->seg_end, dts + r->adur);
   }
@@ -289,6 +320,7 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
   int ret = av_interleaved_write_frame (r->seg, pkt);
   if (ret < 0) {
     sc_record_set_av_error (error, SC_ERROR_INTERNAL, ret, "cannot write", r->seg_part);
+    segment_abandon (r);
     return FALSE;
   }
   return TRUE;

@@ -188,3 +188,21 @@ GPtrArray   *sc_harness_parallel_raw   (ScHarness *h, guint n, const char *metho
                                         const char *path, const char *content_type,
                                         const char *body, const char *const *authorizations,
                                         guint *peak_fds, guint *peak_threads);
+
+/* Broadcasts, and stopping the daemon without dropping its data dir. */
+/* A publisher token for @participant_id from `spacecast sign`. */
+char        *sc_harness_sign           (ScHarness *h, const char *space_id, const char *key_id,
+                                        const char *private_key, const char *participant_id);
+/* POST a 1280x720 broadcast of @layout to @live_stream_id; its id, asserting 201. */
+char        *sc_harness_create_broadcast (ScHarness *h, const char *space_id,
+                                          const char *live_stream_id, const char *layout);
+/* POST .../broadcasts/@b/@action ("start", "stop"); the HTTP status. */
+guint        sc_harness_broadcast_action (ScHarness *h, const char *space_id, const char *b,
+                                          const char *action);
+/* Polls the broadcast until its health is running with frames coming out;
+ * its .data (a new reference).  The test fails when @timeout_s passes. */
+JsonObject  *sc_harness_wait_broadcast_running (ScHarness *h, const char *space_id,
+                                                const char *b, double timeout_s);
+/* SIGTERM, asserting a clean exit as sc_harness_free does, keeping the data
+ * dir (to look at, or to unmount what a test mounted on it). */
+void         sc_harness_stop           (ScHarness *h);
