@@ -711,3 +711,86 @@ sc_harness_stop_publisher (GSubprocess *p, gboolean crash)
   g_assert_true (g_subprocess_wait (p, NULL, NULL));
   g_object_unref (p);
 }
+
+/* ---- the daemon as a process: its log, fds, CPU and memory ---------------- */
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+ScHarness *
+sc_harness_start_logged (const char *const *extra_args, const char *log_path)
+{
+  /* The daemon inherits the test's stderr: point that at the file while it
+   * is spawned, so that its whole log lands there and nowhere else. */
+  int fd = g_open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  fflush (stderr);
+  int saved = dup (STDERR_FILENO);
+  g_assert_cmpint (saved, >=, 0);
+  g_assert_cmpint (dup2 (fd, STDERR_FILENO), ==, STDERR_FILENO);
+  close (fd);
+  ScHarness *h = sc_harness_start (extra_args);
+  fflush (stderr);
+  g_assert_cmpint (dup2 (saved, STDERR_FILENO), ==, STDERR_FILENO);
+  close (saved);
+  return h;
+}
+
+int
+sc_harness_pid (ScHarness *h)
+{
+  const char *id = g_subprocess_get_identifier (h->proc);
+  g_assert_nonnull (id);
+  return atoi (id);
+}
+
+guint
+sc_harness_count_fds (ScHarness *h)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", sc_harness_pid (h));
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  g_assert_nonnull (dir);
+  guint n = 0;
+  while (g_dir_read_name (dir))
+    n++;
+  return n;
+}
+
+guint64
+sc_harness_cpu_ticks (ScHarness *h)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", sc_harness_pid (h));
+  g_autofree char *stat = NULL;
+  g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
+  /* The command name may hold spaces: fields count from its ')'. */
+  const char *after = strrchr (stat, ')');
+  g_assert_nonnull (after);
+  g_auto (GStrv) fields = g_strsplit (after + 2, " ", -1);
+  g_assert_cmpuint (g_strv_length (fields), >, 12);
+  /* state is field 3 of stat(5); utime and stime are 14 and 15. */
+  return g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
+}
+
+double
+sc_harness_cpu_share (ScHarness *h, double seconds)
+{
+  guint64 before = sc_harness_cpu_ticks (h);
+  gint64 t0 = g_get_monotonic_time ();
+  g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
+  guint64 after = sc_harness_cpu_ticks (h);
+  double elapsed = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  return (after - before) / (double) sysconf (_SC_CLK_TCK) / elapsed;
+}
+
+guint64
+sc_harness_status_kb (ScHarness *h, const char *field)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", sc_harness_pid (h));
+  g_autofree char *status = NULL;
+  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
+  g_autofree char *key = g_strconcat ("\n", field, ":", NULL);
+  const char *line = strstr (status, key);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (key), NULL, 10);
+}

@@ -150,3 +150,17 @@ void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScResponse, sc_response_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScHarness, sc_harness_free)
+
+/* The daemon as a process. */
+/* sc_harness_start with the daemon's stderr (its whole log) in @log_path
+ * instead of the test's; a sc_harness_restart logs to the test's again. */
+ScHarness   *sc_harness_start_logged   (const char *const *extra_args, const char *log_path);
+int          sc_harness_pid            (ScHarness *h);
+/* Its open file descriptors, from /proc. */
+guint        sc_harness_count_fds      (ScHarness *h);
+/* Its user + system CPU time so far, in clock ticks. */
+guint64      sc_harness_cpu_ticks      (ScHarness *h);
+/* The share of one CPU it used over the next @seconds (1.0 = one core). */
+double       sc_harness_cpu_share      (ScHarness *h, double seconds);
+/* A kB field of /proc/PID/status ("VmRSS", "VmHWM"). */
+guint64      sc_harness_status_kb      (ScHarness *h, const char *field);
