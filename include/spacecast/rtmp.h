@@ -49,8 +49,15 @@ gboolean      sc_rtmp_server_listen_tls (ScRtmpServer *s, const char *host,
                                          guint16 port, GTlsCertificate *cert,
                                          GError **error);
 /* A connection that has not been accepted as a publisher this long after it
- * was accepted is dropped.  Default 10000 ms; applies to new connections. */
+ * was accepted is dropped.  Default 10000 ms, 0 for none; applies to new
+ * connections. */
 void          sc_rtmp_server_set_publish_timeout (ScRtmpServer *s, guint ms);
+/* At most @max_connections open at once, of which at most @max_unpublished
+ * not yet accepted as publishers: a newcomer beyond either is closed at
+ * once.  0 is no limit.  Defaults 128 and 16. */
+void          sc_rtmp_server_set_max_connections (ScRtmpServer *s,
+                                                  guint max_connections,
+                                                  guint max_unpublished);
 /* An accepted publisher that sends nothing this long is dropped (a stalled
  * encoder behind a live TCP connection).  Default 30000 ms; 0 disables. */
 void          sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms);

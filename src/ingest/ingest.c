@@ -198,6 +198,9 @@ sc_ingest_new (ScApi *api, GError **error)
   ing->config = sc_api_get_config (api);
   ing->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) stream_free);
   ing->rtmp = sc_rtmp_server_new (&callbacks, ing);
+  sc_rtmp_server_set_publish_timeout (ing->rtmp, MIN (ing->config->rtmp_handshake_timeout_s, G_MAXUINT / 1000) * 1000);
+  sc_rtmp_server_set_max_connections (ing->rtmp, ing->config->rtmp_max_connections,
+                                      ing->config->rtmp_max_unpublished);
 
   if (!sc_rtmp_server_listen (ing->rtmp, ing->config->rtmp_host, ing->config->rtmp_port, error)) {
     sc_ingest_free (ing);

@@ -1,8 +1,10 @@
-/* RTMP/RTMPS server: GSocketService accepts, each connection reads
- * asynchronously into the pure protocol parser (rtmp-proto.c) and writes its
- * replies back.  All on the GMainContext that was thread-default at the
- * first listen; no threads.  A connection is refcounted by its pending async
- * operations so that closing from inside a callback is always safe. */
+/* RTMP/RTMPS server: a GSocketListener per address accepts, each
+ * connection reads asynchronously into the pure protocol parser
+ * (rtmp-proto.c) and writes its replies back.  All on the GMainContext that
+ * was thread-default at the first listen; no threads.  A connection is
+ * refcounted by its pending async operations so that closing from inside a
+ * callback is always safe, and its socket is closed as soon as the last of
+ * them completes. */
 #include "spacecast/rtmp.h"
 #include "spacecast/core.h"
 #include "rtmp-proto.h"
@@ -14,17 +16,46 @@
 #define UNPUBLISH_GRACE_MS 5000
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
 #define IDLE_CHECK_MS 1000
+/* Encoders reconnecting together after a network blip arrive as a burst. */
+#define LISTEN_BACKLOG 128
+/* Out of fds, the listening socket stays readable: retrying at once would
+ * spin, so back off; the ceiling bounds how long recovery can lag. */
+#define ACCEPT_BACKOFF_MIN_MS 50
+#define ACCEPT_BACKOFF_MAX_MS 1000
+#define REFUSED_REPORT_S 10
+#define DEFAULT_MAX_CONNECTIONS 128
+#define DEFAULT_MAX_UNPUBLISHED 16
+
+typedef struct _Listener Listener;
 
 struct _ScRtmpServer {
   ScRtmpServerCallbacks cb;
   gpointer user_data;
   GMainContext *context;
-  GSocketService *plain;
-  GSocketService *tls;
+  Listener *plain;
+  Listener *tls;
   GTlsCertificate *cert;
   GList *conns;
+  guint n_conns;
+  guint n_published;            /* of n_conns, accepted as publishers */
   guint publish_timeout_ms;
   guint idle_timeout_ms;
+  guint max_connections;
+  guint max_unpublished;
+  GSource *refused_report;      /* while newcomers are being refused */
+  guint n_refused;              /* since the last report */
+};
+
+/* Refcounted: an accept in flight keeps it alive past the server. */
+struct _Listener {
+  ScRtmpServer *server;         /* NULL once stopped */
+  GSocketListener *sockets;
+  GCancellable *cancel;
+  gboolean tls;
+  GSource *retry;               /* backing off after a failed accept */
+  guint backoff_ms;
+  guint failures;
+  gint64 failing_since_us;
 };
 
 struct _ScRtmpConn {
@@ -42,6 +73,7 @@ struct _ScRtmpConn {
   GSource *idle_check;          /* while publishing */
   gint64 last_read_us;
   gboolean closing;
+  gboolean published;           /* a publish was accepted, ever */
   gboolean accepted;            /* an accepted publish not yet reported closed */
   char *close_after_flush;      /* reason, once the replies are out */
   gpointer user_data;
@@ -76,13 +108,6 @@ conn_unref (ScRtmpConn *c)
   g_free (c);
 }
 
-static gboolean
-unref_idle (gpointer data)
-{
-  conn_unref (data);
-  return G_SOURCE_REMOVE;
-}
-
 void
 sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
 {
@@ -108,12 +133,15 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
       s->cb.closed (c, s->user_data);
   }
   s->conns = g_list_remove (s->conns, c);
+  s->n_conns--;
+  if (c->published)
+    s->n_published--;
   c->server = NULL;
-  /* Drop the server's reference later: the caller may still be using @c. */
-  GSource *idle = g_idle_source_new ();
-  g_source_set_callback (idle, unref_idle, c, NULL);
-  g_source_attach (idle, s->context);
-  g_source_unref (idle);
+  /* Every callback that can get here holds a reference of its own (an
+   * operation in flight), so @c outlives the caller's use of it; the
+   * server's goes now, not from an idle source, which a busy loop starves
+   * while the fd stays open. */
+  conn_unref (c);
 }
 
 static gboolean on_timeout (gpointer data);
@@ -158,6 +186,8 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
       if (ok) {
         sc_rtmp_proto_accept_publish (p);
         c->accepted = TRUE;
+        c->published = TRUE;
+        s->n_published++;
         if (c->timeout) {
           g_source_destroy (c->timeout);
           g_clear_pointer (&c->timeout, g_source_unref);
@@ -306,12 +336,58 @@ peer_name (GSocketConnection *conn)
   return g_strdup_printf ("%s:%u", host, port);
 }
 
+/* Beyond either limit a newcomer is closed at once: one connection's
+ * worth of memory and fds each, with no handshake or TLS done for it. */
+static const char *
+admission_refusal (ScRtmpServer *s)
+{
+  if (s->max_connections && s->n_conns >= s->max_connections)
+    return "the limit of connections is reached";
+  if (s->max_unpublished && s->n_conns - s->n_published >= s->max_unpublished)
+    return "the limit of connections not yet publishing is reached";
+  return NULL;
+}
+
 static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection,
-             GObject *source, gpointer data)
+on_refused_report (gpointer data)
 {
   ScRtmpServer *s = data;
-  gboolean tls = service == s->tls;
+  if (s->n_refused == 0) {
+    g_clear_pointer (&s->refused_report, g_source_unref);
+    return G_SOURCE_REMOVE;
+  }
+  g_message ("rtmp: refused %u more new connections in the last %d s", s->n_refused,
+             REFUSED_REPORT_S);
+  s->n_refused = 0;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A flood of newcomers is one log line, then one every REFUSED_REPORT_S
+ * while it lasts. */
+static void
+refuse (ScRtmpServer *s, GSocketConnection *connection, const char *why)
+{
+  if (s->refused_report) {
+    s->n_refused++;
+    g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    return;
+  }
+  g_autofree char *peer = peer_name (connection);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  g_message ("rtmp: %s: refusing new connections, starting with %s", why, peer);
+  s->refused_report = g_timeout_source_new_seconds (REFUSED_REPORT_S);
+  g_source_set_callback (s->refused_report, on_refused_report, s, NULL);
+  g_source_attach (s->refused_report, s->context);
+}
+
+static void
+conn_new (ScRtmpServer *s, GSocketConnection *connection, gboolean tls)
+{
+  const char *refusal = admission_refusal (s);
+  if (refusal) {
+    refuse (s, connection, refusal);
+    return;
+  }
   GIOStream *stream = G_IO_STREAM (g_object_ref (connection));
   g_autofree char *peer = peer_name (connection);
   if (tls) {
@@ -321,7 +397,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection,
     if (!t) {
       g_message ("rtmp %s: closing: TLS setup failed: %s", peer,
                  error->message);
-      return TRUE;
+      return;
     }
     stream = t;
   }
@@ -335,10 +411,94 @@ on_incoming (GSocketService *service, GSocketConnection *connection,
   c->rbuf = g_malloc (READ_SIZE);
   c->proto = sc_rtmp_proto_new (on_event, c);
   s->conns = g_list_prepend (s->conns, c);
-  conn_start_timeout (c, s->publish_timeout_ms,
-                      "no publish within the time limit");
+  s->n_conns++;
+  if (s->publish_timeout_ms)
+    conn_start_timeout (c, s->publish_timeout_ms,
+                        "no publish within the time limit");
   conn_read (c);
-  return TRUE;
+}
+
+/* ---- listening ---- */
+
+static void listener_accept (Listener *l);
+
+static void
+listener_clear (gpointer data)
+{
+  Listener *l = data;
+  g_clear_object (&l->sockets);
+  g_clear_object (&l->cancel);
+}
+
+static gboolean
+on_accept_retry (gpointer data)
+{
+  Listener *l = data;
+  g_clear_pointer (&l->retry, g_source_unref);
+  listener_accept (l);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of fds (EMFILE, ENFILE) or anything else: stop accepting for a while
+ * instead of spinning on a socket that stays readable, and say so once per
+ * bout, not per attempt. */
+static void
+listener_failed (Listener *l, const GError *error)
+{
+  if (l->failures++ == 0) {
+    l->failing_since_us = g_get_monotonic_time ();
+    l->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+    g_warning ("rtmp: cannot accept %s connections: %s; retrying until it works",
+               l->tls ? "RTMPS" : "RTMP", error->message);
+  } else {
+    l->backoff_ms = MIN (l->backoff_ms * 2, ACCEPT_BACKOFF_MAX_MS);
+  }
+  l->retry = g_timeout_source_new (l->backoff_ms);
+  g_source_set_callback (l->retry, on_accept_retry, l, NULL);
+  g_source_attach (l->retry, l->server->context);
+}
+
+static void
+on_accepted (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Listener *l = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) connection =
+      g_socket_listener_accept_finish (G_SOCKET_LISTENER (src), res, NULL, &error);
+  if (l->server && !connection) {
+    listener_failed (l, error);
+  } else if (l->server) {
+    if (l->failures) {
+      g_message ("rtmp: accepting connections again after %u failed attempts over %.1f s",
+                 l->failures, (g_get_monotonic_time () - l->failing_since_us) / 1e6);
+      l->failures = 0;
+    }
+    conn_new (l->server, connection, l->tls);
+    listener_accept (l);
+  }
+  g_rc_box_release_full (l, listener_clear);
+}
+
+static void
+listener_accept (Listener *l)
+{
+  g_main_context_push_thread_default (l->server->context);
+  g_socket_listener_accept_async (l->sockets, l->cancel, on_accepted,
+                                  g_rc_box_acquire (l));
+  g_main_context_pop_thread_default (l->server->context);
+}
+
+static void
+listener_stop (Listener *l)
+{
+  l->server = NULL;
+  if (l->retry) {
+    g_source_destroy (l->retry);
+    g_clear_pointer (&l->retry, g_source_unref);
+  }
+  g_cancellable_cancel (l->cancel);
+  g_socket_listener_close (l->sockets);
+  g_rc_box_release_full (l, listener_clear);
 }
 
 ScRtmpServer *
@@ -349,6 +509,8 @@ sc_rtmp_server_new (const ScRtmpServerCallbacks *cb, gpointer user_data)
   s->user_data = user_data;
   s->publish_timeout_ms = DEFAULT_PUBLISH_TIMEOUT_MS;
   s->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+  s->max_connections = DEFAULT_MAX_CONNECTIONS;
+  s->max_unpublished = DEFAULT_MAX_UNPUBLISHED;
   return s;
 }
 
@@ -364,49 +526,56 @@ sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms)
   s->idle_timeout_ms = ms;
 }
 
+void
+sc_rtmp_server_set_max_connections (ScRtmpServer *s, guint max_connections,
+                                    guint max_unpublished)
+{
+  s->max_connections = max_connections;
+  s->max_unpublished = max_unpublished;
+}
+
 guint
 sc_rtmp_server_get_n_connections (ScRtmpServer *s)
 {
-  return g_list_length (s->conns);
+  return s->n_conns;
 }
 
 static gboolean
-add_listener (ScRtmpServer *s, GSocketService **service, const char *host,
+add_listener (ScRtmpServer *s, Listener **slot, gboolean tls, const char *host,
               guint16 port, GError **error)
 {
-  if (*service) {
+  if (*slot) {
     g_set_error (error, SC_ERROR, SC_ERROR_CONFLICT, "already listening");
     return FALSE;
   }
-  if (!s->context)
-    s->context = g_main_context_ref_thread_default ();
-  g_autoptr (GSocketService) svc = g_socket_service_new ();
-  *service = svc;   /* on_incoming tells plain from TLS by the service */
+  g_autoptr (GSocketListener) sockets = g_socket_listener_new ();
+  g_socket_listener_set_backlog (sockets, LISTEN_BACKLOG);
   gboolean ok;
   if (!host || !*host) {
-    ok = g_socket_listener_add_inet_port (G_SOCKET_LISTENER (svc), port, NULL,
-                                          error);
+    ok = g_socket_listener_add_inet_port (sockets, port, NULL, error);
   } else {
     g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
     if (!ia) {
-      *service = NULL;
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
                    "RTMP listen address '%s' is not an IP address", host);
       return FALSE;
     }
     g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (ia, port);
-    ok = g_socket_listener_add_address (G_SOCKET_LISTENER (svc), sa,
-                                        G_SOCKET_TYPE_STREAM,
+    ok = g_socket_listener_add_address (sockets, sa, G_SOCKET_TYPE_STREAM,
                                         G_SOCKET_PROTOCOL_TCP, NULL, NULL,
                                         error);
   }
-  if (!ok) {
-    *service = NULL;
+  if (!ok)
     return FALSE;
-  }
-  g_signal_connect (svc, "incoming", G_CALLBACK (on_incoming), s);
-  g_socket_service_start (svc);
-  *service = g_steal_pointer (&svc);
+  if (!s->context)
+    s->context = g_main_context_ref_thread_default ();
+  Listener *l = g_rc_box_new0 (Listener);
+  l->server = s;
+  l->sockets = g_steal_pointer (&sockets);
+  l->cancel = g_cancellable_new ();
+  l->tls = tls;
+  *slot = l;
+  listener_accept (l);
   return TRUE;
 }
 
@@ -414,7 +583,7 @@ gboolean
 sc_rtmp_server_listen (ScRtmpServer *s, const char *host, guint16 port,
                        GError **error)
 {
-  return add_listener (s, &s->plain, host, port, error);
+  return add_listener (s, &s->plain, FALSE, host, port, error);
 }
 
 gboolean
@@ -423,19 +592,7 @@ sc_rtmp_server_listen_tls (ScRtmpServer *s, const char *host, guint16 port,
 {
   g_return_val_if_fail (G_IS_TLS_CERTIFICATE (cert), FALSE);
   g_set_object (&s->cert, cert);
-  return add_listener (s, &s->tls, host, port, error);
-}
-
-static void
-stop_service (GSocketService **svc)
-{
-  if (!*svc)
-    return;
-  g_socket_service_stop (*svc);
-  g_socket_listener_close (G_SOCKET_LISTENER (*svc));
-  g_signal_handlers_disconnect_matched (*svc, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
-                                        on_incoming, NULL);
-  g_clear_object (svc);
+  return add_listener (s, &s->tls, TRUE, host, port, error);
 }
 
 void
@@ -443,10 +600,14 @@ sc_rtmp_server_free (ScRtmpServer *s)
 {
   if (!s)
     return;
-  stop_service (&s->plain);
-  stop_service (&s->tls);
+  g_clear_pointer (&s->plain, listener_stop);
+  g_clear_pointer (&s->tls, listener_stop);
   while (s->conns)
     sc_rtmp_conn_close (s->conns->data, "server shutting down");
+  if (s->refused_report) {
+    g_source_destroy (s->refused_report);
+    g_clear_pointer (&s->refused_report, g_source_unref);
+  }
   g_clear_object (&s->cert);
   g_clear_pointer (&s->context, g_main_context_unref);
   g_free (s);
