@@ -1,6 +1,6 @@
 /* AMF0 encoding and decoding for RTMP commands.  The decoder is bounded by
- * the input length and SC_AMF_MAX_DEPTH, so a hostile message can cost no
- * more than its own size in memory. */
+ * the input length, SC_AMF_MAX_DEPTH and SC_AMF_MAX_VALUES, so a hostile
+ * message costs at most a small multiple of its own size in memory. */
 #include "rtmp-proto.h"
 #include "spacecast/core.h"
 
@@ -216,6 +216,7 @@ sc_amf_encode (GByteArray *out, const ScAmfValue *v)
 
 typedef struct {
   const guint8 *p, *end;
+  guint n_values;
 } Reader;
 
 static gboolean
@@ -284,6 +285,11 @@ decode_value (Reader *r, guint depth, GError **error)
   if (depth > SC_AMF_MAX_DEPTH) {
     g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
                  "AMF0 nesting deeper than %d", SC_AMF_MAX_DEPTH);
+    return NULL;
+  }
+  if (++r->n_values > SC_AMF_MAX_VALUES) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "more than %d AMF0 values", SC_AMF_MAX_VALUES);
     return NULL;
   }
   if (!need (r, 1, error))
@@ -368,7 +374,7 @@ decode_value (Reader *r, guint depth, GError **error)
 ScAmfValue *
 sc_amf_decode (const guint8 *data, gsize len, gsize *consumed, GError **error)
 {
-  Reader r = { data, data + len };
+  Reader r = { data, data + len, 0 };
   ScAmfValue *v = decode_value (&r, 0, error);
   if (v && consumed)
     *consumed = r.p - data;
@@ -380,7 +386,7 @@ sc_amf_decode_all (const guint8 *data, gsize len, GError **error)
 {
   g_autoptr (GPtrArray) vals =
       g_ptr_array_new_with_free_func ((GDestroyNotify) sc_amf_free);
-  Reader r = { data, data + len };
+  Reader r = { data, data + len, 0 };
   while (r.p < r.end) {
     ScAmfValue *v = decode_value (&r, 0, error);
     if (!v)

@@ -12,6 +12,8 @@
 
 #define READ_SIZE 65536
 #define MAX_PENDING_OUTPUT (1024 * 1024)
+/* Before publishing the replies are the handshake and a few commands. */
+#define UNPUBLISHED_MAX_PENDING_OUTPUT (64 * 1024)
 #define DEFAULT_PUBLISH_TIMEOUT_MS 10000
 #define UNPUBLISH_GRACE_MS 5000
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
@@ -255,7 +257,7 @@ conn_flush (ScRtmpConn *c)
     return;
   GByteArray *out = sc_rtmp_proto_get_output (c->proto);
   /* Replies (pongs, acks) pile up only if the peer never reads. */
-  if (out->len > MAX_PENDING_OUTPUT) {
+  if (out->len > (c->published ? MAX_PENDING_OUTPUT : UNPUBLISHED_MAX_PENDING_OUTPUT)) {
     sc_rtmp_conn_close (c, "peer is not reading our replies");
     return;
   }

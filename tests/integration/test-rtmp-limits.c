@@ -60,6 +60,13 @@ tcp_connect (ScHarness *h, gboolean blocking)
   return s;
 }
 
+static guint16
+local_port (GSocket *s)
+{
+  g_autoptr (GSocketAddress) a = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a));
+}
+
 /* TRUE once the server hangs up (end of stream or reset) within @timeout_s;
  * whatever it sends before is discarded. */
 static gboolean
@@ -109,6 +116,17 @@ dial_handshaken (ScHarness *h)
   }
   g_assert_true (send_all (s, s012 + 1, SC_RTMP_HANDSHAKE_SIZE));   /* C2 = S1 */
   return s;
+}
+
+/* The server may hang up at once on what follows, so failures to send are
+ * left to server_closed() to judge. */
+static void
+send_set_chunk_size (GSocket *s, guint32 size)
+{
+  guint8 b[4] = { size >> 24, size >> 16, size >> 8, size };
+  g_autoptr (GByteArray) w = g_byte_array_new ();
+  sc_rtmp_write_message (w, 128, 2, 1, 0, 0, b, 4);
+  send_all (s, w->data, w->len);
 }
 
 static void
@@ -267,6 +285,80 @@ test_handshake_timeout (void)
   g_test_message ("both closed %.1f s after connecting", (g_get_monotonic_time () - t0) / 1e6);
 }
 
+/* Neither now nor at any time since @rss0_kb was the daemon's RSS 50 MB
+ * above it. */
+static void
+assert_rss_within (ScHarness *h, guint64 rss0_kb, const char *after)
+{
+  guint64 rss = sc_harness_status_kb (h, "VmRSS"), peak = sc_harness_status_kb (h, "VmHWM");
+  g_test_message ("after %s: RSS %+.1f MB, peak %+.1f MB", after,
+                  ((double) rss - rss0_kb) / 1024, ((double) peak - rss0_kb) / 1024);
+  g_assert_cmpuint (MAX (rss, peak), <, rss0_kb + 50 * 1024);
+}
+
+/* A command of @len AMF0 nulls (as many values) in chunks of @chunk; the
+ * client's port. */
+static guint16
+send_amf_bomb (ScHarness *h, gsize len, guint chunk, const guint8 *nulls)
+{
+  g_autoptr (GSocket) s = dial_handshaken (h);
+  if (chunk != 128)
+    send_set_chunk_size (s, chunk);
+  g_autoptr (GByteArray) w = g_byte_array_new ();
+  sc_rtmp_write_message (w, chunk, 3, 20, 0, 0, nulls, len);
+  send_all (s, w->data, w->len);
+  g_assert_true (server_closed (s, RECOVER_S));
+  return local_port (s);
+}
+
+/* Commands of AMF0 nulls (8 M values; 64 K within the size allowed before
+ * publishing), then every connection the daemon admits before publishing
+ * holding an 8 MiB chunk it never finishes. */
+static void
+test_memory (void)
+{
+  g_autofree char *log_path = tmp_log_path ();
+  g_autoptr (ScHarness) h = sc_harness_start_logged (NULL, log_path);
+  g_autofree char *key = NULL;
+  g_autofree char *id = create_stream (h, &key);
+  /* The steady state: everything a publish needs is loaded. */
+  assert_serving (h, id, key);
+  guint64 rss0 = sc_harness_status_kb (h, "VmRSS");
+  const gsize big = 8 * 1024 * 1024;
+  g_autofree guint8 *payload = g_malloc (big);
+  memset (payload, SC_AMF_NULL, big);
+
+  guint16 bomb_port = send_amf_bomb (h, big, 128, payload);
+  assert_rss_within (h, rss0, "an 8 MiB AMF0 command");
+  send_amf_bomb (h, 64 * 1024, 4096, payload);
+  assert_rss_within (h, rss0, "a 64 KiB AMF0 command");
+  g_autoptr (GByteArray) w = g_byte_array_new ();
+
+  g_autoptr (GPtrArray) hogs = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < 16; i++) {
+    GSocket *s = dial_handshaken (h);
+    g_ptr_array_add (hogs, s);
+    send_set_chunk_size (s, big);
+    g_byte_array_set_size (w, 0);
+    sc_rtmp_write_message (w, big, 6, 9, 1, 0, payload, big);
+    send_all (s, w->data, w->len - 1);
+  }
+  for (guint i = 0; i < hogs->len; i++)
+    g_assert_true (server_closed (hogs->pdata[i], RECOVER_S));
+  assert_rss_within (h, rss0, "16 connections sending 8 MiB chunks");
+  assert_serving (h, id, key);
+
+  /* The bomb's close is logged once, naming the connection. */
+  g_autofree char *log = read_log (log_path);
+  g_autofree char *peer = g_strdup_printf ("127.0.0.1:%u", bomb_port);
+  guint n;
+  g_autofree char *lines = grep_log (log, peer, &n);
+  g_test_message ("%s", lines);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_nonnull (strstr (lines, "closing: message of 8388608 bytes exceeds"));
+  g_unlink (log_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -279,5 +371,6 @@ main (int argc, char **argv)
   g_test_add_func ("/rtmp-limits/fd-exhaustion", test_fd_exhaustion);
   g_test_add_func ("/rtmp-limits/connection-caps", test_connection_caps);
   g_test_add_func ("/rtmp-limits/handshake-timeout", test_handshake_timeout);
+  g_test_add_func ("/rtmp-limits/memory", test_memory);
   return g_test_run ();
 }

@@ -625,13 +625,27 @@ test_chunk_size_limits (void)
     add_u32_control (w, 1, bad[i]);
     assert_rejected (cl, w, "chunk size");
   }
-  g_autoptr (Client) cl = publishing_client (SC_RTMP_MAX_CHUNK_SIZE);
+  /* A publisher may use the largest chunks... */
+  g_autoptr (Client) cl = publishing_client (128);
   g_autoptr (GByteArray) w = g_byte_array_new ();
+  add_u32_control (w, 1, SC_RTMP_MAX_CHUNK_SIZE);
   g_autofree guint8 *data = pattern (200000, 1);
   sc_rtmp_write_message (w, SC_RTMP_MAX_CHUNK_SIZE, 6, 9, 1, 1, data, 200000);
   g_autoptr (GError) error = NULL;
   g_assert_true (feed (cl, w->data, w->len, 4096, &error));
   g_assert_cmpuint (cl->media->len, ==, 1);
+
+  /* ... a peer that has not published yet no more than 64 KiB. */
+  g_autoptr (GByteArray) most = publish_sequence (SC_RTMP_UNPUBLISHED_MAX_CHUNK_SIZE, "good-key");
+  g_autoptr (Client) ok = client_new ();
+  g_assert_true (feed (ok, most->data, most->len, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (sc_rtmp_proto_is_publishing (ok->p));
+  g_autoptr (Client) early = client_new ();
+  g_autoptr (GByteArray) big = g_byte_array_new ();
+  add_handshake (big);
+  add_u32_control (big, 1, SC_RTMP_UNPUBLISHED_MAX_CHUNK_SIZE + 1);
+  assert_rejected (early, big, "before publishing");
 }
 
 static void
@@ -660,9 +674,10 @@ test_message_limits (void)
   {
     /* Partial messages on several chunk streams add up to the limit. */
     guint chunk = 6 * 1024 * 1024;
-    g_autoptr (Client) cl = publishing_client (chunk);
+    g_autoptr (Client) cl = publishing_client (128);
     g_autofree guint8 *data = pattern (7 * 1024 * 1024, 1);
     g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_u32_control (w, 1, chunk);
     for (guint csid = 10; csid < 13; csid++) {
       g_autoptr (GPtrArray) c = message_chunks (chunk, csid, 9, 0, data,
                                                 7 * 1024 * 1024);
@@ -691,6 +706,101 @@ test_message_limits (void)
     g_byte_array_append (w, again, sizeof again);
     assert_rejected (cl, w, "inside a message");
   }
+}
+
+/* Before a publish is accepted: 64 KiB messages, 128 KiB buffered; the same
+ * bytes are fine from a publisher. */
+static void
+test_unpublished_limits (void)
+{
+  const gsize most = SC_RTMP_UNPUBLISHED_MAX_MESSAGE;
+  g_autofree guint8 *data = pattern (most + 1, 1);
+  {
+    /* Media before publishing is dropped, but the size is still checked,
+     * on the header alone. */
+    g_autoptr (Client) cl = client_new ();
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_handshake (w);
+    add_u32_control (w, 1, 4096);
+    sc_rtmp_write_message (w, 4096, 6, 9, 1, 0, data, most);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (feed (cl, w->data, w->len, 0, &error));
+    g_assert_no_error (error);
+    g_autoptr (GByteArray) over = g_byte_array_new ();
+    static const guint8 hdr[] = { 0x06, 0, 0, 0, 0x01, 0x00, 0x01, 9, 1, 0, 0, 0 };
+    g_byte_array_append (over, hdr, sizeof hdr);
+    assert_rejected (cl, over, "before publishing");
+    g_assert_cmpuint (cl->media->len, ==, 0);
+  }
+  {
+    g_autoptr (Client) cl = publishing_client (4096);
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    sc_rtmp_write_message (w, 4096, 6, 9, 1, 0, data, most + 1);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (feed (cl, w->data, w->len, 0, &error));
+    g_assert_no_error (error);
+    assert_media (cl, 0, SC_RTMP_MEDIA_VIDEO, 0, data, most + 1);
+  }
+  {
+    /* Three messages of 60 KiB, each half sent, on three chunk streams. */
+    g_autoptr (Client) cl = client_new ();
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_handshake (w);
+    add_u32_control (w, 1, 30 * 1024);
+    for (guint csid = 10; csid < 13; csid++) {
+      g_autoptr (GPtrArray) c = message_chunks (30 * 1024, csid, 9, 0, data, 60 * 1024);
+      for (guint i = 0; i < (csid < 12 ? 2 : 1); i++)
+        g_byte_array_append (w, g_bytes_get_data (c->pdata[i], NULL),
+                             g_bytes_get_size (c->pdata[i]));
+    }
+    g_autoptr (GError) error = NULL;
+    g_assert_true (feed (cl, w->data, w->len, 0, &error));
+    g_assert_no_error (error);
+    /* Two whole messages and half of one: 30 KiB buffered, and halves of
+     * five more pass the 128 KiB. */
+    g_autoptr (GByteArray) more = g_byte_array_new ();
+    for (guint csid = 13; csid < 18; csid++) {
+      g_autoptr (GPtrArray) c = message_chunks (30 * 1024, csid, 9, 0, data, 60 * 1024);
+      g_byte_array_append (more, g_bytes_get_data (c->pdata[0], NULL),
+                           g_bytes_get_size (c->pdata[0]));
+    }
+    assert_rejected (cl, more, "partial messages before publishing");
+  }
+}
+
+/* AMF0 nulls are one byte each: a command of them is as many values. */
+static void
+test_amf_values (void)
+{
+  g_autofree guint8 *nulls = g_malloc (8 * 1024 * 1024);
+  memset (nulls, SC_AMF_NULL, 8 * 1024 * 1024);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) most = sc_amf_decode_all (nulls, SC_AMF_MAX_VALUES, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (most->len, ==, SC_AMF_MAX_VALUES);
+  static const gsize over[] = { SC_AMF_MAX_VALUES + 1, 64 * 1024, 8 * 1024 * 1024 };
+  for (guint i = 0; i < G_N_ELEMENTS (over); i++) {
+    g_assert_null (sc_amf_decode_all (nulls, over[i], &error));
+    g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "values"));
+    g_clear_error (&error);
+  }
+  /* Nested values count too: an object of as many properties. */
+  g_autoptr (GByteArray) obj = g_byte_array_new ();
+  g_byte_array_append (obj, (const guint8 *) "\x03", 1);
+  for (guint i = 0; i < SC_AMF_MAX_VALUES; i++)
+    g_byte_array_append (obj, (const guint8 *) "\x00\x01k\x05", 4);
+  g_byte_array_append (obj, (const guint8 *) "\x00\x00\x09", 3);
+  g_assert_null (sc_amf_decode (obj->data, obj->len, NULL, &error));
+  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* As a command from a peer: the connection must go. */
+  g_autoptr (Client) cl = client_new ();
+  g_autoptr (GByteArray) w = g_byte_array_new ();
+  add_handshake (w);
+  sc_rtmp_write_message (w, 128, 3, 20, 0, 0, nulls, 64 * 1024);
+  assert_rejected (cl, w, "values");
 }
 
 static void
@@ -864,6 +974,8 @@ main (int argc, char **argv)
   g_test_add_func ("/rtmp-proto/csid-forms", test_csid_forms);
   g_test_add_func ("/rtmp-proto/limits/chunk-size", test_chunk_size_limits);
   g_test_add_func ("/rtmp-proto/limits/messages", test_message_limits);
+  g_test_add_func ("/rtmp-proto/limits/unpublished", test_unpublished_limits);
+  g_test_add_func ("/rtmp-proto/limits/amf-values", test_amf_values);
   g_test_add_func ("/rtmp-proto/limits/commands", test_command_errors);
   g_test_add_func ("/rtmp-proto/truncated-input", test_truncated_input);
   g_test_add_func ("/rtmp-proto/refusals", test_refusals);
