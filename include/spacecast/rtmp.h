@@ -27,7 +27,9 @@ typedef struct {
    * On FALSE with error: SC_ERROR_NOT_FOUND -> onStatus
    * NetStream.Publish.BadName, SC_ERROR_FORBIDDEN/UNAUTHORIZED ->
    * NetStream.Publish.Unauthorized (anything else -> BadName); then the
-   * connection is closed.  No media is delivered before acceptance. */
+   * connection is closed.  No media is delivered before acceptance.  The
+   * error message is logged and sent to the peer: @stream_name is a
+   * secret, and the server itself never logs it, so it must not be in it. */
   gboolean (*publish) (ScRtmpConn *conn, const char *app,
                        const char *stream_name, gpointer user_data,
                        GError **error);
@@ -73,6 +75,9 @@ void          sc_rtmp_conn_set_user_data (ScRtmpConn *conn, gpointer data);
 gpointer      sc_rtmp_conn_get_user_data (ScRtmpConn *conn);
 /* "127.0.0.1:54321" */
 const char   *sc_rtmp_conn_get_peer     (ScRtmpConn *conn);
+/* From 1, in the order connections arrive: the N of the server's "rtmp conn
+ * N (peer): ..." log lines, for the embedder's own lines to name. */
+guint64       sc_rtmp_conn_get_id       (ScRtmpConn *conn);
 
 
 G_END_DECLS

@@ -44,6 +44,7 @@ struct _ScRtmpServer {
   guint idle_timeout_ms;
   guint max_connections;
   guint max_unpublished;
+  guint64 last_conn_id;
   GSource *refused_report;      /* while newcomers are being refused */
   guint n_refused;              /* since the last report */
 };
@@ -62,6 +63,7 @@ struct _Listener {
 
 struct _ScRtmpConn {
   gint ref;
+  guint64 id;
   ScRtmpServer *server;         /* NULL once closed */
   GIOStream *stream;
   GSocket *socket;
@@ -110,13 +112,30 @@ conn_unref (ScRtmpConn *c)
   g_free (c);
 }
 
+/* A line about a connection names it by id and peer, never by what it
+ * asked for: the stream name it publishes to is a secret key. */
+static void conn_log (ScRtmpConn *c, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+conn_log (ScRtmpConn *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *what = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  char id[24];
+  g_snprintf (id, sizeof id, "%" G_GUINT64_FORMAT, c->id);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RTMP_CONN", id,
+                    "MESSAGE", "rtmp conn %s (%s): %s", id, c->peer, what);
+}
+
 void
 sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
 {
   if (c->closing)
     return;
   c->closing = TRUE;
-  g_message ("rtmp %s: closing: %s", c->peer, reason ? reason : "closed");
+  conn_log (c, "closing: %s", reason ? reason : "closed");
   ScRtmpServer *s = c->server;
   if (c->timeout) {
     g_source_destroy (c->timeout);
@@ -194,8 +213,7 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
           g_source_destroy (c->timeout);
           g_clear_pointer (&c->timeout, g_source_unref);
         }
-        g_message ("rtmp %s: publishing %s/%s", c->peer, ev->app,
-                   ev->stream_name);
+        conn_log (c, "publishing");
         if (s->idle_timeout_ms) {
           c->idle_check = g_timeout_source_new (MIN (IDLE_CHECK_MS,
                                                      s->idle_timeout_ms));
@@ -205,8 +223,8 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
       } else {
         sc_rtmp_proto_reject_publish (p, error);
         sc_rtmp_proto_stop (p);
-        c->close_after_flush = g_strdup_printf ("publish %s/%s refused: %s",
-            ev->app, ev->stream_name, error ? error->message : "refused");
+        c->close_after_flush = g_strdup_printf ("publish refused: %s",
+            error ? error->message : "refused");
       }
       break;
     }
@@ -219,8 +237,7 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
       /* The publisher is gone now, but encoders (rtmp2sink) treat the server
        * hanging up right after deleteStream as an error: let them close
        * first, within a grace period. */
-      g_message ("rtmp %s: unpublished %s/%s", c->peer, ev->app,
-                 ev->stream_name);
+      conn_log (c, "unpublished");
       if (c->accepted) {
         c->accepted = FALSE;
         if (s->cb.closed)
@@ -390,30 +407,29 @@ conn_new (ScRtmpServer *s, GSocketConnection *connection, gboolean tls)
     refuse (s, connection, refusal);
     return;
   }
-  GIOStream *stream = G_IO_STREAM (g_object_ref (connection));
-  g_autofree char *peer = peer_name (connection);
-  if (tls) {
-    g_autoptr (GError) error = NULL;
-    GIOStream *t = g_tls_server_connection_new (stream, s->cert, &error);
-    g_object_unref (stream);
-    if (!t) {
-      g_message ("rtmp %s: closing: TLS setup failed: %s", peer,
-                 error->message);
-      return;
-    }
-    stream = t;
-  }
   ScRtmpConn *c = g_new0 (ScRtmpConn, 1);
   c->ref = 1;
+  c->id = ++s->last_conn_id;
   c->server = s;
-  c->stream = stream;
+  c->stream = G_IO_STREAM (g_object_ref (connection));
   c->socket = g_object_ref (g_socket_connection_get_socket (connection));
-  c->peer = g_steal_pointer (&peer);
+  c->peer = peer_name (connection);
   c->cancel = g_cancellable_new ();
   c->rbuf = g_malloc (READ_SIZE);
   c->proto = sc_rtmp_proto_new (on_event, c);
   s->conns = g_list_prepend (s->conns, c);
   s->n_conns++;
+  if (tls) {
+    g_autoptr (GError) error = NULL;
+    GIOStream *t = g_tls_server_connection_new (c->stream, s->cert, &error);
+    if (!t) {
+      g_autofree char *why = g_strdup_printf ("TLS setup failed: %s", error->message);
+      sc_rtmp_conn_close (c, why);
+      return;
+    }
+    g_object_unref (c->stream);
+    c->stream = t;
+  }
   if (s->publish_timeout_ms)
     conn_start_timeout (c, s->publish_timeout_ms,
                         "no publish within the time limit");
@@ -631,4 +647,10 @@ const char *
 sc_rtmp_conn_get_peer (ScRtmpConn *c)
 {
   return c->peer;
+}
+
+guint64
+sc_rtmp_conn_get_id (ScRtmpConn *c)
+{
+  return c->id;
 }

@@ -355,7 +355,50 @@ test_memory (void)
   g_autofree char *lines = grep_log (log, peer, &n);
   g_test_message ("%s", lines);
   g_assert_cmpuint (n, ==, 1);
+  g_assert_nonnull (strstr (lines, "rtmp conn "));
   g_assert_nonnull (strstr (lines, "closing: message of 8388608 bytes exceeds"));
+  g_unlink (log_path);
+}
+
+static void
+test_no_key_in_logs (void)
+{
+  const char *args[] = { "--log-level=debug", NULL };
+  g_autofree char *log_path = tmp_log_path ();
+  ScHarness *h = sc_harness_start_logged (args, log_path);
+  g_autofree char *key = NULL, *disabled_key = NULL;
+  g_autofree char *id = create_stream (h, &key);
+  g_autofree char *disabled_id = create_stream (h, &disabled_key);
+  g_autofree char *unknown_key = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
+
+  assert_serving (h, id, key);
+  g_autofree char *disable = g_strdup_printf ("/video/v1/live-streams/%s/disable", disabled_id);
+  g_autoptr (ScResponse) r = sc_harness_request (h, "PUT", disable, NULL);
+  g_assert_cmpuint (r->status, ==, 200);
+  const char *refused[] = { disabled_key, unknown_key };
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    GSubprocess *p = sc_harness_ffmpeg_publish (h, refused[i], 5);
+    int status = 0;
+    g_assert_true (sc_harness_wait_exit (p, 60, &status));
+    g_assert_cmpint (status, !=, 0);
+    g_object_unref (p);
+  }
+  sc_harness_free (h);
+
+  /* No key reaches the log... */
+  g_autofree char *log = read_log (log_path);
+  g_assert_null (strstr (log, key));
+  g_assert_null (strstr (log, disabled_key));
+  g_assert_null (strstr (log, unknown_key));
+  /* ... though the publishes are there, named by live stream and
+   * connection. */
+  guint n;
+  g_autofree char *rtmp_lines = grep_log (log, "rtmp conn ", &n);
+  g_test_message ("%s", rtmp_lines);
+  g_assert_cmpuint (n, >=, 3);
+  g_autofree char *live = g_strdup_printf ("live stream %s", id);
+  g_assert_nonnull (strstr (log, live));
+  g_assert_nonnull (strstr (log, "refused"));
   g_unlink (log_path);
 }
 
@@ -372,5 +415,6 @@ main (int argc, char **argv)
   g_test_add_func ("/rtmp-limits/connection-caps", test_connection_caps);
   g_test_add_func ("/rtmp-limits/handshake-timeout", test_handshake_timeout);
   g_test_add_func ("/rtmp-limits/memory", test_memory);
+  g_test_add_func ("/rtmp-limits/no-key-in-logs", test_no_key_in_logs);
   return g_test_run ();
 }
