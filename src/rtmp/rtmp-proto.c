@@ -180,7 +180,8 @@ sc_rtmp_write_message (GByteArray *out, guint chunk_size, guint32 csid,
       }
       g_byte_array_append (out, h, n);
     }
-    g_byte_array_append (out, payload + off, c);
+    if (c > 0)                  /* an empty payload may be NULL */
+      g_byte_array_append (out, payload + off, c);
     off += c;
   } while (off < len);
 }

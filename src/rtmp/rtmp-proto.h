@@ -57,6 +57,7 @@ void         sc_amf_free        (ScAmfValue *v);
 /* Property of an OBJECT/ECMA_ARRAY, or NULL. */
 ScAmfValue  *sc_amf_get         (const ScAmfValue *obj, const char *name);
 const char  *sc_amf_get_string  (const ScAmfValue *obj, const char *name);
+/* The same values, encoding alike (numbers compare by their bits). */
 gboolean     sc_amf_equal       (const ScAmfValue *a, const ScAmfValue *b);
 
 void         sc_amf_encode      (GByteArray *out, const ScAmfValue *v);

@@ -1,9 +1,32 @@
 /* The RTMP parser and AMF0 codec with no network: a scripted client talks
  * to sc_rtmp_proto byte by byte, and every wire limit must end in a clean
  * GError. */
+#include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include "spacecast/core.h"
 #include "rtmp/rtmp-proto.h"
+
+/* With SC_FUZZ_SEEDS=DIR, what these tests feed becomes the fuzzers' seeds
+ * (tests/fuzz/corpus is made so): DIR/rtmp-chunk/ gets every client's
+ * session, DIR/amf-roundtrip/ every command body, each named by its SHA-1. */
+#define SEED_MAX (16 * 1024)
+
+static void
+write_seed (const char *fuzzer, const guint8 *d, gsize len)
+{
+  const char *dir = g_getenv ("SC_FUZZ_SEEDS");
+  if (!dir)
+    return;
+  len = MIN (len, SEED_MAX);
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, d, len);
+  g_autofree char *sub = g_build_filename (dir, fuzzer, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (sub, sum, NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, (const char *) d, len, &error);
+  g_assert_no_error (error);
+}
 
 /* ---- AMF0 ---- */
 
@@ -16,6 +39,8 @@ sample_value (void)
   sc_amf_set (o, "t", sc_amf_boolean (TRUE));
   sc_amf_set (o, "f", sc_amf_boolean (FALSE));
   sc_amf_set (o, "nul", sc_amf_null ());
+  sc_amf_set (o, "nan", sc_amf_number (NAN));
+  sc_amf_set (o, "-0", sc_amf_number (-0.0));
   sc_amf_set (o, "undef", sc_amf_undefined ());
   sc_amf_set (o, "", sc_amf_string (""));
   g_autofree char *big = g_strnfill (70000, 'x');
@@ -42,6 +67,7 @@ test_amf_round_trip (void)
   sc_amf_encode (enc, v);
   gsize consumed = 0;
   g_autoptr (GError) error = NULL;
+  write_seed ("amf-roundtrip", enc->data, enc->len);
   g_autoptr (ScAmfValue) back = sc_amf_decode (enc->data, enc->len, &consumed,
                                                &error);
   g_assert_no_error (error);
@@ -52,6 +78,9 @@ test_amf_round_trip (void)
   g_assert_cmpuint (strlen (sc_amf_get_string (back, "long")), ==, 70000);
   g_assert_cmpfloat (sc_amf_get (sc_amf_get (back, "meta"), "width")->number,
                      ==, 1920);
+  /* Equal means encoded alike: bit for bit. */
+  g_autoptr (ScAmfValue) zero = sc_amf_number (0);
+  g_assert_false (sc_amf_equal (sc_amf_get (back, "-0"), zero));
 
   /* Re-encoding what was decoded gives the same bytes. */
   g_autoptr (GByteArray) enc2 = g_byte_array_new ();
@@ -65,6 +94,7 @@ test_amf_round_trip (void)
   sc_amf_encode (seq, name);
   sc_amf_encode (seq, txid);
   sc_amf_encode (seq, v);
+  write_seed ("amf-roundtrip", seq->data, seq->len);
   g_autoptr (GPtrArray) all = sc_amf_decode_all (seq->data, seq->len, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (all->len, ==, 3);
@@ -174,6 +204,7 @@ typedef struct {
   char *app, *name;
   ScErrorCode refuse;       /* SC_ERROR_INVALID = accept */
   GByteArray *out;          /* all server output so far */
+  GByteArray *fed;          /* the session's first SEED_MAX bytes */
 } Client;
 
 static void
@@ -215,6 +246,7 @@ client_new (void)
   cl->p = sc_rtmp_proto_new (on_event, cl);
   cl->media = g_ptr_array_new_with_free_func ((GDestroyNotify) media_free);
   cl->out = g_byte_array_new ();
+  cl->fed = g_byte_array_new ();
   cl->refuse = SC_ERROR_INVALID;
   return cl;
 }
@@ -222,6 +254,12 @@ client_new (void)
 static void
 client_free (Client *cl)
 {
+  /* fuzz-rtmp-chunk's first byte: the session has its own handshake, and
+   * whether publishes are refused. */
+  guint8 mode = 0x02 | (cl->refuse != SC_ERROR_INVALID);
+  g_byte_array_prepend (cl->fed, &mode, 1);
+  write_seed ("rtmp-chunk", cl->fed->data, cl->fed->len);
+  g_byte_array_unref (cl->fed);
   sc_rtmp_proto_free (cl->p);
   g_ptr_array_unref (cl->media);
   g_byte_array_unref (cl->out);
@@ -236,6 +274,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
 static gboolean
 feed (Client *cl, const guint8 *d, gsize len, gsize step, GError **error)
 {
+  g_byte_array_append (cl->fed, d, MIN (len, SEED_MAX - cl->fed->len));
   gsize off = 0;
   gboolean ok = TRUE;
   do {
@@ -261,6 +300,7 @@ add_command (GByteArray *wire, guint chunk, guint32 sid, ...)
     sc_amf_free (v);
   }
   va_end (ap);
+  write_seed ("amf-roundtrip", body->data, body->len);
   sc_rtmp_write_message (wire, chunk, 3, 20, sid, 0, body->data, body->len);
 }
 
@@ -389,6 +429,7 @@ find_command (GPtrArray *msgs, const char *name, guint nth)
     if (m->type != 20)
       continue;
     g_autoptr (GError) error = NULL;
+    write_seed ("amf-roundtrip", m->payload->data, m->payload->len);
     GPtrArray *v = sc_amf_decode_all (m->payload->data, m->payload->len, &error);
     g_assert_no_error (error);
     ScAmfValue *n = v->pdata[0];
@@ -868,6 +909,14 @@ test_command_errors (void)
     add_command (w, 128, 0, sc_amf_string ("connect"), sc_amf_number (1),
                  sc_amf_null (), NULL);
     assert_rejected (cl, w, "without an app");
+  }
+  {
+    /* An empty command (its bytes NULL, once reassembled). */
+    g_autoptr (Client) cl = client_new ();
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_handshake (w);
+    sc_rtmp_write_message (w, 128, 3, 20, 0, 0, NULL, 0);
+    assert_rejected (cl, w, "transaction id");
   }
 }
 
