@@ -794,3 +794,21 @@ sc_harness_status_kb (ScHarness *h, const char *field)
   g_assert_nonnull (line);
   return g_ascii_strtoull (line + strlen (key), NULL, 10);
 }
+
+/* ---- seeds for the fuzzers ------------------------------------------------- */
+
+void
+sc_harness_fuzz_seed (const char *fuzzer, const guint8 *data, gsize len)
+{
+  const char *dir = g_getenv ("SC_FUZZ_SEEDS");
+  if (!dir)
+    return;
+  len = MIN (len, SC_HARNESS_FUZZ_SEED_MAX);
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, data, len);
+  g_autofree char *sub = g_build_filename (dir, fuzzer, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (sub, sum, NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, (const char *) data, (gssize) len, &error);
+  g_assert_no_error (error);
+}

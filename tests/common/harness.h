@@ -164,3 +164,10 @@ guint64      sc_harness_cpu_ticks      (ScHarness *h);
 double       sc_harness_cpu_share      (ScHarness *h, double seconds);
 /* A kB field of /proc/PID/status ("VmRSS", "VmHWM"). */
 guint64      sc_harness_status_kb      (ScHarness *h, const char *field);
+
+/* Seeds for the fuzzers (tests/fuzz): with SC_FUZZ_SEEDS=DIR set, a unit
+ * test's input (its first SC_HARNESS_FUZZ_SEED_MAX bytes) goes to
+ * DIR/@fuzzer/<its SHA-1>, so that `SC_FUZZ_SEEDS=tests/fuzz/corpus
+ * build/tests/test-X` refreshes fuzz-@fuzzer's seed corpus.  Without, nothing. */
+#define SC_HARNESS_FUZZ_SEED_MAX (16 * 1024)
+void         sc_harness_fuzz_seed      (const char *fuzzer, const guint8 *data, gsize len);

@@ -4,7 +4,10 @@
 # of them crashed, leaked, hung or failed an assertion.
 #   tests/fuzz/run.sh [SECONDS] [NAME...]      (NAME as in fuzz-NAME.c)
 # The working corpus grows in build-fuzz/corpus/NAME across runs; seeds come
-# from tests/fuzz/corpus/NAME, a crashing input lands in build-fuzz/crash-*.
+# from tests/fuzz/corpus/NAME (unit tests write them there with
+# SC_FUZZ_SEEDS=tests/fuzz/corpus, see sc_harness_fuzz_seed), and a crashing
+# input lands in build-fuzz/crash-NAME-*, to rerun as
+# build-fuzz/tests/fuzz/fuzz-NAME FILE.
 set -u
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
