@@ -158,10 +158,10 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
   if (c->published)
     s->n_published--;
   c->server = NULL;
-  /* Every callback that can get here holds a reference of its own (an
-   * operation in flight), so @c outlives the caller's use of it; the
-   * server's goes now, not from an idle source, which a busy loop starves
-   * while the fd stays open. */
+  /* The server's reference goes now, not from an idle source: a busy loop
+   * starved those, and every closed connection kept its fd.  A caller that
+   * still uses @c afterwards is a read or write completing (or a callback
+   * inside one), which holds a reference of its own. */
   conn_unref (c);
 }
 

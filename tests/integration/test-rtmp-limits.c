@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include "rtmp/rtmp-proto.h"
 
 #define FD_LIMIT 1024
@@ -312,8 +313,9 @@ send_amf_bomb (ScHarness *h, gsize len, guint chunk, const guint8 *nulls)
 }
 
 /* Commands of AMF0 nulls (8 M values; 64 K within the size allowed before
- * publishing), then every connection the daemon admits before publishing
- * holding an 8 MiB chunk it never finishes. */
+ * publishing), then as many connections as the daemon admits before
+ * publishing: half of them sending an 8 MiB chunk, half holding all the
+ * partial messages allowed and most of one more chunk. */
 static void
 test_memory (void)
 {
@@ -334,18 +336,31 @@ test_memory (void)
   assert_rss_within (h, rss0, "a 64 KiB AMF0 command");
   g_autoptr (GByteArray) w = g_byte_array_new ();
 
+  const gsize chunk = 32 * 1024, header = 12;
   g_autoptr (GPtrArray) hogs = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < 16; i++) {
     GSocket *s = dial_handshaken (h);
     g_ptr_array_add (hogs, s);
-    send_set_chunk_size (s, big);
-    g_byte_array_set_size (w, 0);
-    sc_rtmp_write_message (w, big, 6, 9, 1, 0, payload, big);
-    send_all (s, w->data, w->len - 1);
+    if (i % 2 == 0) {
+      send_set_chunk_size (s, big);
+      g_byte_array_set_size (w, 0);
+      sc_rtmp_write_message (w, big, 6, 9, 1, 0, payload, big);
+      send_all (s, w->data, w->len - 1);
+      continue;
+    }
+    send_set_chunk_size (s, chunk);
+    for (guint csid = 4; csid < 9; csid++) {
+      g_byte_array_set_size (w, 0);
+      sc_rtmp_write_message (w, chunk, csid, 9, 1, 0, payload, 2 * chunk);
+      g_assert_true (send_all (s, w->data, header + chunk - (csid == 8)));
+    }
   }
-  for (guint i = 0; i < hogs->len; i++)
+  for (guint i = 0; i < hogs->len; i += 2)
     g_assert_true (server_closed (hogs->pdata[i], RECOVER_S));
-  assert_rss_within (h, rss0, "16 connections sending 8 MiB chunks");
+  for (guint i = 1; i < hogs->len; i += 2)
+    g_assert_false (server_closed (hogs->pdata[i], 0.1));
+  assert_rss_within (h, rss0, "16 connections with big chunks or all the partial messages allowed");
+  g_ptr_array_set_size (hogs, 0);
   assert_serving (h, id, key);
 
   /* The bomb's close is logged once, naming the connection. */
