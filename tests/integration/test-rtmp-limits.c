@@ -254,8 +254,13 @@ test_connection_caps (void)
   g_assert_false (server_closed (a, 0.5));
   g_assert_false (server_closed (b, 0.5));
 
-  /* With one of them gone, an encoder gets in and publishes... */
+  /* With one of them gone (the daemon has let go of it), an encoder gets
+   * in and publishes... */
+  guint fds = sc_harness_count_fds (h);
   g_socket_close (a, NULL);
+  gint64 deadline = g_get_monotonic_time () + (gint64) (RECOVER_S * G_USEC_PER_SEC);
+  while (sc_harness_count_fds (h) >= fds && g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
   GSubprocess *p = sc_harness_ffmpeg_publish (h, key, 60);
   g_autofree char *path = stream_path (id);
   g_assert_true (sc_harness_wait_member (h, path, "status", "active", RECOVER_S));
