@@ -27,7 +27,9 @@ typedef struct {
    * On FALSE with error: SC_ERROR_NOT_FOUND -> onStatus
    * NetStream.Publish.BadName, SC_ERROR_FORBIDDEN/UNAUTHORIZED ->
    * NetStream.Publish.Unauthorized (anything else -> BadName); then the
-   * connection is closed.  No media is delivered before acceptance. */
+   * connection is closed.  No media is delivered before acceptance.  The
+   * error message is logged and sent to the peer: @stream_name is a
+   * secret, and the server itself never logs it, so it must not be in it. */
   gboolean (*publish) (ScRtmpConn *conn, const char *app,
                        const char *stream_name, gpointer user_data,
                        GError **error);
@@ -49,8 +51,15 @@ gboolean      sc_rtmp_server_listen_tls (ScRtmpServer *s, const char *host,
                                          guint16 port, GTlsCertificate *cert,
                                          GError **error);
 /* A connection that has not been accepted as a publisher this long after it
- * was accepted is dropped.  Default 10000 ms; applies to new connections. */
+ * was accepted is dropped.  Default 10000 ms, 0 for none; applies to new
+ * connections. */
 void          sc_rtmp_server_set_publish_timeout (ScRtmpServer *s, guint ms);
+/* At most @max_connections open at once, of which at most @max_unpublished
+ * not yet accepted as publishers: a newcomer beyond either is closed at
+ * once.  0 is no limit.  Defaults 128 and 16. */
+void          sc_rtmp_server_set_max_connections (ScRtmpServer *s,
+                                                  guint max_connections,
+                                                  guint max_unpublished);
 /* An accepted publisher that sends nothing this long is dropped (a stalled
  * encoder behind a live TCP connection).  Default 30000 ms; 0 disables. */
 void          sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms);
@@ -66,6 +75,9 @@ void          sc_rtmp_conn_set_user_data (ScRtmpConn *conn, gpointer data);
 gpointer      sc_rtmp_conn_get_user_data (ScRtmpConn *conn);
 /* "127.0.0.1:54321" */
 const char   *sc_rtmp_conn_get_peer     (ScRtmpConn *conn);
+/* From 1, in the order connections arrive: the N of the server's "rtmp conn
+ * N (peer): ..." log lines, for the embedder's own lines to name. */
+guint64       sc_rtmp_conn_get_id       (ScRtmpConn *conn);
 
 
 G_END_DECLS

@@ -64,14 +64,15 @@ on_publish (ScRtmpConn *conn, const char *app, const char *key, gpointer user_da
   /* The index finds the candidate; the key itself is compared in constant
    * time so a near miss takes as long as a far one. */
   if (!ls || !sc_core_secret_equal (json_object_get_string_member (ls, "stream_key"), key)) {
-    g_message ("rtmp %s: refused publish on an unknown stream key", sc_rtmp_conn_get_peer (conn));
+    /* The RTMP server logs the refusal with this message; never the key. */
     g_set_error (error, SC_ERROR, SC_ERROR_NOT_FOUND, "unknown stream key");
     return FALSE;
   }
   Stream *s = sc_ingest_stream_get (ing, ls);
   refresh_settings (s, ls);
   if (!sc_livestate_publish_allowed (&s->state)) {
-    g_message ("live stream %s: refused publish from %s: disabled", s->id, sc_rtmp_conn_get_peer (conn));
+    g_message ("live stream %s: publish refused on rtmp conn %" G_GUINT64_FORMAT ": disabled", s->id,
+               sc_rtmp_conn_get_id (conn));
     g_set_error (error, SC_ERROR, SC_ERROR_FORBIDDEN, "live stream is disabled");
     return FALSE;
   }
@@ -85,7 +86,8 @@ on_publish (ScRtmpConn *conn, const char *app, const char *key, gpointer user_da
   s->conn_id = ev.connection_id;
   s->media_seen = FALSE;
   sc_rtmp_conn_set_user_data (conn, s);
-  g_message ("live stream %s: encoder %s connected", s->id, sc_rtmp_conn_get_peer (conn));
+  g_message ("live stream %s: encoder connected on rtmp conn %" G_GUINT64_FORMAT " (%s)", s->id,
+             sc_rtmp_conn_get_id (conn), sc_rtmp_conn_get_peer (conn));
   sc_ingest_dispatch (ing, s, &ev);
   if (old)
     sc_rtmp_conn_close (old, "replaced by a new publisher on the same stream key");
@@ -134,7 +136,8 @@ on_closed (ScRtmpConn *conn, gpointer user_data)
   Stream *s = sc_rtmp_conn_get_user_data (conn);
   if (!s)
     return;
-  g_message ("live stream %s: encoder disconnected", s->id);
+  g_message ("live stream %s: encoder on rtmp conn %" G_GUINT64_FORMAT " disconnected", s->id,
+             sc_rtmp_conn_get_id (conn));
   s->conn = NULL;
   ScLiveEvent ev = { .type = SC_LIVE_EV_DISCONNECTED, .connection_id = s->conn_id };
   sc_ingest_dispatch (s->ingest, s, &ev);
@@ -216,6 +219,9 @@ sc_ingest_new (ScApi *api, GError **error)
   ing->config = sc_api_get_config (api);
   ing->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) stream_free);
   ing->rtmp = sc_rtmp_server_new (&callbacks, ing);
+  sc_rtmp_server_set_publish_timeout (ing->rtmp, MIN (ing->config->rtmp_handshake_timeout_s, G_MAXUINT / 1000) * 1000);
+  sc_rtmp_server_set_max_connections (ing->rtmp, ing->config->rtmp_max_connections,
+                                      ing->config->rtmp_max_unpublished);
 
   if (ing->config->thumbnail_workers == 0) {
     g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "thumbnail-workers must be at least 1");

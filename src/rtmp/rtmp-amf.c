@@ -1,6 +1,6 @@
 /* AMF0 encoding and decoding for RTMP commands.  The decoder is bounded by
- * the input length and SC_AMF_MAX_DEPTH, so a hostile message can cost no
- * more than its own size in memory. */
+ * the input length, SC_AMF_MAX_DEPTH and SC_AMF_MAX_VALUES, so a hostile
+ * message costs at most a small multiple of its own size in memory. */
 #include "rtmp-proto.h"
 #include "spacecast/core.h"
 
@@ -99,7 +99,8 @@ sc_amf_equal (const ScAmfValue *a, const ScAmfValue *b)
   switch (a->type) {
     case SC_AMF_NUMBER:
     case SC_AMF_DATE:
-      return a->number == b->number;
+      /* As encoded: a NaN equals itself, -0 is not 0. */
+      return memcmp (&a->number, &b->number, sizeof a->number) == 0;
     case SC_AMF_BOOLEAN:
       return a->boolean == b->boolean;
     case SC_AMF_STRING:
@@ -216,7 +217,18 @@ sc_amf_encode (GByteArray *out, const ScAmfValue *v)
 
 typedef struct {
   const guint8 *p, *end;
+  guint n_values;
 } Reader;
+
+static Reader
+reader_new (const guint8 *data, gsize len)
+{
+  /* An empty message's bytes may be NULL, and NULL + 0 is undefined. */
+  static const guint8 nothing[1];
+  if (len == 0)
+    data = nothing;
+  return (Reader) { data, data + len, 0 };
+}
 
 static gboolean
 need (Reader *r, gsize n, GError **error)
@@ -284,6 +296,11 @@ decode_value (Reader *r, guint depth, GError **error)
   if (depth > SC_AMF_MAX_DEPTH) {
     g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
                  "AMF0 nesting deeper than %d", SC_AMF_MAX_DEPTH);
+    return NULL;
+  }
+  if (++r->n_values > SC_AMF_MAX_VALUES) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
+                 "more than %d AMF0 values", SC_AMF_MAX_VALUES);
     return NULL;
   }
   if (!need (r, 1, error))
@@ -368,10 +385,11 @@ decode_value (Reader *r, guint depth, GError **error)
 ScAmfValue *
 sc_amf_decode (const guint8 *data, gsize len, gsize *consumed, GError **error)
 {
-  Reader r = { data, data + len };
+  Reader r = reader_new (data, len);
+  const guint8 *start = r.p;
   ScAmfValue *v = decode_value (&r, 0, error);
   if (v && consumed)
-    *consumed = r.p - data;
+    *consumed = r.p - start;
   return v;
 }
 
@@ -380,7 +398,7 @@ sc_amf_decode_all (const guint8 *data, gsize len, GError **error)
 {
   g_autoptr (GPtrArray) vals =
       g_ptr_array_new_with_free_func ((GDestroyNotify) sc_amf_free);
-  Reader r = { data, data + len };
+  Reader r = reader_new (data, len);
   while (r.p < r.end) {
     ScAmfValue *v = decode_value (&r, 0, error);
     if (!v)

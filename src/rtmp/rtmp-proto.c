@@ -52,6 +52,7 @@ struct _ScRtmpProto {
   ChunkStream cs[SC_RTMP_MAX_CHUNK_STREAMS];
   guint n_cs;
   gboolean connected, stream_created, publish_pending, publishing, stopped;
+  gboolean trusted;             /* a publish was accepted: full limits */
   char *app;
   char *stream_name;
   guint32 publish_stream_id;
@@ -179,7 +180,8 @@ sc_rtmp_write_message (GByteArray *out, guint chunk_size, guint32 csid,
       }
       g_byte_array_append (out, h, n);
     }
-    g_byte_array_append (out, payload + off, c);
+    if (c > 0)                  /* an empty payload may be NULL */
+      g_byte_array_append (out, payload + off, c);
     off += c;
   } while (off < len);
 }
@@ -244,6 +246,7 @@ sc_rtmp_proto_accept_publish (ScRtmpProto *p)
   g_return_if_fail (p->publish_pending);
   p->publish_pending = FALSE;
   p->publishing = TRUE;
+  p->trusted = TRUE;
   send_status (p, "status", "NetStream.Publish.Start", "Start publishing");
 }
 
@@ -411,8 +414,11 @@ handle_message (ScRtmpProto *p, ChunkStream *cs, const guint8 *d, gsize len,
       if (len < 4)
         return proto_error (error, "short set-chunk-size");
       guint32 v = rd_be (d, 4);
-      if (v == 0 || v > SC_RTMP_MAX_CHUNK_SIZE)
-        return proto_error (error, "bad chunk size %u", v);
+      guint32 max = p->trusted ? SC_RTMP_MAX_CHUNK_SIZE :
+          SC_RTMP_UNPUBLISHED_MAX_CHUNK_SIZE;
+      if (v == 0 || v > max)
+        return proto_error (error, "bad chunk size %u (1 to %u%s)", v, max,
+                            p->trusted ? "" : " before publishing");
       p->in_chunk_size = v;
       return TRUE;
     }
@@ -535,9 +541,12 @@ parse_chunk (ScRtmpProto *p, const guint8 *d, gsize avail, GError **error)
   if (cont && fmt != 3)
     CHUNK_FAIL ("chunk stream %u: new header inside a message", csid);
   guint32 msg_len = fmt < 2 ? rd_be (h + 3, 3) : cs->msg_len;
-  if (!cont && msg_len > p->max_message)
+  gsize max_message = p->trusted ? p->max_message :
+      MIN (p->max_message, SC_RTMP_UNPUBLISHED_MAX_MESSAGE);
+  if (!cont && msg_len > max_message)
     CHUNK_FAIL ("message of %u bytes exceeds the %" G_GSIZE_FORMAT
-                        " byte limit", msg_len, p->max_message);
+                " byte limit%s", msg_len, max_message,
+                p->trusted ? "" : " before publishing");
   gsize have = cont ? cs->buf->len : 0;
   gsize payload = MIN (p->in_chunk_size, msg_len - have);
   if (avail < n + payload)
@@ -567,9 +576,11 @@ parse_chunk (ScRtmpProto *p, const guint8 *d, gsize avail, GError **error)
       cs->ext = ext;
     cs->buf = g_byte_array_sized_new (MIN (msg_len, 65536));
   }
-  if (p->buffered + payload > SC_RTMP_MAX_BUFFERED)
-    CHUNK_FAIL ("more than %d bytes of partial messages",
-                        SC_RTMP_MAX_BUFFERED);
+  gsize max_buffered = p->trusted ? SC_RTMP_MAX_BUFFERED :
+      SC_RTMP_UNPUBLISHED_MAX_BUFFERED;
+  if (p->buffered + payload > max_buffered)
+    CHUNK_FAIL ("more than %" G_GSIZE_FORMAT " bytes of partial messages%s",
+                max_buffered, p->trusted ? "" : " before publishing");
   g_byte_array_append (cs->buf, d + n, payload);
   p->buffered += payload;
   n += payload;

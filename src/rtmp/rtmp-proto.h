@@ -1,7 +1,8 @@
 /* RTMP wire protocol, server side, with no I/O: bytes in, events and reply
  * bytes out.  Everything read from the wire is bounded (chunk size, message
- * size, bytes buffered, number of chunk streams, AMF nesting) and any
- * violation is a GError, never a crash or an unbounded allocation. */
+ * size, bytes buffered, number of chunk streams, AMF values and nesting),
+ * tighter until a publish is accepted, and any violation is a GError, never
+ * a crash or an unbounded allocation. */
 #pragma once
 
 #include <glib.h>
@@ -26,6 +27,9 @@ typedef enum {
 } ScAmfType;
 
 #define SC_AMF_MAX_DEPTH 16
+/* Values in one decode (every nested one counts).  A command carries a few
+ * dozen; without a cap, 8 MiB of one-byte nulls is 8 M allocations. */
+#define SC_AMF_MAX_VALUES 1024
 
 typedef struct _ScAmfValue ScAmfValue;
 struct _ScAmfValue {
@@ -53,6 +57,7 @@ void         sc_amf_free        (ScAmfValue *v);
 /* Property of an OBJECT/ECMA_ARRAY, or NULL. */
 ScAmfValue  *sc_amf_get         (const ScAmfValue *obj, const char *name);
 const char  *sc_amf_get_string  (const ScAmfValue *obj, const char *name);
+/* The same values, encoding alike (numbers compare by their bits). */
 gboolean     sc_amf_equal       (const ScAmfValue *a, const ScAmfValue *b);
 
 void         sc_amf_encode      (GByteArray *out, const ScAmfValue *v);
@@ -71,6 +76,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScAmfValue, sc_amf_free)
 #define SC_RTMP_DEFAULT_MAX_MESSAGE (8 * 1024 * 1024)
 #define SC_RTMP_MAX_BUFFERED      (16 * 1024 * 1024)
 #define SC_RTMP_MAX_CHUNK_STREAMS 64
+/* Until a publish is accepted the peer has proved nothing (no key): it gets
+ * room for the commands that lead there and no more. */
+#define SC_RTMP_UNPUBLISHED_MAX_CHUNK_SIZE (64 * 1024)
+#define SC_RTMP_UNPUBLISHED_MAX_MESSAGE    (64 * 1024)
+#define SC_RTMP_UNPUBLISHED_MAX_BUFFERED   (128 * 1024)
 #define SC_RTMP_OUT_CHUNK_SIZE    4096
 #define SC_RTMP_STREAM_ID         1
 
@@ -96,6 +106,8 @@ typedef void (*ScRtmpEventFunc) (ScRtmpProto *p, const ScRtmpEvent *ev,
 
 ScRtmpProto *sc_rtmp_proto_new      (ScRtmpEventFunc func, gpointer user_data);
 void         sc_rtmp_proto_free     (ScRtmpProto *p);
+/* The largest message from an accepted publisher (before that, at most
+ * SC_RTMP_UNPUBLISHED_MAX_MESSAGE). */
 void         sc_rtmp_proto_set_max_message (ScRtmpProto *p, gsize max);
 /* Consume bytes from the peer.  Events are emitted synchronously.  FALSE
  * with @error on any protocol violation; the connection must then go. */

@@ -1,8 +1,10 @@
-/* RTMP/RTMPS server: GSocketService accepts, each connection reads
- * asynchronously into the pure protocol parser (rtmp-proto.c) and writes its
- * replies back.  All on the GMainContext that was thread-default at the
- * first listen; no threads.  A connection is refcounted by its pending async
- * operations so that closing from inside a callback is always safe. */
+/* RTMP/RTMPS server: a GSocketListener per address accepts, each
+ * connection reads asynchronously into the pure protocol parser
+ * (rtmp-proto.c) and writes its replies back.  All on the GMainContext that
+ * was thread-default at the first listen; no threads.  A connection is
+ * refcounted by its pending async operations so that closing from inside a
+ * callback is always safe, and its socket is closed as soon as the last of
+ * them completes. */
 #include "spacecast/rtmp.h"
 #include "spacecast/core.h"
 #include "rtmp-proto.h"
@@ -10,25 +12,58 @@
 
 #define READ_SIZE 65536
 #define MAX_PENDING_OUTPUT (1024 * 1024)
+/* Before publishing the replies are the handshake and a few commands. */
+#define UNPUBLISHED_MAX_PENDING_OUTPUT (64 * 1024)
 #define DEFAULT_PUBLISH_TIMEOUT_MS 10000
 #define UNPUBLISH_GRACE_MS 5000
 #define DEFAULT_IDLE_TIMEOUT_MS 30000
 #define IDLE_CHECK_MS 1000
+/* Encoders reconnecting together after a network blip arrive as a burst. */
+#define LISTEN_BACKLOG 128
+/* Out of fds, the listening socket stays readable: retrying at once would
+ * spin, so back off; the ceiling bounds how long recovery can lag. */
+#define ACCEPT_BACKOFF_MIN_MS 50
+#define ACCEPT_BACKOFF_MAX_MS 1000
+#define REFUSED_REPORT_S 10
+#define DEFAULT_MAX_CONNECTIONS 128
+#define DEFAULT_MAX_UNPUBLISHED 16
+
+typedef struct _Listener Listener;
 
 struct _ScRtmpServer {
   ScRtmpServerCallbacks cb;
   gpointer user_data;
   GMainContext *context;
-  GSocketService *plain;
-  GSocketService *tls;
+  Listener *plain;
+  Listener *tls;
   GTlsCertificate *cert;
   GList *conns;
+  guint n_conns;
+  guint n_published;            /* of n_conns, accepted as publishers */
   guint publish_timeout_ms;
   guint idle_timeout_ms;
+  guint max_connections;
+  guint max_unpublished;
+  guint64 last_conn_id;
+  GSource *refused_report;      /* while newcomers are being refused */
+  guint n_refused;              /* since the last report */
+};
+
+/* Refcounted: an accept in flight keeps it alive past the server. */
+struct _Listener {
+  ScRtmpServer *server;         /* NULL once stopped */
+  GSocketListener *sockets;
+  GCancellable *cancel;
+  gboolean tls;
+  GSource *retry;               /* backing off after a failed accept */
+  guint backoff_ms;
+  guint failures;
+  gint64 failing_since_us;
 };
 
 struct _ScRtmpConn {
   gint ref;
+  guint64 id;
   ScRtmpServer *server;         /* NULL once closed */
   GIOStream *stream;
   GSocket *socket;
@@ -42,6 +77,7 @@ struct _ScRtmpConn {
   GSource *idle_check;          /* while publishing */
   gint64 last_read_us;
   gboolean closing;
+  gboolean published;           /* a publish was accepted, ever */
   gboolean accepted;            /* an accepted publish not yet reported closed */
   char *close_after_flush;      /* reason, once the replies are out */
   gpointer user_data;
@@ -76,11 +112,21 @@ conn_unref (ScRtmpConn *c)
   g_free (c);
 }
 
-static gboolean
-unref_idle (gpointer data)
+/* A line about a connection names it by id and peer, never by what it
+ * asked for: the stream name it publishes to is a secret key. */
+static void conn_log (ScRtmpConn *c, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+conn_log (ScRtmpConn *c, const char *fmt, ...)
 {
-  conn_unref (data);
-  return G_SOURCE_REMOVE;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *what = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  char id[24];
+  g_snprintf (id, sizeof id, "%" G_GUINT64_FORMAT, c->id);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RTMP_CONN", id,
+                    "MESSAGE", "rtmp conn %s (%s): %s", id, c->peer, what);
 }
 
 void
@@ -89,7 +135,7 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
   if (c->closing)
     return;
   c->closing = TRUE;
-  g_message ("rtmp %s: closing: %s", c->peer, reason ? reason : "closed");
+  conn_log (c, "closing: %s", reason ? reason : "closed");
   ScRtmpServer *s = c->server;
   if (c->timeout) {
     g_source_destroy (c->timeout);
@@ -108,12 +154,15 @@ sc_rtmp_conn_close (ScRtmpConn *c, const char *reason)
       s->cb.closed (c, s->user_data);
   }
   s->conns = g_list_remove (s->conns, c);
+  s->n_conns--;
+  if (c->published)
+    s->n_published--;
   c->server = NULL;
-  /* Drop the server's reference later: the caller may still be using @c. */
-  GSource *idle = g_idle_source_new ();
-  g_source_set_callback (idle, unref_idle, c, NULL);
-  g_source_attach (idle, s->context);
-  g_source_unref (idle);
+  /* The server's reference goes now, not from an idle source: a busy loop
+   * starved those, and every closed connection kept its fd.  A caller that
+   * still uses @c afterwards is a read or write completing (or a callback
+   * inside one), which holds a reference of its own. */
+  conn_unref (c);
 }
 
 static gboolean on_timeout (gpointer data);
@@ -158,12 +207,13 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
       if (ok) {
         sc_rtmp_proto_accept_publish (p);
         c->accepted = TRUE;
+        c->published = TRUE;
+        s->n_published++;
         if (c->timeout) {
           g_source_destroy (c->timeout);
           g_clear_pointer (&c->timeout, g_source_unref);
         }
-        g_message ("rtmp %s: publishing %s/%s", c->peer, ev->app,
-                   ev->stream_name);
+        conn_log (c, "publishing");
         if (s->idle_timeout_ms) {
           c->idle_check = g_timeout_source_new (MIN (IDLE_CHECK_MS,
                                                      s->idle_timeout_ms));
@@ -173,8 +223,8 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
       } else {
         sc_rtmp_proto_reject_publish (p, error);
         sc_rtmp_proto_stop (p);
-        c->close_after_flush = g_strdup_printf ("publish %s/%s refused: %s",
-            ev->app, ev->stream_name, error ? error->message : "refused");
+        c->close_after_flush = g_strdup_printf ("publish refused: %s",
+            error ? error->message : "refused");
       }
       break;
     }
@@ -187,8 +237,7 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
       /* The publisher is gone now, but encoders (rtmp2sink) treat the server
        * hanging up right after deleteStream as an error: let them close
        * first, within a grace period. */
-      g_message ("rtmp %s: unpublished %s/%s", c->peer, ev->app,
-                 ev->stream_name);
+      conn_log (c, "unpublished");
       if (c->accepted) {
         c->accepted = FALSE;
         if (s->cb.closed)
@@ -225,7 +274,7 @@ conn_flush (ScRtmpConn *c)
     return;
   GByteArray *out = sc_rtmp_proto_get_output (c->proto);
   /* Replies (pongs, acks) pile up only if the peer never reads. */
-  if (out->len > MAX_PENDING_OUTPUT) {
+  if (out->len > (c->published ? MAX_PENDING_OUTPUT : UNPUBLISHED_MAX_PENDING_OUTPUT)) {
     sc_rtmp_conn_close (c, "peer is not reading our replies");
     return;
   }
@@ -306,39 +355,168 @@ peer_name (GSocketConnection *conn)
   return g_strdup_printf ("%s:%u", host, port);
 }
 
+/* Beyond either limit a newcomer is closed at once: one connection's
+ * worth of memory and fds each, with no handshake or TLS done for it. */
+static const char *
+admission_refusal (ScRtmpServer *s)
+{
+  if (s->max_connections && s->n_conns >= s->max_connections)
+    return "the limit of connections is reached";
+  if (s->max_unpublished && s->n_conns - s->n_published >= s->max_unpublished)
+    return "the limit of connections not yet publishing is reached";
+  return NULL;
+}
+
 static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection,
-             GObject *source, gpointer data)
+on_refused_report (gpointer data)
 {
   ScRtmpServer *s = data;
-  gboolean tls = service == s->tls;
-  GIOStream *stream = G_IO_STREAM (g_object_ref (connection));
+  if (s->n_refused == 0) {
+    g_clear_pointer (&s->refused_report, g_source_unref);
+    return G_SOURCE_REMOVE;
+  }
+  g_message ("rtmp: refused %u more new connections in the last %d s", s->n_refused,
+             REFUSED_REPORT_S);
+  s->n_refused = 0;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A flood of newcomers is one log line, then one every REFUSED_REPORT_S
+ * while it lasts. */
+static void
+refuse (ScRtmpServer *s, GSocketConnection *connection, const char *why)
+{
+  if (s->refused_report) {
+    s->n_refused++;
+    g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    return;
+  }
   g_autofree char *peer = peer_name (connection);
-  if (tls) {
-    g_autoptr (GError) error = NULL;
-    GIOStream *t = g_tls_server_connection_new (stream, s->cert, &error);
-    g_object_unref (stream);
-    if (!t) {
-      g_message ("rtmp %s: closing: TLS setup failed: %s", peer,
-                 error->message);
-      return TRUE;
-    }
-    stream = t;
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  g_message ("rtmp: %s: refusing new connections, starting with %s", why, peer);
+  s->refused_report = g_timeout_source_new_seconds (REFUSED_REPORT_S);
+  g_source_set_callback (s->refused_report, on_refused_report, s, NULL);
+  g_source_attach (s->refused_report, s->context);
+}
+
+static void
+conn_new (ScRtmpServer *s, GSocketConnection *connection, gboolean tls)
+{
+  const char *refusal = admission_refusal (s);
+  if (refusal) {
+    refuse (s, connection, refusal);
+    return;
   }
   ScRtmpConn *c = g_new0 (ScRtmpConn, 1);
   c->ref = 1;
+  c->id = ++s->last_conn_id;
   c->server = s;
-  c->stream = stream;
+  c->stream = G_IO_STREAM (g_object_ref (connection));
   c->socket = g_object_ref (g_socket_connection_get_socket (connection));
-  c->peer = g_steal_pointer (&peer);
+  c->peer = peer_name (connection);
   c->cancel = g_cancellable_new ();
   c->rbuf = g_malloc (READ_SIZE);
   c->proto = sc_rtmp_proto_new (on_event, c);
   s->conns = g_list_prepend (s->conns, c);
-  conn_start_timeout (c, s->publish_timeout_ms,
-                      "no publish within the time limit");
+  s->n_conns++;
+  if (tls) {
+    g_autoptr (GError) error = NULL;
+    GIOStream *t = g_tls_server_connection_new (c->stream, s->cert, &error);
+    if (!t) {
+      g_autofree char *why = g_strdup_printf ("TLS setup failed: %s", error->message);
+      sc_rtmp_conn_close (c, why);
+      return;
+    }
+    g_object_unref (c->stream);
+    c->stream = t;
+  }
+  if (s->publish_timeout_ms)
+    conn_start_timeout (c, s->publish_timeout_ms,
+                        "no publish within the time limit");
   conn_read (c);
-  return TRUE;
+}
+
+/* ---- listening ---- */
+
+static void listener_accept (Listener *l);
+
+static void
+listener_clear (gpointer data)
+{
+  Listener *l = data;
+  g_clear_object (&l->sockets);
+  g_clear_object (&l->cancel);
+}
+
+static gboolean
+on_accept_retry (gpointer data)
+{
+  Listener *l = data;
+  g_clear_pointer (&l->retry, g_source_unref);
+  listener_accept (l);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of fds (EMFILE, ENFILE) or anything else: stop accepting for a while
+ * instead of spinning on a socket that stays readable, and say so once per
+ * bout, not per attempt. */
+static void
+listener_failed (Listener *l, const GError *error)
+{
+  if (l->failures++ == 0) {
+    l->failing_since_us = g_get_monotonic_time ();
+    l->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+    g_warning ("rtmp: cannot accept %s connections: %s; retrying until it works",
+               l->tls ? "RTMPS" : "RTMP", error->message);
+  } else {
+    l->backoff_ms = MIN (l->backoff_ms * 2, ACCEPT_BACKOFF_MAX_MS);
+  }
+  l->retry = g_timeout_source_new (l->backoff_ms);
+  g_source_set_callback (l->retry, on_accept_retry, l, NULL);
+  g_source_attach (l->retry, l->server->context);
+}
+
+static void
+on_accepted (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Listener *l = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) connection =
+      g_socket_listener_accept_finish (G_SOCKET_LISTENER (src), res, NULL, &error);
+  if (l->server && !connection) {
+    listener_failed (l, error);
+  } else if (l->server) {
+    if (l->failures) {
+      g_message ("rtmp: accepting connections again after %u failed attempts over %.1f s",
+                 l->failures, (g_get_monotonic_time () - l->failing_since_us) / 1e6);
+      l->failures = 0;
+    }
+    conn_new (l->server, connection, l->tls);
+    listener_accept (l);
+  }
+  g_rc_box_release_full (l, listener_clear);
+}
+
+static void
+listener_accept (Listener *l)
+{
+  g_main_context_push_thread_default (l->server->context);
+  g_socket_listener_accept_async (l->sockets, l->cancel, on_accepted,
+                                  g_rc_box_acquire (l));
+  g_main_context_pop_thread_default (l->server->context);
+}
+
+static void
+listener_stop (Listener *l)
+{
+  l->server = NULL;
+  if (l->retry) {
+    g_source_destroy (l->retry);
+    g_clear_pointer (&l->retry, g_source_unref);
+  }
+  g_cancellable_cancel (l->cancel);
+  g_socket_listener_close (l->sockets);
+  g_rc_box_release_full (l, listener_clear);
 }
 
 ScRtmpServer *
@@ -349,6 +527,8 @@ sc_rtmp_server_new (const ScRtmpServerCallbacks *cb, gpointer user_data)
   s->user_data = user_data;
   s->publish_timeout_ms = DEFAULT_PUBLISH_TIMEOUT_MS;
   s->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+  s->max_connections = DEFAULT_MAX_CONNECTIONS;
+  s->max_unpublished = DEFAULT_MAX_UNPUBLISHED;
   return s;
 }
 
@@ -364,49 +544,56 @@ sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms)
   s->idle_timeout_ms = ms;
 }
 
+void
+sc_rtmp_server_set_max_connections (ScRtmpServer *s, guint max_connections,
+                                    guint max_unpublished)
+{
+  s->max_connections = max_connections;
+  s->max_unpublished = max_unpublished;
+}
+
 guint
 sc_rtmp_server_get_n_connections (ScRtmpServer *s)
 {
-  return g_list_length (s->conns);
+  return s->n_conns;
 }
 
 static gboolean
-add_listener (ScRtmpServer *s, GSocketService **service, const char *host,
+add_listener (ScRtmpServer *s, Listener **slot, gboolean tls, const char *host,
               guint16 port, GError **error)
 {
-  if (*service) {
+  if (*slot) {
     g_set_error (error, SC_ERROR, SC_ERROR_CONFLICT, "already listening");
     return FALSE;
   }
-  if (!s->context)
-    s->context = g_main_context_ref_thread_default ();
-  g_autoptr (GSocketService) svc = g_socket_service_new ();
-  *service = svc;   /* on_incoming tells plain from TLS by the service */
+  g_autoptr (GSocketListener) sockets = g_socket_listener_new ();
+  g_socket_listener_set_backlog (sockets, LISTEN_BACKLOG);
   gboolean ok;
   if (!host || !*host) {
-    ok = g_socket_listener_add_inet_port (G_SOCKET_LISTENER (svc), port, NULL,
-                                          error);
+    ok = g_socket_listener_add_inet_port (sockets, port, NULL, error);
   } else {
     g_autoptr (GInetAddress) ia = g_inet_address_new_from_string (host);
     if (!ia) {
-      *service = NULL;
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
                    "RTMP listen address '%s' is not an IP address", host);
       return FALSE;
     }
     g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (ia, port);
-    ok = g_socket_listener_add_address (G_SOCKET_LISTENER (svc), sa,
-                                        G_SOCKET_TYPE_STREAM,
+    ok = g_socket_listener_add_address (sockets, sa, G_SOCKET_TYPE_STREAM,
                                         G_SOCKET_PROTOCOL_TCP, NULL, NULL,
                                         error);
   }
-  if (!ok) {
-    *service = NULL;
+  if (!ok)
     return FALSE;
-  }
-  g_signal_connect (svc, "incoming", G_CALLBACK (on_incoming), s);
-  g_socket_service_start (svc);
-  *service = g_steal_pointer (&svc);
+  if (!s->context)
+    s->context = g_main_context_ref_thread_default ();
+  Listener *l = g_rc_box_new0 (Listener);
+  l->server = s;
+  l->sockets = g_steal_pointer (&sockets);
+  l->cancel = g_cancellable_new ();
+  l->tls = tls;
+  *slot = l;
+  listener_accept (l);
   return TRUE;
 }
 
@@ -414,7 +601,7 @@ gboolean
 sc_rtmp_server_listen (ScRtmpServer *s, const char *host, guint16 port,
                        GError **error)
 {
-  return add_listener (s, &s->plain, host, port, error);
+  return add_listener (s, &s->plain, FALSE, host, port, error);
 }
 
 gboolean
@@ -423,19 +610,7 @@ sc_rtmp_server_listen_tls (ScRtmpServer *s, const char *host, guint16 port,
 {
   g_return_val_if_fail (G_IS_TLS_CERTIFICATE (cert), FALSE);
   g_set_object (&s->cert, cert);
-  return add_listener (s, &s->tls, host, port, error);
-}
-
-static void
-stop_service (GSocketService **svc)
-{
-  if (!*svc)
-    return;
-  g_socket_service_stop (*svc);
-  g_socket_listener_close (G_SOCKET_LISTENER (*svc));
-  g_signal_handlers_disconnect_matched (*svc, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
-                                        on_incoming, NULL);
-  g_clear_object (svc);
+  return add_listener (s, &s->tls, TRUE, host, port, error);
 }
 
 void
@@ -443,10 +618,14 @@ sc_rtmp_server_free (ScRtmpServer *s)
 {
   if (!s)
     return;
-  stop_service (&s->plain);
-  stop_service (&s->tls);
+  g_clear_pointer (&s->plain, listener_stop);
+  g_clear_pointer (&s->tls, listener_stop);
   while (s->conns)
     sc_rtmp_conn_close (s->conns->data, "server shutting down");
+  if (s->refused_report) {
+    g_source_destroy (s->refused_report);
+    g_clear_pointer (&s->refused_report, g_source_unref);
+  }
   g_clear_object (&s->cert);
   g_clear_pointer (&s->context, g_main_context_unref);
   g_free (s);
@@ -468,4 +647,10 @@ const char *
 sc_rtmp_conn_get_peer (ScRtmpConn *c)
 {
   return c->peer;
+}
+
+guint64
+sc_rtmp_conn_get_id (ScRtmpConn *c)
+{
+  return c->id;
 }

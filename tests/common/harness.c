@@ -1056,3 +1056,68 @@ sc_harness_stop (ScHarness *h)
 {
   stop_process (h, FALSE);
 }
+
+/* ---- the daemon's log, CPU share; fuzz seeds ----------------------------- */
+
+#include <fcntl.h>
+
+ScHarness *
+sc_harness_start_logged (const char *const *extra_args, const char *log_path)
+{
+  /* The daemon inherits the test's stderr: point that at the file while it
+   * is spawned, so that its whole log lands there and nowhere else. */
+  int fd = g_open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  fflush (stderr);
+  int saved = dup (STDERR_FILENO);
+  g_assert_cmpint (saved, >=, 0);
+  g_assert_cmpint (dup2 (fd, STDERR_FILENO), ==, STDERR_FILENO);
+  close (fd);
+  ScHarness *h = sc_harness_start (extra_args);
+  fflush (stderr);
+  g_assert_cmpint (dup2 (saved, STDERR_FILENO), ==, STDERR_FILENO);
+  close (saved);
+  return h;
+}
+
+guint64
+sc_harness_cpu_ticks (ScHarness *h)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", sc_harness_pid (h));
+  g_autofree char *stat = NULL;
+  g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
+  /* The command name may hold spaces: fields count from its ')'. */
+  const char *after = strrchr (stat, ')');
+  g_assert_nonnull (after);
+  g_auto (GStrv) fields = g_strsplit (after + 2, " ", -1);
+  g_assert_cmpuint (g_strv_length (fields), >, 12);
+  /* state is field 3 of stat(5); utime and stime are 14 and 15. */
+  return g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
+}
+
+double
+sc_harness_cpu_share (ScHarness *h, double seconds)
+{
+  guint64 before = sc_harness_cpu_ticks (h);
+  gint64 t0 = g_get_monotonic_time ();
+  g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
+  guint64 after = sc_harness_cpu_ticks (h);
+  double elapsed = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+  return (after - before) / (double) sysconf (_SC_CLK_TCK) / elapsed;
+}
+
+void
+sc_harness_fuzz_seed (const char *fuzzer, const guint8 *data, gsize len)
+{
+  const char *dir = g_getenv ("SC_FUZZ_SEEDS");
+  if (!dir)
+    return;
+  len = MIN (len, SC_HARNESS_FUZZ_SEED_MAX);
+  g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA1, data, len);
+  g_autofree char *sub = g_build_filename (dir, fuzzer, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  g_autofree char *path = g_build_filename (sub, sum, NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, (const char *) data, (gssize) len, &error);
+  g_assert_no_error (error);
+}

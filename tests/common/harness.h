@@ -206,3 +206,18 @@ JsonObject  *sc_harness_wait_broadcast_running (ScHarness *h, const char *space_
 /* SIGTERM, asserting a clean exit as sc_harness_free does, keeping the data
  * dir (to look at, or to unmount what a test mounted on it). */
 void         sc_harness_stop           (ScHarness *h);
+
+/* sc_harness_start with the daemon's stderr (its whole log) in @log_path
+ * instead of the test's; a sc_harness_restart logs to the test's again. */
+ScHarness   *sc_harness_start_logged   (const char *const *extra_args, const char *log_path);
+/* Its user + system CPU time so far, in clock ticks. */
+guint64      sc_harness_cpu_ticks      (ScHarness *h);
+/* The share of one CPU it used over the next @seconds (1.0 = one core). */
+double       sc_harness_cpu_share      (ScHarness *h, double seconds);
+
+/* Seeds for the fuzzers (tests/fuzz): with SC_FUZZ_SEEDS=DIR set, a unit
+ * test's input (its first SC_HARNESS_FUZZ_SEED_MAX bytes) goes to
+ * DIR/@fuzzer/<its SHA-1>, so that `SC_FUZZ_SEEDS=tests/fuzz/corpus
+ * build/tests/test-X` refreshes fuzz-@fuzzer's seed corpus.  Without, nothing. */
+#define SC_HARNESS_FUZZ_SEED_MAX (16 * 1024)
+void         sc_harness_fuzz_seed      (const char *fuzzer, const guint8 *data, gsize len);

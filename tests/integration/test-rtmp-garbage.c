@@ -31,10 +31,12 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n,
   for (gsize i = 0; i < n; i++) {
     if (!g_str_equal (fields[i].key, "MESSAGE") || fields[i].length != -1)
       continue;
+    /* "rtmp conn N (PEER): closing: why" */
     const char *msg = fields[i].value;
-    const char *sep = strstr (msg, ": closing: ");
-    if (g_str_has_prefix (msg, "rtmp ") && sep) {
-      g_autofree char *peer = g_strndup (msg + 5, sep - msg - 5);
+    const char *open = strchr (msg, '(');
+    const char *sep = strstr (msg, "): closing: ");
+    if (g_str_has_prefix (msg, "rtmp conn ") && open && sep && open < sep) {
+      g_autofree char *peer = g_strndup (open + 1, sep - open - 1);
       g_mutex_lock (&log_lock);
       int count = GPOINTER_TO_INT (g_hash_table_lookup (closing_lines, peer));
       g_hash_table_insert (closing_lines, g_steal_pointer (&peer),

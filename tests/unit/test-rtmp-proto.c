@@ -1,156 +1,11 @@
-/* The RTMP parser and AMF0 codec with no network: a scripted client talks
- * to sc_rtmp_proto byte by byte, and every wire limit must end in a clean
- * GError. */
+/* The RTMP chunk parser with no network: a scripted client talks to
+ * sc_rtmp_proto byte by byte, and every wire limit must end in a clean
+ * GError.  Each client's session seeds fuzz-rtmp-chunk and each command
+ * body fuzz-amf-roundtrip (sc_harness_fuzz_seed). */
 #include <string.h>
+#include "harness.h"
 #include "spacecast/core.h"
 #include "rtmp/rtmp-proto.h"
-
-/* ---- AMF0 ---- */
-
-static ScAmfValue *
-sample_value (void)
-{
-  ScAmfValue *o = sc_amf_object ();
-  sc_amf_set (o, "app", sc_amf_string ("live"));
-  sc_amf_set (o, "n", sc_amf_number (-1.5e10));
-  sc_amf_set (o, "t", sc_amf_boolean (TRUE));
-  sc_amf_set (o, "f", sc_amf_boolean (FALSE));
-  sc_amf_set (o, "nul", sc_amf_null ());
-  sc_amf_set (o, "undef", sc_amf_undefined ());
-  sc_amf_set (o, "", sc_amf_string (""));
-  g_autofree char *big = g_strnfill (70000, 'x');
-  sc_amf_set (o, "long", sc_amf_string (big));
-  ScAmfValue *ecma = sc_amf_ecma_array ();
-  sc_amf_set (ecma, "width", sc_amf_number (1920));
-  sc_amf_set (ecma, "encoder", sc_amf_string ("Lavf60"));
-  sc_amf_set (o, "meta", ecma);
-  ScAmfValue *arr = sc_amf_strict_array ();
-  sc_amf_append (arr, sc_amf_number (1));
-  sc_amf_append (arr, sc_amf_string ("two"));
-  ScAmfValue *inner = sc_amf_object ();
-  sc_amf_set (inner, "deep", sc_amf_strict_array ());
-  sc_amf_append (arr, inner);
-  sc_amf_set (o, "list", arr);
-  return o;
-}
-
-static void
-test_amf_round_trip (void)
-{
-  g_autoptr (ScAmfValue) v = sample_value ();
-  g_autoptr (GByteArray) enc = g_byte_array_new ();
-  sc_amf_encode (enc, v);
-  gsize consumed = 0;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (ScAmfValue) back = sc_amf_decode (enc->data, enc->len, &consumed,
-                                               &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (consumed, ==, enc->len);
-  g_assert_true (sc_amf_equal (v, back));
-  g_assert_cmpstr (sc_amf_get_string (back, "app"), ==, "live");
-  g_assert_cmpint (sc_amf_get (back, "long")->type, ==, SC_AMF_LONG_STRING);
-  g_assert_cmpuint (strlen (sc_amf_get_string (back, "long")), ==, 70000);
-  g_assert_cmpfloat (sc_amf_get (sc_amf_get (back, "meta"), "width")->number,
-                     ==, 1920);
-
-  /* Re-encoding what was decoded gives the same bytes. */
-  g_autoptr (GByteArray) enc2 = g_byte_array_new ();
-  sc_amf_encode (enc2, back);
-  g_assert_cmpmem (enc->data, enc->len, enc2->data, enc2->len);
-
-  /* A sequence, as in a command message. */
-  g_autoptr (GByteArray) seq = g_byte_array_new ();
-  g_autoptr (ScAmfValue) name = sc_amf_string ("connect");
-  g_autoptr (ScAmfValue) txid = sc_amf_number (1);
-  sc_amf_encode (seq, name);
-  sc_amf_encode (seq, txid);
-  sc_amf_encode (seq, v);
-  g_autoptr (GPtrArray) all = sc_amf_decode_all (seq->data, seq->len, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (all->len, ==, 3);
-  g_assert_true (sc_amf_equal (all->pdata[2], v));
-}
-
-static void
-test_amf_wire_bytes (void)
-{
-  /* Known encodings from the AMF0 spec. */
-  static const guint8 num[] = { 0x00, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0 };
-  static const guint8 str[] = { 0x02, 0x00, 0x02, 'h', 'i' };
-  static const guint8 obj[] = { 0x03, 0x00, 0x01, 'a', 0x01, 0x01, 0x00, 0x00, 0x09 };
-  g_autoptr (GByteArray) out = g_byte_array_new ();
-  g_autoptr (ScAmfValue) n = sc_amf_number (1);
-  g_autoptr (ScAmfValue) s = sc_amf_string ("hi");
-  g_autoptr (ScAmfValue) o = sc_amf_object ();
-  sc_amf_set (o, "a", sc_amf_boolean (TRUE));
-  sc_amf_encode (out, n);
-  g_assert_cmpmem (out->data, out->len, num, sizeof num);
-  g_byte_array_set_size (out, 0);
-  sc_amf_encode (out, s);
-  g_assert_cmpmem (out->data, out->len, str, sizeof str);
-  g_byte_array_set_size (out, 0);
-  sc_amf_encode (out, o);
-  g_assert_cmpmem (out->data, out->len, obj, sizeof obj);
-}
-
-static void
-test_amf_bad (void)
-{
-  g_autoptr (ScAmfValue) v = sample_value ();
-  g_autoptr (GByteArray) enc = g_byte_array_new ();
-  sc_amf_encode (enc, v);
-  /* Every truncation fails cleanly. */
-  for (gsize len = 0; len < enc->len; len += (len < 200 ? 1 : 997)) {
-    g_autoptr (GError) error = NULL;
-    g_autoptr (ScAmfValue) d = sc_amf_decode (enc->data, len, NULL, &error);
-    g_assert_null (d);
-    g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
-  }
-  /* Unknown type marker (0x0d unsupported, 0x11 AMF3 switch). */
-  static const guint8 unsupported[] = { 0x0d };
-  g_autoptr (GError) e1 = NULL;
-  g_assert_null (sc_amf_decode (unsupported, 1, NULL, &e1));
-  g_assert_error (e1, SC_ERROR, SC_ERROR_INVALID);
-  /* A strict array claiming 4 billion elements in 5 bytes. */
-  static const guint8 huge_array[] = { 0x0a, 0xff, 0xff, 0xff, 0xff };
-  g_autoptr (GError) e2 = NULL;
-  g_assert_null (sc_amf_decode (huge_array, sizeof huge_array, NULL, &e2));
-  g_assert_error (e2, SC_ERROR, SC_ERROR_INVALID);
-  /* A long string longer than its buffer. */
-  static const guint8 long_str[] = { 0x0c, 0x7f, 0xff, 0xff, 0xff, 'a' };
-  g_autoptr (GError) e3 = NULL;
-  g_assert_null (sc_amf_decode (long_str, sizeof long_str, NULL, &e3));
-  g_assert_error (e3, SC_ERROR, SC_ERROR_INVALID);
-}
-
-static GByteArray *
-nested (guint depth)
-{
-  GByteArray *b = g_byte_array_new ();
-  for (guint i = 0; i < depth; i++)
-    g_byte_array_append (b, (const guint8 *) "\x03\x00\x01k", 4);
-  g_byte_array_append (b, (const guint8 *) "\x05", 1);
-  for (guint i = 0; i < depth; i++)
-    g_byte_array_append (b, (const guint8 *) "\x00\x00\x09", 3);
-  return b;
-}
-
-static void
-test_amf_depth (void)
-{
-  g_autoptr (GByteArray) ok = nested (SC_AMF_MAX_DEPTH);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (ScAmfValue) v = sc_amf_decode (ok->data, ok->len, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (v);
-  g_autoptr (GByteArray) deep = nested (SC_AMF_MAX_DEPTH + 1);
-  g_assert_null (sc_amf_decode (deep->data, deep->len, NULL, &error));
-  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
-  g_clear_error (&error);
-  g_autoptr (GByteArray) deeper = nested (100000);
-  g_assert_null (sc_amf_decode (deeper->data, deeper->len, NULL, &error));
-  g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
-}
 
 /* ---- a scripted client against the server-side parser ---- */
 
@@ -174,6 +29,7 @@ typedef struct {
   char *app, *name;
   ScErrorCode refuse;       /* SC_ERROR_INVALID = accept */
   GByteArray *out;          /* all server output so far */
+  GByteArray *fed;          /* the session's first SC_HARNESS_FUZZ_SEED_MAX bytes */
 } Client;
 
 static void
@@ -215,6 +71,7 @@ client_new (void)
   cl->p = sc_rtmp_proto_new (on_event, cl);
   cl->media = g_ptr_array_new_with_free_func ((GDestroyNotify) media_free);
   cl->out = g_byte_array_new ();
+  cl->fed = g_byte_array_new ();
   cl->refuse = SC_ERROR_INVALID;
   return cl;
 }
@@ -222,6 +79,12 @@ client_new (void)
 static void
 client_free (Client *cl)
 {
+  /* fuzz-rtmp-chunk's first byte: the session has its own handshake, and
+   * whether publishes are refused. */
+  guint8 mode = 0x02 | (cl->refuse != SC_ERROR_INVALID);
+  g_byte_array_prepend (cl->fed, &mode, 1);
+  sc_harness_fuzz_seed ("rtmp-chunk", cl->fed->data, cl->fed->len);
+  g_byte_array_unref (cl->fed);
   sc_rtmp_proto_free (cl->p);
   g_ptr_array_unref (cl->media);
   g_byte_array_unref (cl->out);
@@ -236,6 +99,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
 static gboolean
 feed (Client *cl, const guint8 *d, gsize len, gsize step, GError **error)
 {
+  g_byte_array_append (cl->fed, d, MIN (len, SC_HARNESS_FUZZ_SEED_MAX - cl->fed->len));
   gsize off = 0;
   gboolean ok = TRUE;
   do {
@@ -261,6 +125,7 @@ add_command (GByteArray *wire, guint chunk, guint32 sid, ...)
     sc_amf_free (v);
   }
   va_end (ap);
+  sc_harness_fuzz_seed ("amf-roundtrip", body->data, body->len);
   sc_rtmp_write_message (wire, chunk, 3, 20, sid, 0, body->data, body->len);
 }
 
@@ -389,6 +254,7 @@ find_command (GPtrArray *msgs, const char *name, guint nth)
     if (m->type != 20)
       continue;
     g_autoptr (GError) error = NULL;
+    sc_harness_fuzz_seed ("amf-roundtrip", m->payload->data, m->payload->len);
     GPtrArray *v = sc_amf_decode_all (m->payload->data, m->payload->len, &error);
     g_assert_no_error (error);
     ScAmfValue *n = v->pdata[0];
@@ -625,13 +491,27 @@ test_chunk_size_limits (void)
     add_u32_control (w, 1, bad[i]);
     assert_rejected (cl, w, "chunk size");
   }
-  g_autoptr (Client) cl = publishing_client (SC_RTMP_MAX_CHUNK_SIZE);
+  /* A publisher may use the largest chunks... */
+  g_autoptr (Client) cl = publishing_client (128);
   g_autoptr (GByteArray) w = g_byte_array_new ();
+  add_u32_control (w, 1, SC_RTMP_MAX_CHUNK_SIZE);
   g_autofree guint8 *data = pattern (200000, 1);
   sc_rtmp_write_message (w, SC_RTMP_MAX_CHUNK_SIZE, 6, 9, 1, 1, data, 200000);
   g_autoptr (GError) error = NULL;
   g_assert_true (feed (cl, w->data, w->len, 4096, &error));
   g_assert_cmpuint (cl->media->len, ==, 1);
+
+  /* ... a peer that has not published yet no more than 64 KiB. */
+  g_autoptr (GByteArray) most = publish_sequence (SC_RTMP_UNPUBLISHED_MAX_CHUNK_SIZE, "good-key");
+  g_autoptr (Client) ok = client_new ();
+  g_assert_true (feed (ok, most->data, most->len, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (sc_rtmp_proto_is_publishing (ok->p));
+  g_autoptr (Client) early = client_new ();
+  g_autoptr (GByteArray) big = g_byte_array_new ();
+  add_handshake (big);
+  add_u32_control (big, 1, SC_RTMP_UNPUBLISHED_MAX_CHUNK_SIZE + 1);
+  assert_rejected (early, big, "before publishing");
 }
 
 static void
@@ -660,9 +540,10 @@ test_message_limits (void)
   {
     /* Partial messages on several chunk streams add up to the limit. */
     guint chunk = 6 * 1024 * 1024;
-    g_autoptr (Client) cl = publishing_client (chunk);
+    g_autoptr (Client) cl = publishing_client (128);
     g_autofree guint8 *data = pattern (7 * 1024 * 1024, 1);
     g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_u32_control (w, 1, chunk);
     for (guint csid = 10; csid < 13; csid++) {
       g_autoptr (GPtrArray) c = message_chunks (chunk, csid, 9, 0, data,
                                                 7 * 1024 * 1024);
@@ -693,6 +574,66 @@ test_message_limits (void)
   }
 }
 
+/* Before a publish is accepted: 64 KiB messages, 128 KiB buffered; the same
+ * bytes are fine from a publisher. */
+static void
+test_unpublished_limits (void)
+{
+  const gsize most = SC_RTMP_UNPUBLISHED_MAX_MESSAGE;
+  g_autofree guint8 *data = pattern (most + 1, 1);
+  {
+    /* Media before publishing is dropped, but the size is still checked,
+     * on the header alone. */
+    g_autoptr (Client) cl = client_new ();
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_handshake (w);
+    add_u32_control (w, 1, 4096);
+    sc_rtmp_write_message (w, 4096, 6, 9, 1, 0, data, most);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (feed (cl, w->data, w->len, 0, &error));
+    g_assert_no_error (error);
+    g_autoptr (GByteArray) over = g_byte_array_new ();
+    static const guint8 hdr[] = { 0x06, 0, 0, 0, 0x01, 0x00, 0x01, 9, 1, 0, 0, 0 };
+    g_byte_array_append (over, hdr, sizeof hdr);
+    assert_rejected (cl, over, "before publishing");
+    g_assert_cmpuint (cl->media->len, ==, 0);
+  }
+  {
+    g_autoptr (Client) cl = publishing_client (4096);
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    sc_rtmp_write_message (w, 4096, 6, 9, 1, 0, data, most + 1);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (feed (cl, w->data, w->len, 0, &error));
+    g_assert_no_error (error);
+    assert_media (cl, 0, SC_RTMP_MEDIA_VIDEO, 0, data, most + 1);
+  }
+  {
+    /* Three messages of 60 KiB, each half sent, on three chunk streams. */
+    g_autoptr (Client) cl = client_new ();
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_handshake (w);
+    add_u32_control (w, 1, 30 * 1024);
+    for (guint csid = 10; csid < 13; csid++) {
+      g_autoptr (GPtrArray) c = message_chunks (30 * 1024, csid, 9, 0, data, 60 * 1024);
+      for (guint i = 0; i < (csid < 12 ? 2 : 1); i++)
+        g_byte_array_append (w, g_bytes_get_data (c->pdata[i], NULL),
+                             g_bytes_get_size (c->pdata[i]));
+    }
+    g_autoptr (GError) error = NULL;
+    g_assert_true (feed (cl, w->data, w->len, 0, &error));
+    g_assert_no_error (error);
+    /* Two whole messages and half of one: 30 KiB buffered, and halves of
+     * five more pass the 128 KiB. */
+    g_autoptr (GByteArray) more = g_byte_array_new ();
+    for (guint csid = 13; csid < 18; csid++) {
+      g_autoptr (GPtrArray) c = message_chunks (30 * 1024, csid, 9, 0, data, 60 * 1024);
+      g_byte_array_append (more, g_bytes_get_data (c->pdata[0], NULL),
+                           g_bytes_get_size (c->pdata[0]));
+    }
+    assert_rejected (cl, more, "partial messages before publishing");
+  }
+}
+
 static void
 test_command_errors (void)
 {
@@ -719,17 +660,14 @@ test_command_errors (void)
     assert_rejected (cl, w, "bad AMF0");
   }
   {
-    /* connect nested beyond the depth limit */
+    /* 64 K AMF0 nulls (one byte each) are as many values */
     g_autoptr (Client) cl = client_new ();
     g_autoptr (GByteArray) w = g_byte_array_new ();
     add_handshake (w);
-    g_autoptr (GByteArray) body = g_byte_array_new ();
-    g_byte_array_append (body, (const guint8 *) "\x02\x00\x07" "connect", 10);
-    g_byte_array_append (body, (const guint8 *) "\x00\x3f\xf0\0\0\0\0\0\0", 9);
-    g_autoptr (GByteArray) deep = nested (40);
-    g_byte_array_append (body, deep->data, deep->len);
-    sc_rtmp_write_message (w, 128, 3, 20, 0, 0, body->data, body->len);
-    assert_rejected (cl, w, "nesting");
+    g_autofree guint8 *nulls = g_malloc (SC_RTMP_UNPUBLISHED_MAX_MESSAGE);
+    memset (nulls, SC_AMF_NULL, SC_RTMP_UNPUBLISHED_MAX_MESSAGE);
+    sc_rtmp_write_message (w, 128, 3, 20, 0, 0, nulls, SC_RTMP_UNPUBLISHED_MAX_MESSAGE);
+    assert_rejected (cl, w, "values");
   }
   {
     g_autoptr (Client) cl = client_new ();
@@ -758,6 +696,14 @@ test_command_errors (void)
     add_command (w, 128, 0, sc_amf_string ("connect"), sc_amf_number (1),
                  sc_amf_null (), NULL);
     assert_rejected (cl, w, "without an app");
+  }
+  {
+    /* An empty command (its bytes NULL, once reassembled). */
+    g_autoptr (Client) cl = client_new ();
+    g_autoptr (GByteArray) w = g_byte_array_new ();
+    add_handshake (w);
+    sc_rtmp_write_message (w, 128, 3, 20, 0, 0, NULL, 0);
+    assert_rejected (cl, w, "transaction id");
   }
 }
 
@@ -853,10 +799,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/rtmp-proto/amf/round-trip", test_amf_round_trip);
-  g_test_add_func ("/rtmp-proto/amf/wire-bytes", test_amf_wire_bytes);
-  g_test_add_func ("/rtmp-proto/amf/bad", test_amf_bad);
-  g_test_add_func ("/rtmp-proto/amf/depth", test_amf_depth);
   g_test_add_func ("/rtmp-proto/session", test_session);
   g_test_add_func ("/rtmp-proto/header-formats", test_header_formats);
   g_test_add_func ("/rtmp-proto/extended-timestamp-chunks",
@@ -864,6 +806,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rtmp-proto/csid-forms", test_csid_forms);
   g_test_add_func ("/rtmp-proto/limits/chunk-size", test_chunk_size_limits);
   g_test_add_func ("/rtmp-proto/limits/messages", test_message_limits);
+  g_test_add_func ("/rtmp-proto/limits/unpublished", test_unpublished_limits);
   g_test_add_func ("/rtmp-proto/limits/commands", test_command_errors);
   g_test_add_func ("/rtmp-proto/truncated-input", test_truncated_input);
   g_test_add_func ("/rtmp-proto/refusals", test_refusals);
