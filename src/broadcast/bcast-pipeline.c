@@ -274,8 +274,10 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   g_source_set_callback (p->bus_watch, G_SOURCE_FUNC (on_bus), p, NULL);
   g_source_attach (p->bus_watch, p->ctx);
   sc_bcast_output_attach_sinks (p);
-  g_message ("bcast: %dx%d@%d with %s + %s -> %s", p->width, p->height, p->fps,
-             p->encoders->video->name, p->encoders->audio->name, p->rtmp_url);
+  /* The URL's last segment is the stream key: never in a log line. */
+  g_autofree char *where = g_strndup (p->rtmp_url, strrchr (p->rtmp_url, '/') - p->rtmp_url);
+  g_message ("bcast: %dx%d@%d with %s + %s -> %s/…", p->width, p->height, p->fps,
+             p->encoders->video->name, p->encoders->audio->name, where);
   return p;
 }
 
