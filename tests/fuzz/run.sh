@@ -28,8 +28,12 @@ for n in $names; do
   ninja -C "$build" "tests/fuzz/fuzz-$n" || exit 1
 done
 
-# Slices are plain mallocs so that ASan sees every GLib allocation.
+# Slices are plain mallocs so that ASan sees every GLib allocation; exact
+# unwinding so that a leak is attributed (GLib has no frame pointers) and
+# GLib's load-time tables match their suppression.
 export G_SLICE=always-malloc G_DEBUG=fatal-criticals
+export ASAN_OPTIONS=${ASAN_OPTIONS:-fast_unwind_on_malloc=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp}
 failed=0
 for n in $names; do
   mkdir -p "$build/corpus/$n"
