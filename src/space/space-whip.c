@@ -76,24 +76,6 @@ add_ice_links (ScConfig *config, SoupServerMessage *msg)
   }
 }
 
-static char *
-lookup_key (const char *kid, gpointer user_data, GError **error)
-{
-  ScSpaces *s = user_data;
-  g_autoptr (GError) local = NULL;
-  g_autoptr (ScSigningKey) key = sc_store_get_signing_key (s->store, kid, &local);
-  if (!key) {
-    if (!g_error_matches (local, SC_ERROR, SC_ERROR_NOT_FOUND))
-      g_propagate_error (error, g_steal_pointer (&local));
-    return NULL;
-  }
-  if (key->deleted) {
-    g_set_error (error, SC_ERROR, SC_ERROR_UNAUTHORIZED, "signing key %s was deleted", kid);
-    return NULL;
-  }
-  return g_strdup (key->public_pem);
-}
-
 static void
 reply_error_msg (SoupServerMessage *msg, const GError *error)
 {
@@ -210,7 +192,7 @@ whip_post (ScRequest *req)
   }
   const char *token = auth + 7;
   g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (
-      token, space_id, lookup_key, s, sc_core_now_unix (), s->config->token_max_lifetime_s,
+      token, space_id, sc_store_signing_key_pem, s->store, sc_core_now_unix (), s->config->token_max_lifetime_s,
       &error);
   if (!claims) {
     sc_api_reply_error (req, error);

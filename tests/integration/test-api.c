@@ -1,6 +1,7 @@
 /* The control API against the real daemon: every route, every error. */
 #include "harness.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 static ScHarness *h;
@@ -319,6 +320,39 @@ test_assets (void)
   assert_error (d, 404, "not_found", NULL);
 }
 
+/* A request path is the client's: whatever it holds (a %0A decoded into a
+ * newline, quotes, '='), it stays inside one log line's quoted value. */
+static void
+test_log_lines_cannot_be_forged (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-log-XXXXXX", &error);
+  g_autofree char *log = g_build_filename (dir, "daemon.log", NULL);
+  ScHarness *h = sc_harness_start_logged (NULL, log);
+  g_autoptr (GSocketConnection) c = sc_harness_connect (h, 10);
+  g_assert_true (sc_harness_send (c, "GET /nope%0Alevel=error%20msg=%22forged%22 HTTP/1.1\r\n"
+                                     "Host: 127.0.0.1\r\n\r\n"));
+  g_assert_cmpuint (sc_harness_read_response (c, NULL, NULL), ==, 404);
+  sc_harness_free (h);
+
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint forged = 0;
+  for (guint i = 0; lines[i]; i++) {
+    if (!*lines[i])
+      continue;
+    g_assert_true (g_str_has_prefix (lines[i], "ts="));
+    if (strstr (lines[i], "forged")) {
+      g_test_message ("%s", lines[i]);
+      forged++;
+    }
+  }
+  g_assert_cmpuint (forged, >=, 1);
+  g_unlink (log);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -330,6 +364,7 @@ main (int argc, char **argv)
   g_test_add_func ("/api/pagination", test_pagination);
   g_test_add_func ("/api/spaces", test_spaces);
   g_test_add_func ("/api/assets", test_assets);
+  g_test_add_func ("/api/log-lines-cannot-be-forged", test_log_lines_cannot_be_forged);
   int rc = g_test_run ();
   sc_harness_free (h);
   return rc;
