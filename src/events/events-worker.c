@@ -223,6 +223,11 @@ sc_events_worker_new (GMainContext *reply_context, guint timeout_s, ScEventsDone
   w->done_data = user_data;
   g_mutex_init (&w->lock);
   w->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  /* GLib 2.74 can deadlock when two threads first use a type at once:
+   * SoupSession's class init registers GInetSocketAddress while the main
+   * thread's HTTP door creates one (seen: the daemon hung at start-up, 1 in
+   * ~10).  Initialise the session class here, before the thread exists. */
+  g_type_class_unref (g_type_class_ref (SOUP_TYPE_SESSION));
   w->thread = g_thread_new ("sc-webhooks", run, w);
   return w;
 }
