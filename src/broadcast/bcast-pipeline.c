@@ -68,11 +68,23 @@ sc_bcast_slot_new (ScBcastPipeline *p, GstElement *mixer, const char *desc, GErr
 /* Called with no data path through the mixer pad any more worth keeping.
  * Releasing the pad first flushes it, so a branch blocked in the aggregator
  * wakes up before we shut it down. */
+static GstPadProbeReturn
+drop_all (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
 void
 sc_bcast_slot_free (ScBcastPipeline *p, ScBcastSlot *s)
 {
   if (!s)
     return;
+  /* Between the release and the state change the branch's source may push
+   * once more into a pad with no peer: its not-linked error would fail the
+   * whole mix (seen: a placeholder retired while participants joined).
+   * Dropped data returns OK; probes run before the peer is looked at. */
+  g_autoptr (GstPad) out = gst_element_get_static_pad (s->bin, "src");
+  gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_all, NULL, NULL);
   gst_element_release_request_pad (s->mixer, s->mixpad);
   gst_object_unref (s->mixpad);
   gst_element_set_state (s->bin, GST_STATE_NULL);
