@@ -52,5 +52,8 @@ void       sc_spaces_remove_observer (ScSpaces *spaces, guint id);
  * the next main-loop iteration), in join order. */
 GPtrArray *sc_spaces_get_participants (ScSpaces *spaces, const char *space_id);
 gboolean   sc_spaces_is_active (ScSpaces *spaces, const char *space_id);
+/* Connected participants per space: space id (borrowed, valid as above) →
+ * GUINT_TO_POINTER (count); spaces with none are absent. */
+GHashTable *sc_spaces_count_participants (ScSpaces *spaces);
 
 G_END_DECLS
