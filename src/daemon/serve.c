@@ -29,6 +29,7 @@ typedef struct {
   ScApi *api;
   ScIngest *ingest;
   ScSpaces *spaces;
+  ScSpaceEvents *space_events;
   ScBroadcasts *broadcasts;
   ScDemo *demo;
   ScMetrics *metrics;
@@ -178,6 +179,7 @@ sc_daemon_serve (int argc, char **argv)
   if (!d.ingest)
     goto out;
   d.spaces = sc_spaces_new (d.api);
+  d.space_events = sc_space_events_new (d.api, d.spaces, d.events);
   d.broadcasts = sc_broadcasts_new (d.api, d.spaces, d.ingest);
   /* On a worker thread: the first broadcast then starts at once. */
   sc_encoder_probe_ready (NULL, config->encoder);
@@ -211,12 +213,15 @@ out:
   g_clear_pointer (&d.demo, sc_daemon_demo_stop);
   /* Before any service it reads from starts to wind down. */
   g_clear_pointer (&d.metrics, sc_metrics_free);
+  if (d.space_events)
+    sc_space_events_shutdown (d.space_events);
   if (d.broadcasts)
     sc_broadcasts_shutdown (d.broadcasts);
   if (d.spaces)
     sc_spaces_shutdown (d.spaces);
   if (d.ingest)
     sc_ingest_shutdown (d.ingest);
+  g_clear_pointer (&d.space_events, sc_space_events_free);
   g_clear_pointer (&d.broadcasts, sc_broadcasts_free);
   g_clear_pointer (&d.spaces, sc_spaces_free);
   g_clear_pointer (&d.ingest, sc_ingest_free);
