@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "spacecast/api.h"
+#include "spacecast/bcast-pipeline.h"
 #include "spacecast/ingest.h"
 #include "spacecast/space.h"
 
@@ -23,5 +24,11 @@ ScBroadcasts *sc_broadcasts_new  (ScApi *api, ScSpaces *spaces, ScIngest *ingest
  * frees. */
 void          sc_broadcasts_shutdown (ScBroadcasts *b);
 void          sc_broadcasts_free (ScBroadcasts *b);
+
+/* Each running broadcast's id and live output health (metrics). */
+typedef void (*ScBroadcastHealthFunc) (const char *broadcast_id, const ScBcastHealth *health,
+                                       gpointer user_data);
+void          sc_broadcasts_foreach_health (ScBroadcasts *b, ScBroadcastHealthFunc func,
+                                            gpointer user_data);
 
 G_END_DECLS

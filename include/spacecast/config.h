@@ -37,6 +37,10 @@ typedef struct {
   guint whip_max_pending_joins;             /* WHIP offers being answered at once */
   guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */
   guint thumbnail_workers;                  /* threads decoding thumbnails */
+  guint space_max_event_streams;            /* open SSE streams per space */
+
+  /* Prometheus /metrics on its own listener; port 0 = off. */
+  char *metrics_host;  guint16 metrics_port;
 
   /* Webhooks (src/events): endpoints in pairs, the i-th secret signs for
    * the i-th URL. */

@@ -59,6 +59,17 @@ void        sc_events_free (ScEvents *events);
 /* POST/GET/DELETE /system/v1/webhooks (a spacecast extension). */
 void        sc_events_add_routes (ScApi *api);
 
+/* Webhook delivery so far, for metrics: attempts since start, and the
+ * deliveries still due (in the store, so across restarts). */
+typedef struct {
+  guint64 delivered;            /* attempts answered 2xx */
+  guint64 failed;               /* attempts that were not */
+  guint64 gave_up;              /* deliveries abandoned after the retry window */
+  guint in_flight;              /* attempts being sent now */
+  gint64 pending;               /* deliveries not yet done nor given up; -1 unknown */
+} ScEventsStats;
+void        sc_events_get_stats (ScEvents *events, ScEventsStats *stats);
+
 typedef void (*ScEventsFunc) (ScEvent *event, gpointer user_data);
 /* @func runs on @context (NULL: the thread-default one at this call) for
  * every committed event, in commit order. */

@@ -26,4 +26,11 @@ void      sc_ingest_free (ScIngest *ingest);
 /* The ingest URL a local publisher (a broadcast) pushes @stream_key to. */
 char     *sc_ingest_local_url (ScIngest *ingest, const char *stream_key);
 
+/* Each live stream that is recording now, with the seconds of complete
+ * segments its active asset has so far (metrics). */
+typedef void (*ScIngestRecordingFunc) (const char *live_stream_id, double seconds,
+                                       gpointer user_data);
+void      sc_ingest_foreach_recording (ScIngest *ingest, ScIngestRecordingFunc func,
+                                       gpointer user_data);
+
 G_END_DECLS

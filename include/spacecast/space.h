@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "spacecast/api.h"
+#include "spacecast/events.h"
 #include "spacecast/whip.h"
 
 G_BEGIN_DECLS
@@ -52,5 +53,16 @@ void       sc_spaces_remove_observer (ScSpaces *spaces, guint id);
  * the next main-loop iteration), in join order. */
 GPtrArray *sc_spaces_get_participants (ScSpaces *spaces, const char *space_id);
 gboolean   sc_spaces_is_active (ScSpaces *spaces, const char *space_id);
+/* Connected participants per space: space id (borrowed, valid as above) →
+ * GUINT_TO_POINTER (count); spaces with none are absent. */
+GHashTable *sc_spaces_count_participants (ScSpaces *spaces);
+
+/* GET /rt/v1/spaces/ID/events (space-events.c): the participants of a
+ * space, live, as Server-Sent Events, for a space JWT of either role. */
+typedef struct _ScSpaceEvents ScSpaceEvents;
+ScSpaceEvents *sc_space_events_new (ScApi *api, ScSpaces *spaces, ScEvents *events);
+/* Ends every stream and refuses new ones (503); _free then only frees. */
+void       sc_space_events_shutdown (ScSpaceEvents *space_events);
+void       sc_space_events_free (ScSpaceEvents *space_events);
 
 G_END_DECLS

@@ -41,6 +41,12 @@ gboolean    sc_store_delete   (ScStore *store, ScKind kind, const char *id, GErr
  * must all equal top-level string members of the document. */
 GPtrArray  *sc_store_list     (ScStore *store, ScKind kind, const char *const *filters,
                                guint limit, guint offset, GError **error);
+/* Each resource of @kind as its id and the string at @field ("status"),
+ * pairs flattened into one array (a NULL for a missing field), oldest
+ * first; the documents themselves are never parsed, so it stays cheap for
+ * a scrape. */
+GPtrArray  *sc_store_list_field (ScStore *store, ScKind kind, const char *field,
+                                 GError **error);
 JsonObject *sc_store_find     (ScStore *store, ScKind kind, const char *field,
                                const char *value, GError **error);
 

@@ -4,6 +4,7 @@
 #include "api-door.h"
 #include "spacecast/auth.h"
 #include "spacecast/core.h"
+#include "spacecast/metrics.h"
 #include "spacecast/model.h"
 
 #include <string.h>
@@ -307,6 +308,9 @@ request_log_write (SoupServerMessage *msg)
                     "MESSAGE", "http %s %s -> %u (%.1f ms)", method, path,
                     soup_server_message_get_status (msg),
                     (g_get_monotonic_time () - *start) / 1000.0);
+  RouteMatch *m = g_object_get_data (G_OBJECT (msg), MATCH_KEY);
+  sc_metrics_observe_http (method, m && m->route ? (const char *const *) m->route->segments : NULL,
+                           soup_server_message_get_status (msg), g_get_monotonic_time () - *start);
 }
 
 static void

@@ -350,3 +350,17 @@ sc_broadcasts_free (ScBroadcasts *b)
   g_hash_table_unref (b->stopping);
   g_free (b);
 }
+
+void
+sc_broadcasts_foreach_health (ScBroadcasts *b, ScBroadcastHealthFunc func, gpointer user_data)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, b->running);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Running *r = value;
+    ScBcastHealth hl;
+    sc_bcast_pipeline_get_health (r->pipe, &hl);
+    func (r->id, &hl, user_data);
+  }
+}

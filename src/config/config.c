@@ -33,6 +33,7 @@ sc_config_new_defaults (void)
   c->whip_max_pending_joins = 8;
   c->token_max_lifetime_s = 7 * 24 * 3600;
   c->thumbnail_workers = 2;
+  c->space_max_event_streams = 64;
   c->webhook_retry_initial_s = 10;
   c->webhook_retry_window_s = 24 * 3600;
   return c;
@@ -46,6 +47,7 @@ sc_config_free (ScConfig *c)
   g_free (c->http_host);
   g_free (c->rtmp_host);
   g_free (c->rtmps_host);
+  g_free (c->metrics_host);
   g_free (c->tls_cert);
   g_free (c->tls_key);
   g_free (c->data_dir);
@@ -138,6 +140,8 @@ static const OptDesc options[] = {
   { "whip-max-pending-joins", OPT_UINT, 0, OFF (whip_max_pending_joins), "WHIP offers answered at once (8)" },
   { "token-max-lifetime", OPT_UINT, 0, OFF (token_max_lifetime_s), "Longest space JWT lifetime in seconds, exp - iat (604800)" },
   { "thumbnail-workers", OPT_UINT, 0, OFF (thumbnail_workers), "Threads decoding thumbnails (2)" },
+  { "space-max-event-streams", OPT_UINT, 0, OFF (space_max_event_streams), "Open /rt/v1/spaces/ID/events streams per space (64)" },
+  { "metrics", OPT_HOSTPORT, OFF (metrics_host), OFF (metrics_port), "Prometheus /metrics address (off unless set)" },
   { "webhook-url", OPT_LIST, 0, OFF (webhook_urls), "Send Mux-style webhooks to this URL (repeatable, with --webhook-secret)" },
   { "webhook-secret", OPT_LIST, 0, OFF (webhook_secrets), "Signing secret of the --webhook-url at the same position" },
   { "webhook-retry-initial", OPT_UINT, 0, OFF (webhook_retry_initial_s), "Seconds before a failed webhook is retried; the gap doubles up to an hour (10)" },

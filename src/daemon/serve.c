@@ -9,6 +9,7 @@
 #include "spacecast/encoder.h"
 #include "spacecast/events.h"
 #include "spacecast/ingest.h"
+#include "spacecast/metrics.h"
 #include "spacecast/record.h"
 #include "spacecast/space.h"
 #include "spacecast/store.h"
@@ -28,8 +29,10 @@ typedef struct {
   ScApi *api;
   ScIngest *ingest;
   ScSpaces *spaces;
+  ScSpaceEvents *space_events;
   ScBroadcasts *broadcasts;
   ScDemo *demo;
+  ScMetrics *metrics;
   GMainLoop *loop;
 } ScDaemon;
 
@@ -176,10 +179,18 @@ sc_daemon_serve (int argc, char **argv)
   if (!d.ingest)
     goto out;
   d.spaces = sc_spaces_new (d.api);
+  d.space_events = sc_space_events_new (d.api, d.spaces, d.events);
   d.broadcasts = sc_broadcasts_new (d.api, d.spaces, d.ingest);
   /* On a worker thread: the first broadcast then starts at once. */
   sc_encoder_probe_ready (NULL, config->encoder);
   probing = TRUE;
+  if (config->metrics_host) {
+    const ScMetricsSources sources = { .api = d.api, .store = d.store, .events = d.events,
+                                       .ingest = d.ingest, .spaces = d.spaces,
+                                       .broadcasts = d.broadcasts };
+    if (!(d.metrics = sc_metrics_new (config, &sources, &error)))
+      goto out;
+  }
 
   d.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_signal, &d);
@@ -200,12 +211,17 @@ out:
    * the broadcasts); only then is anything freed, in reverse order, and
    * nothing iterates the main loop any more. */
   g_clear_pointer (&d.demo, sc_daemon_demo_stop);
+  /* Before any service it reads from starts to wind down. */
+  g_clear_pointer (&d.metrics, sc_metrics_free);
+  if (d.space_events)
+    sc_space_events_shutdown (d.space_events);
   if (d.broadcasts)
     sc_broadcasts_shutdown (d.broadcasts);
   if (d.spaces)
     sc_spaces_shutdown (d.spaces);
   if (d.ingest)
     sc_ingest_shutdown (d.ingest);
+  g_clear_pointer (&d.space_events, sc_space_events_free);
   g_clear_pointer (&d.broadcasts, sc_broadcasts_free);
   g_clear_pointer (&d.spaces, sc_spaces_free);
   g_clear_pointer (&d.ingest, sc_ingest_free);

@@ -24,6 +24,7 @@ struct _ScEvents {
   GPtrArray *subscribers;       /* Subscriber* */
   guint next_subscriber_id;
   ScEventsWorker *worker;
+  guint64 delivered, failed, gave_up;
 };
 
 typedef struct {
@@ -401,6 +402,12 @@ on_done (ScEventsJob *job, gpointer user_data)
   json_array_add_object_element (job->attempts, attempt_record (job));
   if (!ok && row && next - row->created_at_us > bus->retry_window_us)
     state = SC_DELIVERY_GAVE_UP;
+  if (ok)
+    bus->delivered++;
+  else
+    bus->failed++;
+  if (state == SC_DELIVERY_GAVE_UP)
+    bus->gave_up++;
   g_autoptr (JsonNode) attempts = json_node_init_array (json_node_alloc (), job->attempts);
   g_autofree char *text = json_to_string (attempts, FALSE);
   /* A row that is gone went with its webhook: nothing to record. */
@@ -495,4 +502,14 @@ sc_events_free (ScEvents *bus)
   g_hash_table_unref (bus->in_flight);
   g_main_context_unref (bus->context);
   g_free (bus);
+}
+
+void
+sc_events_get_stats (ScEvents *bus, ScEventsStats *stats)
+{
+  stats->delivered = bus->delivered;
+  stats->failed = bus->failed;
+  stats->gave_up = bus->gave_up;
+  stats->in_flight = g_hash_table_size (bus->in_flight);
+  stats->pending = sc_store_delivery_count (bus->store, SC_DELIVERY_PENDING);
 }

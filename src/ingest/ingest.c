@@ -308,3 +308,16 @@ sc_ingest_live_dir (ScIngest *ing, const char *live_stream_id)
 {
   return g_build_filename (ing->config->data_dir, "live", live_stream_id, NULL);
 }
+
+void
+sc_ingest_foreach_recording (ScIngest *ing, ScIngestRecordingFunc func, gpointer user_data)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, ing->streams);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Stream *s = value;
+    if (s->recorder && s->state.recording)
+      func (s->id, sc_recorder_duration (s->recorder), user_data);
+  }
+}

@@ -126,6 +126,21 @@ sc_spaces_is_active (ScSpaces *s, const char *space_id)
   return ps->len > 0;
 }
 
+GHashTable *
+sc_spaces_count_participants (ScSpaces *s)
+{
+  GHashTable *counts = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, s->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    ScParticipant *p = value;
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, p->space_id));
+    g_hash_table_insert (counts, p->space_id, GUINT_TO_POINTER (n + 1));
+  }
+  return counts;
+}
+
 /* Keep the stored space in line with who is connected.  A failure to write
  * is logged: the participants themselves are unaffected. */
 static void

@@ -344,3 +344,28 @@ sc_store_list (ScStore *store, ScKind kind, const char *const *filters,
   }
   return out;
 }
+
+GPtrArray *
+sc_store_list_field (ScStore *store, ScKind kind, const char *field, GError **error)
+{
+  sqlite3_stmt *stmt = sc_store_prepare (store,
+      "SELECT id, json_extract(doc, ?) FROM resources WHERE kind = ? ORDER BY seq", error);
+  if (!stmt)
+    return NULL;
+  g_autofree char *path = g_strconcat ("$.", field, NULL);
+  sqlite3_bind_text (stmt, 1, path, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, kind_names[kind], -1, SQLITE_STATIC);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    g_ptr_array_add (out, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+    g_ptr_array_add (out, g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+  }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE) {
+    g_ptr_array_unref (out);
+    sc_store_fail (store, error, "list");
+    return NULL;
+  }
+  return out;
+}
