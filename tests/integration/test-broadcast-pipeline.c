@@ -291,8 +291,14 @@ test_layout_switch (void)
   sc_bcast_pipeline_set_tiles (b, tiles, 2, 0);
   spin (4000);
 
+  /* The switch is measured on the recording's timeline, which starts once
+   * the RTMP session has sent its first keyframe (slower under ASan). */
   ScBcastHealth h;
   sc_bcast_pipeline_get_health (b, &h);
+  for (int i = 0; i < 100 && !GST_CLOCK_TIME_IS_VALID (h.session_start); i++) {
+    spin (100);
+    sc_bcast_pipeline_get_health (b, &h);
+  }
   make_tile (&tiles[0], "blue", 0, 0, OUT_W / 2, OUT_H);
   make_tile (&tiles[1], "red", OUT_W / 2, 0, OUT_W / 2, OUT_H);
   sc_bcast_pipeline_set_tiles (b, tiles, 2, 0);
