@@ -35,6 +35,11 @@ JsonObject *sc_jwt_verify_rs256   (const char *token, ScJwtKeyLookup lookup,
 gboolean    sc_jwt_get_time_claim (JsonObject *payload, const char *name,
                                    gint64 *out, gboolean *present,
                                    GError **error);
+/* The checks every token kind makes of its lifetime: "exp" present and not
+ * passed, "nbf" (when present) reached, both with SC_JWT_LEEWAY_S; refused
+ * with SC_ERROR @code.  *exp_out gets "exp". */
+gboolean    sc_jwt_check_expiry   (JsonObject *payload, gint64 now, int code,
+                                   gint64 *exp_out, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY, EVP_PKEY_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_MD_CTX, EVP_MD_CTX_free)

@@ -330,31 +330,44 @@ check_lifetime (gint64 exp, gint64 iat, gboolean has_iat, gint64 now,
   return TRUE;
 }
 
+gboolean
+sc_jwt_check_expiry (JsonObject *payload, gint64 now, int code, gint64 *exp_out,
+                     GError **error)
+{
+  gint64 exp = 0, nbf = 0;
+  gboolean has_exp, has_nbf;
+
+  if (!sc_jwt_get_time_claim (payload, "exp", &exp, &has_exp, error) ||
+      !sc_jwt_get_time_claim (payload, "nbf", &nbf, &has_nbf, error))
+    return FALSE;
+  if (!has_exp) {
+    g_set_error (error, SC_ERROR, code, "token has no expiry: the \"exp\" claim is required");
+    return FALSE;
+  }
+  if (now - SC_JWT_LEEWAY_S >= exp) {
+    g_set_error (error, SC_ERROR, code, "token expired %" G_GINT64_FORMAT " s ago (exp %"
+                 G_GINT64_FORMAT ")", now - exp, exp);
+    return FALSE;
+  }
+  if (has_nbf && nbf > now + SC_JWT_LEEWAY_S) {
+    g_set_error (error, SC_ERROR, code, "token not valid yet: \"nbf\" is %" G_GINT64_FORMAT
+                 " s in the future", nbf - now);
+    return FALSE;
+  }
+  *exp_out = exp;
+  return TRUE;
+}
+
 static gboolean
 check_times (JsonObject *payload, gint64 now, gint64 max_lifetime_s,
              gint64 *exp_out, GError **error)
 {
-  gint64 exp = 0, nbf = 0, iat = 0;
-  gboolean has_exp, has_nbf, has_iat;
+  gint64 exp = 0, iat = 0;
+  gboolean has_iat;
 
-  if (!sc_jwt_get_time_claim (payload, "exp", &exp, &has_exp, error) ||
-      !sc_jwt_get_time_claim (payload, "nbf", &nbf, &has_nbf, error) ||
+  if (!sc_jwt_check_expiry (payload, now, SC_ERROR_UNAUTHORIZED, &exp, error) ||
       !sc_jwt_get_time_claim (payload, "iat", &iat, &has_iat, error))
     return FALSE;
-  if (!has_exp) {
-    REJECT ("token has no expiry: the \"exp\" claim is required");
-    return FALSE;
-  }
-  if (now - SC_JWT_LEEWAY_S >= exp) {
-    REJECT ("token expired %" G_GINT64_FORMAT " s ago (exp %" G_GINT64_FORMAT
-            ")", now - exp, exp);
-    return FALSE;
-  }
-  if (has_nbf && nbf > now + SC_JWT_LEEWAY_S) {
-    REJECT ("token not valid yet: \"nbf\" is %" G_GINT64_FORMAT
-            " s in the future", nbf - now);
-    return FALSE;
-  }
   if (has_iat && iat > now + SC_JWT_LEEWAY_S) {
     REJECT ("token issued in the future: \"iat\" is %" G_GINT64_FORMAT
             " s ahead", iat - now);
