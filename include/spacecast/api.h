@@ -67,6 +67,7 @@ void        sc_api_add_route  (ScApi *api, const char *method, const char *patte
 
 /* Replies.  data_node is sent as {"data": ...} and consumed. */
 void        sc_api_reply_data  (ScRequest *req, guint status, JsonNode *data_node);
+void        sc_api_reply_array (ScRequest *req, JsonArray *items);   /* 200 {"data": [...]}, consumed */
 void        sc_api_reply_empty_data (ScRequest *req, guint status);   /* {"data": {}} */
 void        sc_api_reply_no_content (ScRequest *req);                  /* 204 */
 void        sc_api_reply_error (ScRequest *req, const GError *error);

@@ -33,9 +33,7 @@ sc_api_reply_list (ScRequest *req, ScKind kind, const char *const *filters,
   JsonArray *arr = json_array_new ();
   for (guint i = 0; i < items->len; i++)
     json_array_add_element (arr, render_fn (req, items->pdata[i]));
-  JsonNode *node = json_node_init_array (json_node_alloc (), arr);
-  json_array_unref (arr);
-  sc_api_reply_data (req, 200, node);
+  sc_api_reply_array (req, arr);
 }
 
 static void

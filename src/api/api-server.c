@@ -90,6 +90,14 @@ sc_api_reply_data (ScRequest *req, guint status, JsonNode *data_node)
 }
 
 void
+sc_api_reply_array (ScRequest *req, JsonArray *items)
+{
+  JsonNode *node = json_node_init_array (json_node_alloc (), items);
+  json_array_unref (items);
+  sc_api_reply_data (req, 200, node);
+}
+
+void
 sc_api_reply_empty_data (ScRequest *req, guint status)
 {
   JsonNode *empty = json_node_init_object (json_node_alloc (), NULL);

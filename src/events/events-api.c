@@ -74,9 +74,7 @@ list (ScRequest *req)
   JsonArray *arr = json_array_new ();
   for (guint i = 0; i < all->len; i++)
     json_array_add_element (arr, render (all->pdata[i], FALSE));
-  JsonNode *node = json_node_init_array (json_node_alloc (), arr);
-  json_array_unref (arr);
-  sc_api_reply_data (req, 200, node);
+  sc_api_reply_array (req, arr);
 }
 
 static void

@@ -345,9 +345,7 @@ participants_list (ScRequest *req)
     json_object_set_array_member (o, "tracks", tracks);
     json_array_add_object_element (arr, o);
   }
-  JsonNode *node = json_node_init_array (json_node_alloc (), arr);
-  json_array_unref (arr);
-  sc_api_reply_data (req, 200, node);
+  sc_api_reply_array (req, arr);
 }
 
 void
