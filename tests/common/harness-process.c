@@ -35,12 +35,7 @@ sc_harness_daemon_fds (ScHarness *h)
 guint
 sc_harness_daemon_threads (ScHarness *h)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", sc_harness_pid (h));
-  g_autofree char *status = NULL;
-  g_assert_true (g_file_get_contents (path, &status, NULL, NULL));
-  const char *line = strstr (status, "\nThreads:");
-  g_assert_nonnull (line);
-  return (guint) g_ascii_strtoull (line + strlen ("\nThreads:"), NULL, 10);
+  return (guint) sc_harness_status_field (h, "Threads");
 }
 
 typedef struct {
@@ -186,7 +181,7 @@ proc_file (ScHarness *h, const char *name)
 }
 
 guint64
-sc_harness_status_kb (ScHarness *h, const char *field)
+sc_harness_status_field (ScHarness *h, const char *field)
 {
   g_autofree char *text = proc_file (h, "status");
   g_autofree char *key = g_strconcat ("\n", field, ":", NULL);
@@ -313,30 +308,14 @@ sc_harness_start_logged (const char *const *extra_args, const char *log_path)
   return h;
 }
 
-guint64
-sc_harness_cpu_ticks (ScHarness *h)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", sc_harness_pid (h));
-  g_autofree char *stat = NULL;
-  g_assert_true (g_file_get_contents (path, &stat, NULL, NULL));
-  /* The command name may hold spaces: fields count from its ')'. */
-  const char *after = strrchr (stat, ')');
-  g_assert_nonnull (after);
-  g_auto (GStrv) fields = g_strsplit (after + 2, " ", -1);
-  g_assert_cmpuint (g_strv_length (fields), >, 12);
-  /* state is field 3 of stat(5); utime and stime are 14 and 15. */
-  return g_ascii_strtoull (fields[11], NULL, 10) + g_ascii_strtoull (fields[12], NULL, 10);
-}
-
 double
 sc_harness_cpu_share (ScHarness *h, double seconds)
 {
-  guint64 before = sc_harness_cpu_ticks (h);
+  double before = sc_harness_cpu_seconds (h);
   gint64 t0 = g_get_monotonic_time ();
   g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
-  guint64 after = sc_harness_cpu_ticks (h);
-  double elapsed = (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
-  return (after - before) / (double) sysconf (_SC_CLK_TCK) / elapsed;
+  double after = sc_harness_cpu_seconds (h);
+  return (after - before) / ((g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC);
 }
 
 void

@@ -156,8 +156,8 @@ guint        sc_harness_daemon_fds     (ScHarness *h);
 /* Polls until it has at most @count open fds; FALSE when @timeout_s passes
  * first. */
 gboolean     sc_harness_wait_daemon_fds (ScHarness *h, guint count, double timeout_s);
-/* A /proc/PID/status field in kB ("VmRSS", "VmHWM"). */
-guint64      sc_harness_status_kb      (ScHarness *h, const char *field);
+/* A numeric /proc/PID/status field: "VmRSS", "VmHWM" (kB), "Threads". */
+guint64      sc_harness_status_field   (ScHarness *h, const char *field);
 /* Its CPU time so far, user + system, in seconds. */
 double       sc_harness_cpu_seconds    (ScHarness *h);
 /* Sets its RLIMIT_NOFILE, soft and hard, to @nofile (prlimit(2)). */
@@ -210,8 +210,6 @@ void         sc_harness_stop           (ScHarness *h);
 /* sc_harness_start with the daemon's stderr (its whole log) in @log_path
  * instead of the test's; a sc_harness_restart logs to the test's again. */
 ScHarness   *sc_harness_start_logged   (const char *const *extra_args, const char *log_path);
-/* Its user + system CPU time so far, in clock ticks. */
-guint64      sc_harness_cpu_ticks      (ScHarness *h);
 /* The share of one CPU it used over the next @seconds (1.0 = one core). */
 double       sc_harness_cpu_share      (ScHarness *h, double seconds);
 

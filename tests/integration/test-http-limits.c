@@ -259,7 +259,7 @@ static void
 test_huge_bodies (void)
 {
   guint streams = live_stream_count (h);
-  guint64 rss = sc_harness_status_kb (h, "VmRSS");
+  guint64 rss = sc_harness_status_field (h, "VmRSS");
 
   for (int auth = 0; auth <= 1; auth++) {
     g_autoptr (SoupMessageHeaders) headers = NULL;
@@ -279,7 +279,7 @@ test_huge_bodies (void)
   guint status = sc_harness_read_response (c, &headers, &body);
   assert_refused (status, headers, body, 413, "payload_too_large");
 
-  guint64 peak = sc_harness_status_kb (h, "VmHWM");
+  guint64 peak = sc_harness_status_field (h, "VmHWM");
   g_test_message ("RSS %" G_GUINT64_FORMAT " kB before, peak %" G_GUINT64_FORMAT " kB after",
                   rss, peak);
   g_assert_cmpuint (peak, <, rss + 50 * 1024);

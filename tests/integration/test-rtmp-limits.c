@@ -296,7 +296,7 @@ test_handshake_timeout (void)
 static void
 assert_rss_within (ScHarness *h, guint64 rss0_kb, const char *after)
 {
-  guint64 rss = sc_harness_status_kb (h, "VmRSS"), peak = sc_harness_status_kb (h, "VmHWM");
+  guint64 rss = sc_harness_status_field (h, "VmRSS"), peak = sc_harness_status_field (h, "VmHWM");
   g_test_message ("after %s: RSS %+.1f MB, peak %+.1f MB", after,
                   ((double) rss - rss0_kb) / 1024, ((double) peak - rss0_kb) / 1024);
   g_assert_cmpuint (MAX (rss, peak), <, rss0_kb + 50 * 1024);
@@ -330,7 +330,7 @@ test_memory (void)
   g_autofree char *id = create_stream (h, &key);
   /* The steady state: everything a publish needs is loaded. */
   assert_serving (h, id, key);
-  guint64 rss0 = sc_harness_status_kb (h, "VmRSS");
+  guint64 rss0 = sc_harness_status_field (h, "VmRSS");
   const gsize big = 8 * 1024 * 1024;
   g_autofree guint8 *payload = g_malloc (big);
   memset (payload, SC_AMF_NULL, big);
