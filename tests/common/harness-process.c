@@ -279,6 +279,25 @@ sc_harness_read_response (GSocketConnection *c, SoupMessageHeaders **headers, ch
 }
 
 char *
+sc_harness_mux_node_script (const char *script, char **node)
+{
+  const char *src = g_getenv ("SC_SOURCE_ROOT");
+  g_autofree char *sdk = g_build_filename (src, "tests", "browser", "node_modules", "@mux",
+                                           "mux-node", "package.json", NULL);
+  *node = g_find_program_in_path ("node");
+  if (!*node) {
+    g_test_skip ("node is not installed (apt-get install nodejs npm)");
+    return NULL;
+  }
+  if (!g_file_test (sdk, G_FILE_TEST_EXISTS)) {
+    g_test_skip ("@mux/mux-node is not installed (cd tests/browser && npm ci)");
+    g_clear_pointer (node, g_free);
+    return NULL;
+  }
+  return g_build_filename (src, "tests", "browser", script, NULL);
+}
+
+char *
 sc_harness_basic_auth (ScHarness *h)
 {
   g_autofree char *creds = g_strdup_printf ("%s:%s", h->token_id, h->token_secret);

@@ -172,6 +172,10 @@ gboolean     sc_harness_send           (GSocketConnection *c, const char *reques
  * @headers and @body when not NULL. */
 guint        sc_harness_read_response  (GSocketConnection *c, SoupMessageHeaders **headers,
                                         char **body);
+/* tests/browser/@script for node with Mux's Node SDK: its path, with node's
+ * in *node; or NULL once the current test case is skipped saying which of
+ * node and @mux/mux-node is missing. */
+char        *sc_harness_mux_node_script (const char *script, char **node);
 /* "Authorization: Basic ..." for the harness' token. */
 char        *sc_harness_basic_auth     (ScHarness *h);
 

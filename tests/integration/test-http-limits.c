@@ -367,19 +367,10 @@ test_keep_alive_every_answer (void)
 static void
 test_mux_node_keep_alive (void)
 {
-  const char *src = g_getenv ("SC_SOURCE_ROOT");
-  g_autofree char *sdk = g_build_filename (src, "tests", "browser", "node_modules", "@mux",
-                                           "mux-node", "package.json", NULL);
-  g_autofree char *script = g_build_filename (src, "tests", "browser", "mux-keepalive.js", NULL);
-  g_autofree char *node = g_find_program_in_path ("node");
-  if (!node) {
-    g_test_skip ("node is not installed (apt-get install nodejs npm)");
+  g_autofree char *node = NULL;
+  g_autofree char *script = sc_harness_mux_node_script ("mux-keepalive.js", &node);
+  if (!script)
     return;
-  }
-  if (!g_file_test (sdk, G_FILE_TEST_EXISTS)) {
-    g_test_skip ("@mux/mux-node is not installed (cd tests/browser && npm ci)");
-    return;
-  }
   const char *argv[] = { node, script, h->base_url, h->token_id, h->token_secret, NULL };
   g_autofree char *out = NULL;
   int status = sc_harness_run (&out, argv);

@@ -231,15 +231,10 @@ create_stream (ScHarness *h)
 static void
 verify_with_mux_sdk (Receiver *r)
 {
-  const char *src = g_getenv ("SC_SOURCE_ROOT");
-  g_autofree char *sdk = g_build_filename (src, "tests", "browser", "node_modules", "@mux",
-                                           "mux-node", "package.json", NULL);
-  g_autofree char *script = g_build_filename (src, "tests", "browser", "webhook-verify.js", NULL);
-  g_autofree char *node = g_find_program_in_path ("node");
-  if (!node || !g_file_test (sdk, G_FILE_TEST_EXISTS)) {
-    g_test_skip ("@mux/mux-node is not installed (cd tests/browser && npm ci)");
+  g_autofree char *node = NULL;
+  g_autofree char *script = sc_harness_mux_node_script ("webhook-verify.js", &node);
+  if (!script)
     return;
-  }
   JsonArray *reqs = json_array_new ();
   g_mutex_lock (&r->lock);
   for (guint i = 0; i + 1 < r->raw->len; i += 2) {
