@@ -54,6 +54,9 @@ typedef struct {
   GstClockTime session_start;   /* output time of the RTMP session's first
                                  * keyframe, time 0 of what the server receives;
                                  * NONE until it is sent */
+  GstClockTime layout_at;       /* output time of the first frame composited
+                                 * with the last set_tiles; NONE while that
+                                 * layout waits for its frame */
 } ScBcastHealth;
 
 /* Called on the owner's main context (the thread-default context at _new)

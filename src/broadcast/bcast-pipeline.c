@@ -254,6 +254,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   p->inputs = g_hash_table_new (g_str_hash, g_str_equal);
   p->placeholders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   p->last_out_pts = GST_CLOCK_TIME_NONE;
+  p->layout_at = GST_CLOCK_TIME_NONE;
   p->stop_at = GST_CLOCK_TIME_NONE;
   p->state = SC_BCAST_IDLE;
   p->backoff_s = 1;
@@ -584,6 +585,7 @@ sc_bcast_pipeline_get_health (ScBcastPipeline *p, ScBcastHealth *out)
   out->frames_dropped = p->frames_dropped;
   out->reconnects = p->reconnects;
   out->position = p->last_out_pts;
+  out->layout_at = p->layout_at;
   out->session_start = p->out_vsrc && !p->need_keyframe ? p->session_base : GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&p->lock);
 }

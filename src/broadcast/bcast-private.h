@@ -56,6 +56,7 @@ struct _ScBcastPipeline {
   GHashTable *placeholders;     /* id -> ScBcastSlot* */
   GArray *pending_tiles;        /* ScTile, for the next output frame */
   GstClockTime pending_dur;
+  GstClockTime layout_at;        /* see ScBcastHealth */
   GPtrArray *retiring;          /* placeholders to hide on that frame */
   GPtrArray *retired;           /* hidden, freed by reap_source */
   GSource *reap_source;

@@ -228,6 +228,7 @@ sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles, guint n,
   g_clear_pointer (&p->pending_tiles, g_array_unref);
   p->pending_tiles = pending;
   p->pending_dur = transition_ms * GST_MSECOND;
+  p->layout_at = GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&p->lock);
 }
 
@@ -257,6 +258,7 @@ on_samples_selected (GstAggregator *comp, GstSegment *segment, GstClockTime pts,
     g_mutex_unlock (&p->lock);
     return;
   }
+  p->layout_at = pts;
   GstClockTime t = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts);
   GHashTableIter it;
   gpointer k, v;
