@@ -42,6 +42,14 @@ void        sc_event_unref (ScEvent *event);
  * fine), or @doc when the resource is gone by then. */
 gboolean    sc_events_publish (ScStore *store, const char *type, const char *id,
                                JsonObject *doc, GError **error);
+/* Store @doc (sc_store_put) and publish @type about it in one
+ * transaction: both happen or neither does. */
+gboolean    sc_events_put     (ScStore *store, ScKind kind, const char *id, JsonObject *doc,
+                               const char *type, GError **error);
+/* Delete the resource (with its playback ids) and publish @type about
+ * @doc, its last stored document, in one transaction. */
+gboolean    sc_events_delete  (ScStore *store, ScKind kind, const char *id, JsonObject *doc,
+                               const char *type, GError **error);
 /* The same after a change that is already committed: a failure is logged,
  * there is nothing left to undo. */
 void        sc_events_notify  (ScStore *store, const char *type, const char *id,

@@ -65,15 +65,14 @@ delete (ScRequest *req)
                              req->params[0]);
     return;
   }
-  if (!sc_store_delete_with_playback_ids (sc_api_get_store (req->api), SC_KIND_ASSET,
-                                          req->params[0], &error)) {
+  if (!sc_events_delete (sc_api_get_store (req->api), SC_KIND_ASSET, req->params[0], doc,
+                         "video.asset.deleted", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
   /* Files go after the rows: a crash in between leaves orphan files, never a
    * stored asset without its media. */
   sc_api_notify_asset_deleted (req->api, req->params[0]);
-  sc_events_notify (sc_api_get_store (req->api), "video.asset.deleted", req->params[0], doc);
   g_message ("asset %s deleted", req->params[0]);
   sc_api_reply_no_content (req);
 }

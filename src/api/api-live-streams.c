@@ -12,15 +12,24 @@ static void
 create (ScRequest *req)
 {
   g_autoptr (GError) error = NULL;
+  ScStore *store = sc_api_get_store (req->api);
   g_autoptr (JsonObject) doc = sc_model_live_stream_new (req->body, sc_core_now_unix (), &error);
-  if (!doc || !sc_store_put_with_playback_ids (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM,
-                                               doc, &error)) {
+  if (!doc || !sc_store_begin (store, &error)) {
     sc_api_reply_error (req, error);
     return;
   }
-  g_message ("live stream %s created", json_object_get_string_member (doc, "id"));
-  sc_events_notify (sc_api_get_store (req->api), "video.live_stream.created",
-                    json_object_get_string_member (doc, "id"), doc);
+  const char *id = json_object_get_string_member (doc, "id");
+  if (!sc_store_put_with_playback_ids (store, SC_KIND_LIVE_STREAM, doc, &error) ||
+      !sc_events_publish (store, "video.live_stream.created", id, doc, &error)) {
+    sc_store_rollback (store);
+    sc_api_reply_error (req, error);
+    return;
+  }
+  if (!sc_store_commit (store, &error)) {
+    sc_api_reply_error (req, error);
+    return;
+  }
+  g_message ("live stream %s created", id);
   sc_api_reply_data (req, 201, sc_model_render (doc));
 }
 
@@ -64,12 +73,11 @@ update (ScRequest *req)
   if (!doc)
     return;
   if (!sc_model_live_stream_patch (doc, req->body, &error) ||
-      !sc_store_put (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
-                     &error)) {
+      !sc_events_put (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
+                      "video.live_stream.updated", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
-  sc_events_notify (sc_api_get_store (req->api), "video.live_stream.updated", req->params[0], doc);
   sc_api_reply_data (req, 200, sc_model_render (doc));
 }
 
@@ -119,14 +127,15 @@ action (ScRequest *req)
   default:
     break;
   }
-  if (!sc_store_put (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
-                     &error)) {
+  ScStore *store = sc_api_get_store (req->api);
+  if (act == SC_API_LIVE_ENABLE
+          ? !sc_events_put (store, SC_KIND_LIVE_STREAM, req->params[0], doc,
+                            "video.live_stream.enabled", &error)
+          : !sc_store_put (store, SC_KIND_LIVE_STREAM, req->params[0], doc, &error)) {
     sc_api_reply_error (req, error);
     return;
   }
   sc_api_notify_live_action (req->api, req->params[0], act);
-  if (act == SC_API_LIVE_ENABLE)
-    sc_events_notify (sc_api_get_store (req->api), "video.live_stream.enabled", req->params[0], NULL);
   if (act == SC_API_LIVE_RESET_KEY) {
     /* The ingest may have changed the document; answer with what is stored. */
     g_autoptr (JsonObject) fresh = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);

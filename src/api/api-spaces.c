@@ -164,13 +164,12 @@ broadcast_create (ScRequest *req)
   if (!space)
     return;
   g_autoptr (JsonObject) b = new_broadcast (req, req->body, req->params[0], &error);
-  if (!b || !sc_store_put (sc_api_get_store (req->api), SC_KIND_BROADCAST,
-                           json_object_get_string_member (b, "id"), b, &error)) {
+  if (!b || !sc_events_put (sc_api_get_store (req->api), SC_KIND_BROADCAST,
+                            json_object_get_string_member (b, "id"), b,
+                            "video.space.broadcast.created", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
-  sc_events_notify (sc_api_get_store (req->api), "video.space.broadcast.created",
-                    json_object_get_string_member (b, "id"), b);
   sc_api_reply_data (req, 201, sc_api_render (req->api, SC_KIND_BROADCAST, b));
 }
 
@@ -194,11 +193,11 @@ broadcast_delete (ScRequest *req)
                              "broadcast %s is active: stop it before deleting it", req->params[1]);
     return;
   }
-  if (!sc_store_delete (sc_api_get_store (req->api), SC_KIND_BROADCAST, req->params[1], &error)) {
+  if (!sc_events_delete (sc_api_get_store (req->api), SC_KIND_BROADCAST, req->params[1], b,
+                         "video.space.broadcast.deleted", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
-  sc_events_notify (sc_api_get_store (req->api), "video.space.broadcast.deleted", req->params[1], b);
   sc_api_reply_no_content (req);
 }
 

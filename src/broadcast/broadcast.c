@@ -16,7 +16,8 @@ save_status (ScBroadcasts *b, const char *id, const char *status, GError **error
   if (!doc)
     return FALSE;
   json_object_set_string_member (doc, "status", status);
-  return sc_store_put (b->store, SC_KIND_BROADCAST, id, doc, error);
+  g_autofree char *type = g_strconcat ("video.space.broadcast.", status, NULL);
+  return sc_events_put (b->store, SC_KIND_BROADCAST, id, doc, type, error);
 }
 
 /* The live stream is completed only once the broadcast's RTMP stream has

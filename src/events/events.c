@@ -117,6 +117,34 @@ sc_events_publish (ScStore *store, const char *type, const char *id, JsonObject 
   return sc_store_outbox_add (store, &row, error);
 }
 
+gboolean
+sc_events_put (ScStore *store, ScKind kind, const char *id, JsonObject *doc, const char *type,
+               GError **error)
+{
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  if (!sc_store_put (store, kind, id, doc, error) ||
+      !sc_events_publish (store, type, id, doc, error)) {
+    sc_store_rollback (store);
+    return FALSE;
+  }
+  return sc_store_commit (store, error);
+}
+
+gboolean
+sc_events_delete (ScStore *store, ScKind kind, const char *id, JsonObject *doc, const char *type,
+                  GError **error)
+{
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  if (!sc_store_delete_with_playback_ids (store, kind, id, error) ||
+      !sc_events_publish (store, type, id, doc, error)) {
+    sc_store_rollback (store);
+    return FALSE;
+  }
+  return sc_store_commit (store, error);
+}
+
 void
 sc_events_notify (ScStore *store, const char *type, const char *id, JsonObject *doc)
 {

@@ -174,8 +174,13 @@ void
 sc_ingest_dispatch (ScIngest *ing, Stream *s, const ScLiveEvent *ev)
 {
   g_autoptr (GArray) actions = sc_livestate_handle (&s->state, ev, sc_core_now_unix ());
+  g_autoptr (GError) error = NULL;
   gboolean removed = FALSE;
 
+  /* What the actions store and the events they announce commit together. */
+  gboolean tx = sc_store_begin (ing->store, &error);
+  if (!tx)
+    g_warning ("live stream %s: %s", s->id, error->message);
   for (guint i = 0; i < actions->len; i++) {
     const ScLiveAction *act = &g_array_index (actions, ScLiveAction, i);
     switch (act->type) {
@@ -222,4 +227,7 @@ sc_ingest_dispatch (ScIngest *ing, Stream *s, const ScLiveEvent *ev)
   }
   if (!removed)
     save_stream (ing, s);
+  g_clear_error (&error);
+  if (tx && !sc_store_commit (ing->store, &error))
+    g_warning ("live stream %s: cannot record its state: %s", s->id, error->message);
 }

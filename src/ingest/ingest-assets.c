@@ -115,10 +115,9 @@ finalise_done (GObject *source, GAsyncResult *res, gpointer user_data)
     json_object_set_string_member (a, "status", "ready");
     g_message ("asset %s ready: %.2f s", f->asset_id, f->media.duration);
   }
-  if (!sc_store_put (ing->store, SC_KIND_ASSET, f->asset_id, a, &error))
+  if (!sc_events_put (ing->store, SC_KIND_ASSET, f->asset_id, a,
+                      f->error ? "video.asset.errored" : "video.asset.ready", &error))
     g_warning ("asset %s: cannot save: %s", f->asset_id, error->message);
-  sc_events_notify (ing->store, f->error ? "video.asset.errored" : "video.asset.ready",
-                    f->asset_id, a);
 }
 
 void

@@ -160,7 +160,8 @@ set_space_status (ScSpaces *s, const char *space_id, gboolean active)
   } else if (json_object_has_member (doc, "active_session_id")) {
     json_object_remove_member (doc, "active_session_id");
   }
-  if (!sc_store_put (s->store, SC_KIND_SPACE, space_id, doc, &error))
+  if (!sc_events_put (s->store, SC_KIND_SPACE, space_id, doc,
+                      active ? "video.space.active" : "video.space.idle", &error))
     goto fail;
   g_message ("space %s is now %s", space_id, active ? "active" : "idle");
   return;

@@ -448,6 +448,42 @@ test_space_events (void)
                    arrival (r, "video.space.deleted", space));
 }
 
+/* A space turns active with its first participant and idle with its last;
+ * a broadcast active when started and idle when stopped, as Mux Spaces
+ * announced them. */
+static void
+test_space_and_broadcast_lifecycle (void)
+{
+  g_autoptr (Receiver) r = receiver_new ();
+  g_autoptr (ScHarness) h = start_daemon (r);
+  g_autofree char *key_id = NULL, *private_key = NULL;
+  sc_harness_create_signing_key (h, &key_id, &private_key);
+  g_autofree char *space = sc_harness_create_space (h);
+  g_autofree char *token = sc_harness_sign (h, space, key_id, private_key, "guest");
+  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, NULL);
+  g_autoptr (JsonObject) guest = sc_harness_wait_participants (h, space, 1, 0, 60);
+  g_autofree char *ls = create_stream (h);
+  g_autofree char *b = sc_harness_create_broadcast (h, space, ls, "gallery");
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "start"), ==, 200);
+  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, space, b, 60);
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "stop"), ==, 200);
+  sc_harness_stop_publisher (pub, FALSE);
+
+  assert_event (r, "video.space.active", space, "active");
+  assert_event (r, "video.space.broadcast.created", b, "idle");
+  assert_event (r, "video.space.broadcast.active", b, "active");
+  assert_event (r, "video.space.broadcast.idle", b, "idle");
+  assert_event (r, "video.space.idle", space, "idle");
+  g_assert_cmpint (arrival (r, "video.space.created", space), <,
+                   arrival (r, "video.space.active", space));
+  g_assert_cmpint (arrival (r, "video.space.broadcast.active", b), <,
+                   arrival (r, "video.space.broadcast.idle", b));
+  g_assert_cmpint (arrival (r, "video.space.broadcast.idle", b), <,
+                   arrival (r, "video.space.idle", space));
+  g_assert_cmpuint (r->bad_signatures, ==, 0);
+  verify_with_mux_sdk (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -458,6 +494,7 @@ main (int argc, char **argv)
   g_test_add_func ("/webhooks/api-responsive-while-receiver-stalls",
                    test_api_responsive_while_receiver_stalls);
   g_test_add_func ("/webhooks/space-events", test_space_events);
+  g_test_add_func ("/webhooks/space-and-broadcast-lifecycle", test_space_and_broadcast_lifecycle);
   g_test_add_func ("/webhooks/lifecycle-in-order", test_lifecycle_in_order);
   return g_test_run ();
 }
