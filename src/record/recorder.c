@@ -305,7 +305,10 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
     if (r->last_vdts >= 0 && dts - r->last_vdts < 1000)
       r->vdelta = dts - r->last_vdts;
     r->seg_end = MAX (r->seg_end, dts + r->vdelta);
-    r->seg_shown_end = MAX (r->seg_shown_end, pts + r->vdelta);
+    /* A step is a frame's duration rounded to the ms, either way: one ms
+     * more keeps the next connection's first frame a whole frame after
+     * this one (33 ms after a 30 fps frame puts both in one 1/30 s tick). */
+    r->seg_shown_end = MAX (r->seg_shown_end, pts + r->vdelta + 1);
   } else {
     r->seg_end = MAX (r->seg_end, dts + r->adur);
   }
