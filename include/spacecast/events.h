@@ -39,7 +39,8 @@ void        sc_event_unref (ScEvent *event);
  * @type).  @doc is its stored document, or NULL to read it from @store;
  * either way the event carries the resource as stored when the main loop
  * turn that published it ends (a caller that publishes before it saves is
- * fine), or @doc when the resource is gone by then. */
+ * fine), or @doc when the resource is gone by then, or when the event
+ * does not carry its resource (sc_events_carries_resource). */
 gboolean    sc_events_publish (ScStore *store, const char *type, const char *id,
                                JsonObject *doc, GError **error);
 /* Store @doc (sc_store_put) and publish @type about it in one
@@ -101,6 +102,9 @@ char       *sc_events_iso8601 (gint64 unix_us);
 /* "live" for video.live_stream.*, "asset" for video.asset.*, ...; NULL when
  * @type names no resource the store knows, with its kind in *kind. */
 const char *sc_events_object_type (const char *type, ScKind *kind);
+/* Whether an event of @type carries its resource as data (participant
+ * events are about a space and carry the participant). */
+gboolean    sc_events_carries_resource (const char *type);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScEvent, sc_event_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScEvents, sc_events_free)

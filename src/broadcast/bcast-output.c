@@ -92,9 +92,11 @@ sc_bcast_error_is_refusal (const GError *e)
    * "Failed to connect: publish denied; stream already exists: {...}" and
    * NetStream.Publish.Denied as RESOURCE/NOT_AUTHORIZED "Not authorized to
    * connect: publish denied: {...}"; a refused connect command carries the
-   * server's NetConnection.Connect.Rejected in the dump. */
+   * server's NetConnection.Connect.Rejected in the dump; our own ingest says
+   * NetStream.Publish.Unauthorized for a disabled stream. */
   static const char *const marks[] = {
     "publish denied", "NetStream.Publish.BadName", "NetStream.Publish.Denied",
+    "NetStream.Publish.Unauthorized",
     "NetConnection.Connect.Rejected",
   };
   for (guint i = 0; i < G_N_ELEMENTS (marks); i++)

@@ -29,7 +29,8 @@ struct _Running {
   GHashTable *broken;           /* participant ids whose branch failed */
   guint speaker_timer;
   guint transition_ms;
-  gboolean failed;
+  guint fail_source;            /* idle: the output failed, stop */
+  char *fail_reason;
   ScRunStoppedFunc stopped_func;
   gpointer stopped_data;
 };
@@ -45,6 +46,10 @@ struct _ScBroadcasts {
   guint observer;
   gboolean closing;             /* shutting down: stopping ≠ completing */
 };
+
+/* broadcast.c: the output gave up (a refused key, say): stop the
+ * broadcast, as errored. */
+void sc_broadcasts_output_failed (ScBroadcasts *b, const char *id, const char *reason);
 
 /* broadcast-run.c: one running broadcast. */
 Running *sc_broadcast_run_start (ScBroadcasts *b, JsonObject *doc, JsonObject *live_stream,

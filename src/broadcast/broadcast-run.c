@@ -180,14 +180,26 @@ sc_broadcast_run_set_layout (Running *r, JsonObject *doc, guint transition_ms, G
   return TRUE;
 }
 
+static gboolean
+on_failed (gpointer data)
+{
+  Running *r = data;
+  r->fail_source = 0;
+  sc_broadcasts_output_failed (r->owner, r->id, r->fail_reason);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_state (ScBcastPipeline *p, ScBcastState state, const char *reason, gpointer user_data)
 {
   Running *r = user_data;
   g_message ("broadcast %s: output %s%s%s", r->id, sc_bcast_state_to_string (state),
              reason && *reason ? ": " : "", reason ? reason : "");
-  if (state == SC_BCAST_FAILED)
-    r->failed = TRUE;
+  if (state == SC_BCAST_FAILED && !r->fail_source) {
+    /* Stopping frees the pipeline: not from inside its own notification. */
+    r->fail_reason = g_strdup (reason && *reason ? reason : "unknown error");
+    r->fail_source = g_idle_add (on_failed, r);
+  }
 }
 
 /* Its branch is gone from the mix: stop feeding it, show a placeholder. */
@@ -264,6 +276,9 @@ unhook (Running *r)
   if (r->speaker_timer)
     g_source_remove (r->speaker_timer);
   r->speaker_timer = 0;
+  if (r->fail_source)
+    g_source_remove (r->fail_source);
+  r->fail_source = 0;
   g_clear_pointer (&r->taps, g_hash_table_unref);
   if (r->sink) {
     g_mutex_lock (&r->sink->lock);
@@ -301,6 +316,7 @@ sc_broadcast_run_free (Running *r)
   g_clear_pointer (&r->broken, g_hash_table_unref);
   sc_layout_options_clear (&r->opts);
   g_free (r->speaker_id);
+  g_free (r->fail_reason);
   g_free (r->id);
   g_free (r->space_id);
   g_free (r->live_stream_id);

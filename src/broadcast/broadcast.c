@@ -9,15 +9,30 @@
 
 #define BASE "/video/v1/spaces/*/broadcasts/*"
 
+/* The stored status, with why it went idle (a spacecast extension; the
+ * running broadcast's health says the rest), and its event.  An output
+ * that failed is also announced as errored, in the same transaction. */
 static gboolean
-save_status (ScBroadcasts *b, const char *id, const char *status, GError **error)
+save_status (ScBroadcasts *b, const char *id, const char *status, const char *reason,
+             gboolean errored, GError **error)
 {
   g_autoptr (JsonObject) doc = sc_store_get (b->store, SC_KIND_BROADCAST, id, error);
   if (!doc)
     return FALSE;
   json_object_set_string_member (doc, "status", status);
+  if (reason)
+    json_object_set_string_member (doc, "idle_reason", reason);
+  else if (json_object_has_member (doc, "idle_reason"))
+    json_object_remove_member (doc, "idle_reason");
   g_autofree char *type = g_strconcat ("video.space.broadcast.", status, NULL);
-  return sc_events_put (b->store, SC_KIND_BROADCAST, id, doc, type, error);
+  if (!sc_store_begin (b->store, error))
+    return FALSE;
+  if ((errored && !sc_events_publish (b->store, "video.space.broadcast.errored", id, doc, error)) ||
+      !sc_events_put (b->store, SC_KIND_BROADCAST, id, doc, type, error)) {
+    sc_store_rollback (b->store);
+    return FALSE;
+  }
+  return sc_store_commit (b->store, error);
 }
 
 /* The live stream is completed only once the broadcast's RTMP stream has
@@ -37,7 +52,7 @@ on_stopped (Running *r, gpointer user_data)
 
 /* Stop a running broadcast; its live stream is completed, as Mux does. */
 static void
-stop (ScBroadcasts *b, const char *id, const char *why)
+stop (ScBroadcasts *b, const char *id, const char *why, gboolean errored)
 {
   Running *r = g_hash_table_lookup (b->running, id);
   g_autoptr (GError) error = NULL;
@@ -46,9 +61,16 @@ stop (ScBroadcasts *b, const char *id, const char *why)
   g_message ("broadcast %s: stopping: %s", id, why);
   g_hash_table_steal (b->running, id);
   g_hash_table_insert (b->stopping, r->id, r);
-  if (!save_status (b, id, "idle", &error))
+  if (!save_status (b, id, "idle", why, errored, &error))
     g_warning ("broadcast %s: %s", id, error->message);
   sc_broadcast_run_stop_async (r, on_stopped, b);
+}
+
+void
+sc_broadcasts_output_failed (ScBroadcasts *b, const char *id, const char *reason)
+{
+  g_autofree char *why = g_strdup_printf ("its output failed: %s", reason);
+  stop (b, id, why, TRUE);
 }
 
 static void
@@ -101,7 +123,7 @@ start_route (ScRequest *req)
     return;
   }
   Running *r = sc_broadcast_run_start (b, doc, ls, &error);
-  if (!r || !save_status (b, id, "active", &error)) {
+  if (!r || !save_status (b, id, "active", NULL, FALSE, &error)) {
     g_clear_pointer (&r, sc_broadcast_run_free);
     sc_api_reply_error (req, error);
     return;
@@ -118,7 +140,7 @@ stop_route (ScRequest *req)
   g_autoptr (JsonObject) doc = sc_api_load_broadcast (req);
   if (!doc)
     return;
-  stop (b, req->params[1], "stopped through the API");
+  stop (b, req->params[1], "stopped through the API", FALSE);
   sc_api_reply_empty_data (req, 200);
 }
 
@@ -273,7 +295,7 @@ on_grace_expired (gpointer user_data)
     if (g_str_equal (((Running *) value)->space_id, g->space_id))
       g_ptr_array_add (ids, g_strdup (((Running *) value)->id));
   for (guint i = 0; i < ids->len; i++)
-    stop (b, ids->pdata[i], "its space stayed idle");
+    stop (b, ids->pdata[i], "its space stayed idle", FALSE);
   g_hash_table_remove (b->idle_timers, g->space_id);
   return G_SOURCE_REMOVE;
 }
@@ -333,7 +355,7 @@ sc_broadcasts_shutdown (ScBroadcasts *b)
   g_hash_table_remove_all (b->idle_timers);
   g_autofree gpointer *ids = (gpointer *) g_hash_table_get_keys_as_array (b->running, NULL);
   for (guint i = 0; ids[i]; i++)
-    stop (b, ids[i], "spacecast is shutting down");
+    stop (b, ids[i], "spacecast was shut down", FALSE);
   /* Keep serving (our own ingest is on this context) until the streams being
    * ended have drained; each wait is bounded. */
   while (g_hash_table_size (b->stopping) > 0)

@@ -46,28 +46,40 @@ on_signal (gpointer user_data)
 }
 
 /* Participants and running broadcasts do not survive a restart: bring the
- * stored state in line with that before serving anything. */
+ * stored state in line with that before serving anything.  A clean stop
+ * has already done so, so whatever is still active was running when
+ * spacecast crashed or was killed. */
 static gboolean
 reset_runtime_state (ScStore *store, GError **error)
 {
-  static const ScKind kinds[] = { SC_KIND_SPACE, SC_KIND_BROADCAST };
+  static const struct {
+    ScKind kind;
+    const char *event;
+  } kinds[] = {
+    { SC_KIND_SPACE, "video.space.idle" },
+    { SC_KIND_BROADCAST, "video.space.broadcast.idle" },
+  };
   const char *filters[] = { "status", "active", NULL };
 
   if (!sc_store_begin (store, error))
     return FALSE;
   for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
-    g_autoptr (GPtrArray) docs = sc_store_list (store, kinds[k], filters, G_MAXINT, 0, error);
+    g_autoptr (GPtrArray) docs = sc_store_list (store, kinds[k].kind, filters, G_MAXINT, 0, error);
     if (!docs)
       goto fail;
     for (guint i = 0; i < docs->len; i++) {
       JsonObject *doc = docs->pdata[i];
+      const char *id = json_object_get_string_member (doc, "id");
       json_object_set_string_member (doc, "status", "idle");
       if (json_object_has_member (doc, "active_session_id"))
         json_object_remove_member (doc, "active_session_id");
-      if (!sc_store_put (store, kinds[k], json_object_get_string_member (doc, "id"), doc, error))
+      if (kinds[k].kind == SC_KIND_BROADCAST)
+        json_object_set_string_member (doc, "idle_reason",
+                                       "spacecast stopped unexpectedly while it was running");
+      if (!sc_events_put (store, kinds[k].kind, id, doc, kinds[k].event, error))
         goto fail;
       g_message ("%s %s was active when spacecast stopped: now idle",
-                 sc_store_kind_name (kinds[k]), json_object_get_string_member (doc, "id"));
+                 sc_store_kind_name (kinds[k].kind), id);
     }
   }
   return sc_store_commit (store, error);

@@ -10,23 +10,40 @@ static const struct {
   const char *prefix;
   const char *object_type;
   ScKind kind;
+  gboolean not_the_resource;    /* data is something else about it */
 } prefixes[] = {
   /* Longest first: a broadcast's events start with the space's prefix. */
   { "video.space.broadcast.", "broadcast", SC_KIND_BROADCAST },
+  { "video.space.participant.", "space", SC_KIND_SPACE, TRUE },
   { "video.space.", "space", SC_KIND_SPACE },
   { "video.live_stream.", "live", SC_KIND_LIVE_STREAM },
   { "video.asset.", "asset", SC_KIND_ASSET },
 };
 
+static int
+find_prefix (const char *type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
+    if (g_str_has_prefix (type, prefixes[i].prefix) && type[strlen (prefixes[i].prefix)])
+      return (int) i;
+  return -1;
+}
+
 const char *
 sc_events_object_type (const char *type, ScKind *kind)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
-    if (g_str_has_prefix (type, prefixes[i].prefix) && type[strlen (prefixes[i].prefix)]) {
-      *kind = prefixes[i].kind;
-      return prefixes[i].object_type;
-    }
-  return NULL;
+  int i = find_prefix (type);
+  if (i < 0)
+    return NULL;
+  *kind = prefixes[i].kind;
+  return prefixes[i].object_type;
+}
+
+gboolean
+sc_events_carries_resource (const char *type)
+{
+  int i = find_prefix (type);
+  return i >= 0 && !prefixes[i].not_the_resource;
 }
 
 char *

@@ -297,7 +297,8 @@ flush (gpointer user_data)
       continue;
     }
     sc_events_object_type (row->type, &kind);
-    g_autoptr (JsonObject) doc = sc_store_get (bus->store, kind, row->object_id, NULL);
+    g_autoptr (JsonObject) doc = sc_events_carries_resource (row->type)
+        ? sc_store_get (bus->store, kind, row->object_id, NULL) : NULL;
     if (doc) {
       g_autofree char *now = render_text (doc);
       if (!g_str_equal (now, row->data)) {

@@ -232,9 +232,9 @@ static void
 send_status (ScRtmpProto *p, const char *level, const char *code,
              const char *description)
 {
+  /* No "details" with the stream name: clients print and log the status,
+   * and the name is the stream key. */
   ScAmfValue *o = status_object (level, code, description);
-  if (p->stream_name)
-    sc_amf_set (o, "details", sc_amf_string (p->stream_name));
   send_command (p, CSID_STATUS, p->publish_stream_id,
                 sc_amf_string ("onStatus"), sc_amf_number (0), sc_amf_null (),
                 o, NULL);

@@ -169,6 +169,21 @@ fail:
   g_warning ("space %s: cannot record status: %s", space_id, error->message);
 }
 
+/* video.space.participant.joined/left (a spacecast extension): about the
+ * space, carrying the participant. */
+static void
+publish_participant (ScSpaces *s, const ScParticipant *p, const char *type)
+{
+  g_autoptr (JsonObject) doc = json_object_new ();
+  g_autofree char *joined = g_strdup_printf ("%" G_GINT64_FORMAT, p->joined_at);
+  json_object_set_string_member (doc, "space_id", p->space_id);
+  json_object_set_string_member (doc, "participant_id", p->participant_id);
+  json_object_set_string_member (doc, "connection_id", p->connection_id);
+  json_object_set_string_member (doc, "role", p->role);
+  json_object_set_string_member (doc, "joined_at", joined);
+  sc_events_notify (s->store, type, p->space_id, doc);
+}
+
 static void
 on_track_added (ScWhipPeer *peer, guint kind, const char *codec, ScParticipant *p)
 {
@@ -207,6 +222,7 @@ sc_spaces_add_participant (ScSpaces *s, ScParticipant *p)
   g_signal_connect (p->peer, "first-frame", G_CALLBACK (on_first_frame), p);
   g_hash_table_insert (s->participants, p->connection_id, p);
   set_space_status (s, p->space_id, TRUE);
+  publish_participant (s, p, "video.space.participant.joined");
   g_message ("space %s: participant %s joined (connection %s)", p->space_id,
              p->participant_id, p->connection_id);
   NOTIFY (s, joined, p);
@@ -227,6 +243,7 @@ sc_spaces_remove_participant (ScSpaces *s, const char *connection_id, const char
   g_hash_table_steal (s->participants, connection_id);
   g_hash_table_remove (s->reserved, key);
   NOTIFY (s, left, p);
+  publish_participant (s, p, "video.space.participant.left");
   participant_free (p);
   if (!sc_spaces_is_active (s, space_id)) {
     set_space_status (s, space_id, FALSE);

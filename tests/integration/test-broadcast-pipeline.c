@@ -647,12 +647,16 @@ test_refusal_classification (void)
       "Failed to connect: publish denied; stream already exists: {code: 'NetStream.Publish.BadName'}");
   g_autoptr (GError) denied = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
       "Not authorized to connect: publish denied: {code: 'NetStream.Publish.Denied'}");
+  g_autoptr (GError) unauthorized = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+      "Failed to connect: 'publish' cmd failed: onStatus: { \"level\": \"error\", "
+      "\"code\": \"NetStream.Publish.Unauthorized\", \"description\": \"live stream is disabled\" }");
   g_autoptr (GError) refused = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
       "Connection refused: Could not connect to 127.0.0.1: Connection refused");
   g_autoptr (GError) closed = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
       "Connection error: connection closed remotely");
   g_assert_true (sc_bcast_error_is_refusal (badname));
   g_assert_true (sc_bcast_error_is_refusal (denied));
+  g_assert_true (sc_bcast_error_is_refusal (unauthorized));
   g_assert_false (sc_bcast_error_is_refusal (refused));
   g_assert_false (sc_bcast_error_is_refusal (closed));
   g_assert_false (sc_bcast_error_is_refusal (NULL));

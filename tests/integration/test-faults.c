@@ -265,6 +265,8 @@ test_kill9_broadcast (void)
   /* Nothing claims to be running any more. */
   g_autoptr (JsonObject) b = sc_harness_get_data (h, s.path);
   g_assert_cmpstr (json_object_get_string_member (b, "status"), ==, "idle");
+  g_assert_cmpstr (json_object_get_string_member (b, "idle_reason"), ==,
+                   "spacecast stopped unexpectedly while it was running");
   g_assert_false (json_object_has_member (b, "health"));
   g_autoptr (JsonObject) ls = get_live_stream (h, s.live_stream_id);
   g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "idle");

@@ -474,6 +474,27 @@ test_space_and_broadcast_lifecycle (void)
   assert_event (r, "video.space.broadcast.active", b, "active");
   assert_event (r, "video.space.broadcast.idle", b, "idle");
   assert_event (r, "video.space.idle", space, "idle");
+  {
+    g_autoptr (JsonObject) idle = wait_event (r, "video.space.broadcast.idle", b, 0);
+    JsonObject *data = json_object_get_object_member (idle, "data");
+    g_assert_cmpstr (json_object_get_string_member (data, "idle_reason"), ==,
+                     "stopped through the API");
+  }
+  /* Our own extension: who came and went, about the space. */
+  const char *const moves[] = { "video.space.participant.joined", "video.space.participant.left" };
+  for (guint i = 0; i < G_N_ELEMENTS (moves); i++) {
+    g_autoptr (JsonObject) e = wait_event (r, moves[i], space, 30);
+    g_assert_nonnull (e);
+    JsonObject *data = json_object_get_object_member (e, "data");
+    g_assert_cmpstr (json_object_get_string_member (data, "space_id"), ==, space);
+    g_assert_cmpstr (json_object_get_string_member (data, "participant_id"), ==, "guest");
+    g_assert_cmpstr (json_object_get_string_member (data, "connection_id"), ==,
+                     json_object_get_string_member (guest, "connection_id"));
+  }
+  g_assert_cmpint (arrival (r, "video.space.active", space), <,
+                   arrival (r, "video.space.participant.joined", space));
+  g_assert_cmpint (arrival (r, "video.space.participant.left", space), <,
+                   arrival (r, "video.space.idle", space));
   g_assert_cmpint (arrival (r, "video.space.created", space), <,
                    arrival (r, "video.space.active", space));
   g_assert_cmpint (arrival (r, "video.space.broadcast.active", b), <,
@@ -482,6 +503,46 @@ test_space_and_broadcast_lifecycle (void)
                    arrival (r, "video.space.idle", space));
   g_assert_cmpuint (r->bad_signatures, ==, 0);
   verify_with_mux_sdk (r);
+}
+
+/* A broadcast whose output is refused (its live stream disabled under it)
+ * goes idle by itself, says why, and is announced as errored first. */
+static void
+test_broadcast_errored (void)
+{
+  g_autoptr (Receiver) r = receiver_new ();
+  g_autoptr (ScHarness) h = start_daemon (r);
+  g_autofree char *key_id = NULL, *private_key = NULL;
+  sc_harness_create_signing_key (h, &key_id, &private_key);
+  g_autofree char *space = sc_harness_create_space (h);
+  g_autofree char *token = sc_harness_sign (h, space, key_id, private_key, "guest");
+  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, NULL);
+  g_autoptr (JsonObject) guest = sc_harness_wait_participants (h, space, 1, 0, 60);
+  g_autofree char *ls = create_stream (h);
+  g_autofree char *b = sc_harness_create_broadcast (h, space, ls, "gallery");
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "start"), ==, 200);
+  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, space, b, 60);
+  g_autofree char *disable = g_strdup_printf ("/video/v1/live-streams/%s/disable", ls);
+  g_autoptr (ScResponse) res = sc_harness_request (h, "PUT", disable, NULL);
+  g_assert_cmpuint (res->status, ==, 200);
+
+  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s/broadcasts/%s", space, b);
+  g_assert_true (sc_harness_wait_member (h, path, "status", "idle", 30));
+  g_autoptr (JsonObject) doc = sc_harness_get_data (h, path);
+  const char *why = json_object_get_string_member (doc, "idle_reason");
+  g_test_message ("idle_reason: %s", why);
+  g_assert_true (g_str_has_prefix (why, "its output failed: "));
+  g_assert_nonnull (strstr (why, "live stream is disabled"));
+  /* The API shows it to anyone with credentials; keys stay out of it. */
+  g_autofree char *ls_path = g_strconcat ("/video/v1/live-streams/", ls, NULL);
+  g_autoptr (JsonObject) stream = sc_harness_get_data (h, ls_path);
+  g_assert_null (strstr (why, json_object_get_string_member (stream, "stream_key")));
+  g_assert_false (json_object_has_member (doc, "health"));
+  assert_event (r, "video.space.broadcast.errored", b, "idle");
+  assert_event (r, "video.space.broadcast.idle", b, "idle");
+  g_assert_cmpint (arrival (r, "video.space.broadcast.errored", b), <,
+                   arrival (r, "video.space.broadcast.idle", b));
+  sc_harness_stop_publisher (pub, FALSE);
 }
 
 int
@@ -496,5 +557,6 @@ main (int argc, char **argv)
   g_test_add_func ("/webhooks/space-events", test_space_events);
   g_test_add_func ("/webhooks/space-and-broadcast-lifecycle", test_space_and_broadcast_lifecycle);
   g_test_add_func ("/webhooks/lifecycle-in-order", test_lifecycle_in_order);
+  g_test_add_func ("/webhooks/broadcast-errored", test_broadcast_errored);
   return g_test_run ();
 }

@@ -101,6 +101,10 @@ test_object_types (void)
   g_assert_cmpstr (sc_events_object_type ("video.space.broadcast.active", &kind), ==, "broadcast");
   g_assert_cmpint (kind, ==, SC_KIND_BROADCAST);
   g_assert_cmpstr (sc_events_object_type ("video.space.created", &kind), ==, "space");
+  g_assert_cmpstr (sc_events_object_type ("video.space.participant.joined", &kind), ==, "space");
+  g_assert_cmpint (kind, ==, SC_KIND_SPACE);
+  g_assert_false (sc_events_carries_resource ("video.space.participant.joined"));
+  g_assert_true (sc_events_carries_resource ("video.space.active"));
   g_assert_null (sc_events_object_type ("video.upload.created", &kind));
   g_assert_null (sc_events_object_type ("video.asset.", &kind));
 }
