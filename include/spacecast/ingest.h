@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "spacecast/api.h"
+#include "spacecast/rtmp.h"
 
 G_BEGIN_DECLS
 
@@ -26,11 +27,19 @@ void      sc_ingest_free (ScIngest *ingest);
 /* The ingest URL a local publisher (a broadcast) pushes @stream_key to. */
 char     *sc_ingest_local_url (ScIngest *ingest, const char *stream_key);
 
-/* Each live stream that is recording now, with the seconds of complete
- * segments its active asset has so far (metrics). */
-typedef void (*ScIngestRecordingFunc) (const char *live_stream_id, double seconds,
-                                       gpointer user_data);
-void      sc_ingest_foreach_recording (ScIngest *ingest, ScIngestRecordingFunc func,
-                                       gpointer user_data);
+/* Each live stream the ingest holds now (an encoder connected, a
+ * recording or a reconnect window running), for metrics. */
+typedef struct {
+  const char *live_stream_id;
+  gboolean recording;
+  double recorded_s;            /* complete segments of the active asset so far */
+  guint64 media_bytes;          /* audio and video received since it was taken up */
+  guint64 media_errors;         /* messages the recorder could not take */
+} ScIngestStreamStats;
+typedef void (*ScIngestStreamFunc) (const ScIngestStreamStats *stats, gpointer user_data);
+void      sc_ingest_foreach_stream (ScIngest *ingest, ScIngestStreamFunc func,
+                                    gpointer user_data);
+/* The RTMP(S) door's connections (both listeners together). */
+void      sc_ingest_get_rtmp_stats (ScIngest *ingest, ScRtmpServerStats *stats);
 
 G_END_DECLS

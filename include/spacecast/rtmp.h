@@ -63,8 +63,15 @@ void          sc_rtmp_server_set_max_connections (ScRtmpServer *s,
 /* An accepted publisher that sends nothing this long is dropped (a stalled
  * encoder behind a live TCP connection).  Default 30000 ms; 0 disables. */
 void          sc_rtmp_server_set_idle_timeout (ScRtmpServer *s, guint ms);
-/* Number of live connections (publishing or not). */
-guint         sc_rtmp_server_get_n_connections (ScRtmpServer *s);
+/* Connections now and since start (metrics). */
+typedef struct {
+  guint open;                   /* live connections, publishing or not */
+  guint publishing;             /* of those, accepted as publishers */
+  guint64 accepted;             /* connections taken in */
+  guint64 refused;              /* newcomers closed at once: a limit was reached */
+  guint64 publishes_refused;    /* publish commands answered with a refusal */
+} ScRtmpServerStats;
+void          sc_rtmp_server_get_stats (ScRtmpServer *s, ScRtmpServerStats *stats);
 /* Closes every connection (closed callbacks may fire) and stops listening. */
 void          sc_rtmp_server_free       (ScRtmpServer *s);
 

@@ -30,6 +30,7 @@ struct _Stream {
   gboolean media_seen;
   ScRecorder *recorder;         /* for state.active_asset_id */
   gboolean record_failed;       /* the recorder could not write: said once */
+  guint64 media_bytes, media_errors;
   guint timers[SC_LIVE_N_TIMERS];
 };
 

@@ -103,6 +103,7 @@ on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *d
 
   if (!s || type == SC_RTMP_MEDIA_DATA)
     return;
+  s->media_bytes += len;
   if (!s->media_seen) {
     s->media_seen = TRUE;
     ScLiveEvent ev = { .type = SC_LIVE_EV_MEDIA_STARTED, .connection_id = s->conn_id };
@@ -112,6 +113,7 @@ on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *d
     return;
   if (sc_recorder_push (s->recorder, type, ts_ms, data, len, &error))
     return;
+  s->media_errors++;
   /* Bad media is the encoder's to fix and comes in every message: debug.
    * The recording itself failing (the disk is full) is ours to tell, once
    * per asset, in the log and on the asset where API users look; the
@@ -310,14 +312,28 @@ sc_ingest_live_dir (ScIngest *ing, const char *live_stream_id)
 }
 
 void
-sc_ingest_foreach_recording (ScIngest *ing, ScIngestRecordingFunc func, gpointer user_data)
+sc_ingest_foreach_stream (ScIngest *ing, ScIngestStreamFunc func, gpointer user_data)
 {
   GHashTableIter it;
   gpointer value;
   g_hash_table_iter_init (&it, ing->streams);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Stream *s = value;
-    if (s->recorder && s->state.recording)
-      func (s->id, sc_recorder_duration (s->recorder), user_data);
+    gboolean recording = s->recorder && s->state.recording;
+    ScIngestStreamStats st = {
+      .live_stream_id = s->id, .recording = recording,
+      .recorded_s = recording ? sc_recorder_duration (s->recorder) : 0,
+      .media_bytes = s->media_bytes, .media_errors = s->media_errors,
+    };
+    func (&st, user_data);
   }
+}
+
+void
+sc_ingest_get_rtmp_stats (ScIngest *ing, ScRtmpServerStats *st)
+{
+  if (ing->rtmp)
+    sc_rtmp_server_get_stats (ing->rtmp, st);
+  else
+    *st = (ScRtmpServerStats) { 0 };
 }

@@ -53,21 +53,16 @@ add_broadcast (const char *id, const ScBcastHealth *hl, gpointer user_data)
   sc_metrics_write_sample (f->encoder, "spacecast_broadcast_info", info, 1);
 }
 
+/* Families gathered resource by resource, each written contiguously. */
+typedef struct {
+  GString *body;
+  const char *name, *type, *help;
+} Family;
+
 static void
-write_broadcasts (GString *out, ScBroadcasts *broadcasts)
+write_families (GString *out, Family *fams, guint n)
 {
-  BroadcastFamilies f = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL),
-                          g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) };
-  sc_broadcasts_foreach_health (broadcasts, add_broadcast, &f);
-  struct { GString *body; const char *name, *type, *help; } fams[] = {
-    { f.fps, "spacecast_broadcast_output_fps", "gauge", "Encoded frames per second reaching the output." },
-    { f.frames_out, "spacecast_broadcast_frames_out_total", "counter", "Video frames handed to the RTMP output." },
-    { f.dropped, "spacecast_broadcast_frames_dropped_total", "counter", "Frames not delivered while the output was down." },
-    { f.bitrate, "spacecast_broadcast_bitrate_bits_per_second", "gauge", "Bits per second handed to the output." },
-    { f.reconnects, "spacecast_broadcast_reconnects_total", "counter", "Times the RTMP output was rebuilt." },
-    { f.encoder, "spacecast_broadcast_info", "gauge", "Always 1: a running broadcast's encoders and output state." },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (fams); i++) {
+  for (guint i = 0; i < n; i++) {
     sc_metrics_write_family (out, fams[i].name, fams[i].type, fams[i].help);
     g_string_append_len (out, fams[i].body->str, fams[i].body->len);
     g_string_free (fams[i].body, TRUE);
@@ -75,16 +70,75 @@ write_broadcasts (GString *out, ScBroadcasts *broadcasts)
 }
 
 static void
-add_recording (const char *live_stream_id, double seconds, gpointer user_data)
+write_broadcasts (GString *out, ScBroadcasts *broadcasts)
 {
-  const char *labels[] = { "live_stream_id", live_stream_id, NULL };
-  sc_metrics_write_sample (user_data, "spacecast_live_stream_recording_seconds", labels, seconds);
+  BroadcastFamilies f = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL),
+                          g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) };
+  sc_broadcasts_foreach_health (broadcasts, add_broadcast, &f);
+  Family fams[] = {
+    { f.fps, "spacecast_broadcast_output_fps", "gauge", "Encoded frames per second reaching the output." },
+    { f.frames_out, "spacecast_broadcast_frames_out_total", "counter", "Video frames handed to the RTMP output." },
+    { f.dropped, "spacecast_broadcast_frames_dropped_total", "counter", "Frames not delivered while the output was down." },
+    { f.bitrate, "spacecast_broadcast_bitrate_bits_per_second", "gauge", "Bits per second handed to the output." },
+    { f.reconnects, "spacecast_broadcast_reconnects_total", "counter", "Times the RTMP output was rebuilt." },
+    { f.encoder, "spacecast_broadcast_info", "gauge", "Always 1: a running broadcast's encoders and output state." },
+  };
+  write_families (out, fams, G_N_ELEMENTS (fams));
+}
+
+typedef struct {
+  GString *recorded, *bytes, *errors;
+} StreamFamilies;
+
+static void
+add_stream (const ScIngestStreamStats *st, gpointer user_data)
+{
+  StreamFamilies *f = user_data;
+  const char *labels[] = { "live_stream_id", st->live_stream_id, NULL };
+  if (st->recording)
+    sc_metrics_write_sample (f->recorded, "spacecast_live_stream_recording_seconds", labels,
+                             st->recorded_s);
+  sc_metrics_write_sample (f->bytes, "spacecast_live_stream_ingest_bytes_total", labels,
+                           (double) st->media_bytes);
+  sc_metrics_write_sample (f->errors, "spacecast_live_stream_media_errors_total", labels,
+                           (double) st->media_errors);
+}
+
+static void
+write_ingest (GString *out, ScIngest *ingest)
+{
+  StreamFamilies f = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) };
+  sc_ingest_foreach_stream (ingest, add_stream, &f);
+  Family fams[] = {
+    { f.recorded, "spacecast_live_stream_recording_seconds", "gauge",
+      "Seconds recorded so far into the active asset of a live stream that is recording." },
+    { f.bytes, "spacecast_live_stream_ingest_bytes_total", "counter",
+      "Audio and video bytes received from the encoder (rate() is the ingest bitrate)." },
+    { f.errors, "spacecast_live_stream_media_errors_total", "counter",
+      "Media messages from the encoder that could not be recorded (bad or undecodable media)." },
+  };
+  write_families (out, fams, G_N_ELEMENTS (fams));
+
+  ScRtmpServerStats rt;
+  sc_ingest_get_rtmp_stats (ingest, &rt);
+  gauge (out, "spacecast_rtmp_connections_open", "Open RTMP(S) connections, publishing or not.",
+         rt.open);
+  gauge (out, "spacecast_rtmp_connections_publishing", "RTMP(S) connections accepted as publishers.",
+         rt.publishing);
+  counter (out, "spacecast_rtmp_connections_accepted_total", "RTMP(S) connections taken in.",
+           (double) rt.accepted);
+  counter (out, "spacecast_rtmp_connections_refused_total",
+           "RTMP(S) connections closed at once because a connection limit was reached.",
+           (double) rt.refused);
+  counter (out, "spacecast_rtmp_publishes_refused_total",
+           "RTMP publish commands refused (unknown or reused key, disabled stream).",
+           (double) rt.publishes_refused);
 }
 
 /* Every status of every live stream, 1 for the one it is in: a stream
  * that leaves a status then reads 0 there instead of vanishing. */
 static void
-write_live_streams (GString *out, ScStore *store, ScIngest *ingest)
+write_live_streams (GString *out, ScStore *store)
 {
   static const char *const statuses[] = { "idle", "active", "disabled" };
   g_autoptr (GError) error = NULL;
@@ -103,11 +157,6 @@ write_live_streams (GString *out, ScStore *store, ScIngest *ingest)
                                g_str_equal (status, statuses[s]));
     }
   }
-  if (!ingest)
-    return;
-  sc_metrics_write_family (out, "spacecast_live_stream_recording_seconds", "gauge",
-                           "Seconds recorded so far into the active asset of a live stream that is recording.");
-  sc_ingest_foreach_recording (ingest, add_recording, out);
 }
 
 /* Every stored space, 0 when nobody is in it. */
@@ -206,7 +255,9 @@ sc_metrics_render (ScMetrics *m)
   if (m->src.broadcasts)
     write_broadcasts (out, m->src.broadcasts);
   if (m->src.store)
-    write_live_streams (out, m->src.store, m->src.ingest);
+    write_live_streams (out, m->src.store);
+  if (m->src.ingest)
+    write_ingest (out, m->src.ingest);
   if (m->src.store && m->src.spaces)
     write_spaces (out, m->src.store, m->src.spaces);
   if (m->src.events)

@@ -47,6 +47,7 @@ struct _ScRtmpServer {
   guint64 last_conn_id;
   GSource *refused_report;      /* while newcomers are being refused */
   guint n_refused;              /* since the last report */
+  guint64 total_accepted, total_refused, total_publishes_refused;
 };
 
 /* Refcounted: an accept in flight keeps it alive past the server. */
@@ -221,6 +222,7 @@ on_event (ScRtmpProto *p, const ScRtmpEvent *ev, gpointer data)
           g_source_attach (c->idle_check, s->context);
         }
       } else {
+        s->total_publishes_refused++;
         sc_rtmp_proto_reject_publish (p, error);
         sc_rtmp_proto_stop (p);
         c->close_after_flush = g_strdup_printf ("publish refused: %s",
@@ -386,6 +388,7 @@ on_refused_report (gpointer data)
 static void
 refuse (ScRtmpServer *s, GSocketConnection *connection, const char *why)
 {
+  s->total_refused++;
   if (s->refused_report) {
     s->n_refused++;
     g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
@@ -407,6 +410,7 @@ conn_new (ScRtmpServer *s, GSocketConnection *connection, gboolean tls)
     refuse (s, connection, refusal);
     return;
   }
+  s->total_accepted++;
   ScRtmpConn *c = g_new0 (ScRtmpConn, 1);
   c->ref = 1;
   c->id = ++s->last_conn_id;
@@ -552,10 +556,13 @@ sc_rtmp_server_set_max_connections (ScRtmpServer *s, guint max_connections,
   s->max_unpublished = max_unpublished;
 }
 
-guint
-sc_rtmp_server_get_n_connections (ScRtmpServer *s)
+void
+sc_rtmp_server_get_stats (ScRtmpServer *s, ScRtmpServerStats *st)
 {
-  return s->n_conns;
+  *st = (ScRtmpServerStats) {
+    .open = s->n_conns, .publishing = s->n_published, .accepted = s->total_accepted,
+    .refused = s->total_refused, .publishes_refused = s->total_publishes_refused,
+  };
 }
 
 static gboolean

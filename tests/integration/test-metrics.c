@@ -223,6 +223,73 @@ test_scrape (void)
   assert_samples ((const char *[]) { left, NULL });
 }
 
+/* The value of one sample ("name{labels}" exactly as exposed), or -1. */
+static double
+sample_value (const char *name_and_labels)
+{
+  guint status;
+  g_autofree char *text = metrics_fetch ("GET", "/metrics", &status, NULL);
+  g_autofree char *needle = g_strdup_printf ("\n%s ", name_and_labels);
+  const char *at = strstr (text, needle);
+  return at ? g_ascii_strtod (at + strlen (needle), NULL) : -1;
+}
+
+/* A broadcast is a WHIP participant in, RTMP into our own ingest out: its
+ * families and the ingest's move while media does, and a refused publish
+ * is counted. */
+static void
+test_media_moves (void)
+{
+  g_autofree char *kid = NULL, *priv = NULL;
+  sc_harness_create_signing_key (h, &kid, &priv);
+  g_autofree char *space = sc_harness_create_space (h);
+  g_autofree char *token = sc_harness_sign (h, space, kid, priv, "bob");
+  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, NULL);
+  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 0, WAIT_S);
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, 0);
+  const char *ls_id = json_object_get_string_member (ls, "id");
+  g_autofree char *b = sc_harness_create_broadcast (h, space, ls_id, "gallery");
+  double refused_before = sample_value ("spacecast_rtmp_publishes_refused_total");
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "start"), ==, 200);
+  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, space, b, WAIT_S);
+
+  g_autofree char *frames = g_strdup_printf ("spacecast_broadcast_frames_out_total{broadcast_id=\"%s\"}", b);
+  g_autofree char *bytes = g_strdup_printf ("spacecast_live_stream_ingest_bytes_total{live_stream_id=\"%s\"}", ls_id);
+  /* The broadcast's first frames may still be on their way to the ingest. */
+  gint64 end = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  while (sample_value (bytes) <= 0 && g_get_monotonic_time () < end)
+    g_usleep (100 * 1000);
+  double frames1 = sample_value (frames), bytes1 = sample_value (bytes);
+  g_usleep (G_USEC_PER_SEC);
+  double frames2 = sample_value (frames), bytes2 = sample_value (bytes);
+  g_test_message ("frames out %.0f → %.0f, ingest bytes %.0f → %.0f", frames1, frames2, bytes1, bytes2);
+  g_assert_cmpfloat (frames1, >, 0);
+  g_assert_cmpfloat (frames2, >, frames1);
+  g_assert_cmpfloat (bytes1, >, 0);
+  g_assert_cmpfloat (bytes2, >, bytes1);
+
+  g_autofree char *fps = g_strdup_printf ("spacecast_broadcast_output_fps|broadcast_id=%s|>|0", b);
+  g_autofree char *errors = g_strdup_printf ("spacecast_live_stream_media_errors_total|live_stream_id=%s|==|0", ls_id);
+  assert_samples ((const char *[]) {
+    fps, errors,
+    "spacecast_rtmp_connections_open||==|1",
+    "spacecast_rtmp_connections_publishing||==|1",
+    "spacecast_rtmp_connections_accepted_total||>|0",
+    "spacecast_rtmp_connections_refused_total||==|0",
+    NULL });
+
+  /* An encoder with a key nobody has. */
+  GSubprocess *stranger = sc_harness_ffmpeg_publish (h, "no-such-key", 2);
+  int st;
+  g_assert_true (sc_harness_wait_exit (stranger, WAIT_S, &st));
+  g_object_unref (stranger);
+  g_assert_cmpfloat (sample_value ("spacecast_rtmp_publishes_refused_total"), ==, refused_before + 1);
+
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "stop"), ==, 200);
+  sc_harness_stop_publisher (pub, FALSE);
+  g_autoptr (JsonObject) gone = sc_harness_wait_participants (h, space, 0, 0, WAIT_S);
+}
+
 /* /metrics lives on its own port only; that port serves nothing else. */
 static void
 test_ports (void)
@@ -259,6 +326,7 @@ main (int argc, char **argv)
   h = sc_harness_start ((const char *[]) { arg, NULL });
 
   g_test_add_func ("/metrics/scrape", test_scrape);
+  g_test_add_func ("/metrics/media-moves", test_media_moves);
   g_test_add_func ("/metrics/ports", test_ports);
   g_test_add_func ("/metrics/off", test_off);
   int rc = g_test_run ();

@@ -325,7 +325,11 @@ test_conn_close (void)
   g_assert_false (c->proc_ok);
   g_assert_cmpint (c->media, ==, media_at_close);
   g_assert_cmpint (c->closed, ==, 1);
-  g_assert_cmpuint (sc_rtmp_server_get_n_connections (c->srv), ==, 0);
+  ScRtmpServerStats st;
+  sc_rtmp_server_get_stats (c->srv, &st);
+  g_assert_cmpuint (st.open, ==, 0);
+  g_assert_cmpuint (st.publishing, ==, 0);
+  g_assert_cmpuint (st.accepted, ==, 1);
   ctx_free (c);
 }
 
