@@ -368,6 +368,9 @@ dispatch (gpointer user_data)
   g_autoptr (GError) error = NULL;
   drop_source (&bus->kick);
   drop_source (&bus->timer);
+  /* Every attempt that ends kicks again: nothing to look for until then. */
+  if (g_hash_table_size (bus->in_flight) >= MAX_IN_FLIGHT)
+    return G_SOURCE_REMOVE;
 
   /* Heads already in flight come back too: ask for room for them. */
   g_autoptr (GPtrArray) heads = sc_store_delivery_heads (bus->store, 4 * MAX_IN_FLIGHT, &error);

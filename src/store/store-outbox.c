@@ -274,13 +274,16 @@ sc_store_prune_config_webhooks (ScStore *store, const char *const *keep, GError 
 GPtrArray *
 sc_store_delivery_heads (ScStore *store, guint limit, GError **error)
 {
+  /* One pass over what is pending (grouped), not a search of everything
+   * earlier for each pending row: a receiver that is down for a while
+   * leaves thousands, and this runs after every attempt. */
   sqlite3_stmt *stmt = sc_store_prepare (store,
+      "WITH heads (webhook_id, seq) AS ("
+      "  SELECT d.webhook_id, min (d.event_seq) FROM deliveries d JOIN events e ON e.seq = d.event_seq"
+      "  WHERE d.state = 0 GROUP BY d.webhook_id, e.object_type, e.object_id) "
       "SELECT " EVENT_COLUMNS ", d.webhook_id, w.url, w.secret, d.next_at, d.attempts "
-      "FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id "
-      "WHERE d.state = 0 AND NOT EXISTS ("
-      "  SELECT 1 FROM deliveries d2 JOIN events e2 ON e2.seq = d2.event_seq"
-      "  WHERE d2.webhook_id = d.webhook_id AND d2.state = 0 AND d2.event_seq < d.event_seq"
-      "    AND e2.object_type = e.object_type AND e2.object_id = e.object_id) "
+      "FROM heads h JOIN deliveries d ON d.webhook_id = h.webhook_id AND d.event_seq = h.seq "
+      "JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id "
       "ORDER BY d.next_at, d.event_seq LIMIT ?", error);
   if (!stmt)
     return NULL;

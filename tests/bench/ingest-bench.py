@@ -41,7 +41,7 @@ def free_port():
 
 
 class Daemon:
-    def __init__(self, binary, data_dir):
+    def __init__(self, binary, data_dir, extra=()):
         self.http = free_port()
         self.rtmp = free_port()
         env = dict(os.environ, SPACECAST_TOKEN_ID=TOKEN_ID, SPACECAST_TOKEN_SECRET=TOKEN_SECRET)
@@ -50,7 +50,7 @@ class Daemon:
         self.log = open(os.path.join(os.path.dirname(data_dir), "daemon.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "serve", f"--http=127.0.0.1:{self.http}", f"--rtmp=127.0.0.1:{self.rtmp}",
-             f"--data-dir={data_dir}", "--log-level=warning"],
+             f"--data-dir={data_dir}", "--log-level=warning", *extra],
             env=env, stdout=self.log, stderr=subprocess.STDOUT)
         auth = base64.b64encode(f"{TOKEN_ID}:{TOKEN_SECRET}".encode()).decode()
         self.headers = {"Authorization": "Basic " + auth, "Content-Type": "application/json"}
