@@ -185,7 +185,6 @@ on_asset_deleted (const char *asset_id, gpointer user_data)
 static void
 recover (ScIngest *ing)
 {
-  const char *filters[] = { "is_live", "1", NULL };
   g_autoptr (GPtrArray) live_streams = sc_store_list (ing->store, SC_KIND_LIVE_STREAM, NULL,
                                                       G_MAXINT, 0, NULL);
   for (guint i = 0; live_streams && i < live_streams->len; i++) {
@@ -199,7 +198,6 @@ recover (ScIngest *ing)
       json_object_set_string_member (ls, "status", "idle");
     sc_store_put (ing->store, SC_KIND_LIVE_STREAM, json_object_get_string_member (ls, "id"), ls, NULL);
   }
-  (void) filters;
   g_autoptr (GPtrArray) assets = sc_store_list (ing->store, SC_KIND_ASSET, NULL, G_MAXINT, 0, NULL);
   for (guint i = 0; assets && i < assets->len; i++) {
     JsonObject *a = assets->pdata[i];
