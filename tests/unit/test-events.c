@@ -101,6 +101,8 @@ test_object_types (void)
   g_assert_cmpstr (sc_events_object_type ("video.space.broadcast.active", &kind), ==, "broadcast");
   g_assert_cmpint (kind, ==, SC_KIND_BROADCAST);
   g_assert_cmpstr (sc_events_object_type ("video.space.created", &kind), ==, "space");
+  g_assert_cmpstr (sc_events_object_type ("video.live_stream.simulcast_target.errored", &kind), ==,
+                   "simulcast_target");
   g_assert_null (sc_events_object_type ("video.upload.created", &kind));
   g_assert_null (sc_events_object_type ("video.asset.", &kind));
 }
