@@ -14,17 +14,6 @@ render_target (JsonObject *t)
   return json_node_init_object (json_node_alloc (), t);
 }
 
-/* The webhook's data is the target with its stream's id, as Mux's. */
-static JsonObject *
-event_doc (JsonObject *target, const char *live_stream_id)
-{
-  g_autoptr (JsonNode) n = render_target (target);
-  g_autoptr (JsonNode) copy = json_node_copy (n);
-  JsonObject *o = json_object_ref (json_node_get_object (copy));
-  json_object_set_string_member (o, "live_stream_id", live_stream_id);
-  return o;
-}
-
 static gboolean
 check_idle (ScRequest *req, JsonObject *ls, const char *what)
 {
@@ -34,22 +23,6 @@ check_idle (ScRequest *req, JsonObject *ls, const char *what)
                            "simulcast targets can only be %s while the live stream is idle; "
                            "live stream %s is active", what, req->params[0]);
   return FALSE;
-}
-
-/* Store @ls and publish @type about @target in one transaction. */
-static gboolean
-commit (ScStore *store, JsonObject *ls, const char *id, JsonObject *target, const char *type,
-        GError **error)
-{
-  g_autoptr (JsonObject) ev = event_doc (target, id);
-  if (!sc_store_begin (store, error))
-    return FALSE;
-  if (!sc_store_put (store, SC_KIND_LIVE_STREAM, id, ls, error) ||
-      !sc_events_publish (store, type, json_object_get_string_member (target, "id"), ev, error)) {
-    sc_store_rollback (store);
-    return FALSE;
-  }
-  return sc_store_commit (store, error);
 }
 
 static void
@@ -76,8 +49,8 @@ add (ScRequest *req)
     return;
   }
   json_array_add_object_element (targets, json_object_ref (t));
-  if (!commit (sc_api_get_store (req->api), ls, req->params[0], t,
-               "video.live_stream.simulcast_target.created", &error)) {
+  if (!sc_events_put_simulcast_target (sc_api_get_store (req->api), ls, t,
+                                       "video.live_stream.simulcast_target.created", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
@@ -120,8 +93,8 @@ delete (ScRequest *req)
     return;
   g_autoptr (JsonObject) t = json_object_ref (found);
   json_array_remove_element (json_object_get_array_member (ls, "simulcast_targets"), index);
-  if (!commit (sc_api_get_store (req->api), ls, req->params[0], t,
-               "video.live_stream.simulcast_target.deleted", &error)) {
+  if (!sc_events_put_simulcast_target (sc_api_get_store (req->api), ls, t,
+                                       "video.live_stream.simulcast_target.deleted", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
