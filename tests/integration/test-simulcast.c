@@ -380,7 +380,13 @@ test_target_dies (void)
   g_autofree char *pa = target_path (id, ta);
   g_autoptr (JsonObject) a = sc_harness_get_data (daemon_h, pa);
   g_assert_cmpstr (json_object_get_string_member (a, "status"), ==, "broadcasting");
-  g_usleep (G_USEC_PER_SEC);
+  /* Its first retry, a second later, finds nothing listening: still
+   * errored, still worth trying. */
+  g_usleep (2200 * 1000);
+  g_autofree char *pb = target_path (id, tb);
+  g_autoptr (JsonObject) b = sc_harness_get_data (daemon_h, pb);
+  g_assert_cmpstr (json_object_get_string_member (b, "status"), ==, "errored");
+  g_assert_cmpstr (json_object_get_string_member (b, "error_severity"), ==, "normal");
   nginx_launch (&ngx[1]);
   wait_target (id, tb, "broadcasting", NULL);
   g_autoptr (JsonObject) a2 = sc_harness_get_data (daemon_h, pa);
