@@ -54,7 +54,9 @@ nginx_kill (Nginx *n)
 }
 
 /* Applications: "live" records every stream to rec/KEY.flv, "deny" refuses
- * every publish, "hook" asks an HTTP endpoint that answers 403. */
+ * every publish, "hook" asks an HTTP endpoint that answers 403.  Its HTTP
+ * side also takes the daemon's webhooks: each body, one a line, in
+ * hooks.log. */
 static void
 nginx_start (Nginx *n)
 {
@@ -77,9 +79,13 @@ nginx_start (Nginx *n)
       "} }\n"
       "http { access_log off; client_body_temp_path %s; proxy_temp_path %s;\n"
       "  fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;\n"
-      "  server { listen 127.0.0.1:%u; location / { return 403; } } }\n",
+      "  log_format body escape=none '$request_body';\n"
+      "  server { listen 127.0.0.1:%u; location / { return 403; }\n"
+      "    location = /ok { return 200; }\n"
+      "    location = /hook { client_body_buffer_size 1m; access_log %s/hooks.log body;\n"
+      "                       proxy_pass http://127.0.0.1:%u/ok; } } }\n",
       NGINX_MODULE, n->dir, n->dir, n->rtmp_port, rec, n->http_port, tmp, tmp, tmp, tmp, tmp,
-      n->http_port);
+      n->http_port, n->dir, n->http_port);
   g_autofree char *path = g_build_filename (n->dir, "nginx.conf", NULL);
   g_assert_true (g_file_set_contents (path, conf, -1, NULL));
   nginx_launch (n);
@@ -105,6 +111,53 @@ static char *
 nginx_recording (Nginx *n, const char *key)
 {
   return g_strdup_printf ("%s/rec/%s.flv", n->dir, key);
+}
+
+/* The webhooks nginx @n received about @target_id so far: "starting,
+ * broadcasting, ..." (the type after video.live_stream.simulcast_target.,
+ * with error_severity after a colon), checking each one's data. */
+static char *
+target_events (Nginx *n, const char *stream_id, const char *target_id)
+{
+  g_autofree char *path = g_build_filename (n->dir, "hooks.log", NULL);
+  g_autofree char *text = NULL;
+  GString *out = g_string_new (NULL);
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return g_string_free (out, FALSE);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++) {
+    if (!*lines[i])
+      continue;
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_assert_true (json_parser_load_from_data (p, lines[i], -1, NULL));
+    JsonObject *ev = json_node_get_object (json_parser_get_root (p));
+    const char *type = json_object_get_string_member (ev, "type");
+    JsonObject *data = json_object_get_object_member (ev, "data");
+    if (!g_str_has_prefix (type, "video.live_stream.simulcast_target.") ||
+        g_strcmp0 (json_object_get_string_member (data, "id"), target_id) != 0)
+      continue;
+    g_assert_cmpstr (json_object_get_string_member (data, "live_stream_id"), ==, stream_id);
+    const char *what = type + strlen ("video.live_stream.simulcast_target.");
+    if (!g_str_equal (what, "created") && !g_str_equal (what, "deleted"))
+      g_assert_cmpstr (json_object_get_string_member (data, "status"), ==, what);
+    const char *severity = json_object_get_string_member_with_default (data, "error_severity", NULL);
+    g_string_append_printf (out, "%s%s%s%s", out->len ? "," : "", what, severity ? ":" : "",
+                            severity ? severity : "");
+  }
+  return g_string_free (out, FALSE);
+}
+
+static void
+wait_events (Nginx *n, const char *stream_id, const char *target_id, const char *want)
+{
+  for (guint i = 0; i < 200; i++) {
+    g_autofree char *got = target_events (n, stream_id, target_id);
+    if (g_str_equal (got, want))
+      return;
+    if (i == 199)
+      g_error ("webhooks of target %s: \"%s\", expected \"%s\"", target_id, got, want);
+    g_usleep (50 * 1000);
+  }
 }
 
 static char *
@@ -347,6 +400,12 @@ test_push (void)
   g_assert_false (g_file_test (rec_deny, G_FILE_TEST_EXISTS));
   assert_asset (id, sent, 1.0);
 
+  /* Each transition was a webhook, in order; a target added by POST
+   * announced itself. */
+  wait_events (&ngx[0], id, ta, "starting,broadcasting,idle");
+  wait_events (&ngx[0], id, tdeny, "created,starting,errored:fatal,idle");
+  wait_events (&ngx[0], id, thook, "created,starting,errored:fatal,idle");
+
   /* The keys were never written in spacecast's log. */
   g_autofree char *log = NULL;
   g_assert_true (g_file_get_contents (daemon_log, &log, NULL, NULL));
@@ -431,9 +490,13 @@ main (int argc, char **argv)
   }
   g_autofree char *dir = g_dir_make_tmp ("sc-simulcast-XXXXXX", NULL);
   daemon_log = g_build_filename (dir, "daemon.log", NULL);
-  daemon_h = sc_harness_start_logged (NULL, daemon_log);
   nginx_start (&ngx[0]);
   nginx_start (&ngx[1]);
+  g_autofree char *hook = g_strdup_printf ("--webhook-url=http://127.0.0.1:%u/hook",
+                                           ngx[0].http_port);
+  const char *args[] = { hook, "--webhook-secret=whsec_simulcast", "--webhook-retry-initial=1",
+                         NULL };
+  daemon_h = sc_harness_start_logged (args, daemon_log);
   g_test_add_func ("/simulcast/api", test_api);
   g_test_add_func ("/simulcast/push", test_push);
   g_test_add_func ("/simulcast/target-dies", test_target_dies);
