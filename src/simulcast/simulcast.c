@@ -42,6 +42,8 @@ typedef struct {
   gint64 broadcasting_us;       /* this attempt broadcasting since; 0 not */
   guint backoff_s;
   gboolean queue_full;          /* said once per attempt */
+  GstBufferList *pending;       /* tags since the last video frame */
+  gsize pending_bytes;
 } Target;
 
 struct _ScSimulcastSession {
@@ -126,6 +128,8 @@ teardown (Target *t)
   drop_source (&t->watch);
   drop_source (&t->poll);
   drop_source (&t->retry);
+  g_clear_pointer (&t->pending, gst_buffer_list_unref);
+  t->pending_bytes = 0;
   g_clear_object (&t->src);
   g_clear_object (&t->sink);
   if (t->pipe) {
@@ -367,7 +371,7 @@ sc_simulcast_session_start (ScSimulcastSession *s)
 static void
 push_tag (Target *t, GBytes *tag)
 {
-  guint64 level = gst_app_src_get_current_level_bytes (GST_APP_SRC (t->src));
+  guint64 level = gst_app_src_get_current_level_bytes (GST_APP_SRC (t->src)) + t->pending_bytes;
   if (level + g_bytes_get_size (tag) > t->session->sc->queue_bytes) {
     /* The target takes less than the encoder sends: skip to the next
      * keyframe rather than hold anyone up or send undecodable frames. */
@@ -378,7 +382,10 @@ push_tag (Target *t, GBytes *tag)
     t->gate.resync = TRUE;
     return;
   }
-  gst_app_src_push_buffer (GST_APP_SRC (t->src), gst_buffer_new_wrapped_bytes (tag));
+  if (!t->pending)
+    t->pending = gst_buffer_list_new ();
+  gst_buffer_list_add (t->pending, gst_buffer_new_wrapped_bytes (tag));
+  t->pending_bytes += g_bytes_get_size (tag);
 }
 
 void
@@ -396,6 +403,13 @@ sc_simulcast_session_push (ScSimulcastSession *s, ScRtmpMediaType type, guint64 
                                                     data, len);
     for (guint j = 0; j < tags->len && !t->gate.resync; j++)
       push_tag (t, tags->pdata[j]);
+    /* One hand-over per video frame, with the audio that came before it:
+     * the pipeline's threads wake a third as often, which is most of what
+     * a target costs. */
+    if (t->pending && type == SC_RTMP_MEDIA_VIDEO) {
+      gst_app_src_push_buffer_list (GST_APP_SRC (t->src), g_steal_pointer (&t->pending));
+      t->pending_bytes = 0;
+    }
   }
 }
 
