@@ -86,6 +86,7 @@ void        sc_api_live_streams_register  (ScApi *api);
 void        sc_api_signing_keys_register  (ScApi *api);
 void        sc_api_spaces_register        (ScApi *api);
 void        sc_api_assets_register        (ScApi *api);
+void        sc_api_simulcast_register     (ScApi *api);
 
 /* What a live-stream action means for a connected encoder is the ingest's
  * business: the API reports each committed action here. */

@@ -110,10 +110,6 @@ void sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles,
 
 void sc_bcast_pipeline_get_health (ScBcastPipeline *p, ScBcastHealth *out);
 
-/* Pure: is this rtmp2sink error a refusal (bad key, publish denied) that
- * retrying cannot fix? */
-gboolean sc_bcast_error_is_refusal (const GError *error);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScBcastPipeline, sc_bcast_pipeline_free)
 
 G_END_DECLS

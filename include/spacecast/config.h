@@ -38,6 +38,8 @@ typedef struct {
   guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */
   guint thumbnail_workers;                  /* threads decoding thumbnails */
   guint space_max_event_streams;            /* open SSE streams per space */
+  guint simulcast_max_outputs;              /* pushes to simulcast targets, all streams */
+  guint simulcast_queue_kb;                 /* media queued per target before it drops */
 
   /* Prometheus /metrics on its own listener; port 0 = off. */
   char *metrics_host;  guint16 metrics_port;

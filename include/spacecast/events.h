@@ -61,6 +61,14 @@ void        sc_events_notify_live_stream (ScStore *store, const char *type,
                                           const char *live_stream_id,
                                           GPtrArray *recent_asset_ids);
 
+/* Store the live stream @live_stream and publish @type (a
+ * video.live_stream.simulcast_target.* event) about its target @target in
+ * one transaction.  The event's data is the target with live_stream_id,
+ * as Mux's. */
+gboolean    sc_events_put_simulcast_target (ScStore *store, JsonObject *live_stream,
+                                            JsonObject *target, const char *type,
+                                            GError **error);
+
 /* The bus: observes @store's outbox from the thread-default context,
  * syncs the configured endpoints and starts delivering what is pending. */
 ScEvents   *sc_events_new  (ScStore *store, const ScConfig *config, GError **error);

@@ -24,6 +24,24 @@ JsonObject *sc_model_live_stream_new   (JsonObject *request, gint64 now, GError 
 gboolean    sc_model_live_stream_patch (JsonObject *doc, JsonObject *request, GError **error);
 gboolean    sc_model_live_stream_status_valid (const char *status);
 
+/* Simulcast targets: an array "simulcast_targets" in the live stream's
+ * document, at most SC_MODEL_MAX_SIMULCAST_TARGETS (Mux's limit). */
+#define SC_MODEL_MAX_SIMULCAST_TARGETS 6
+/* A new target {id, status: "idle", url, stream_key, passthrough?} from a
+ * request {url, stream_key, passthrough}: rtmp:// or rtmps:// only. */
+JsonObject *sc_model_simulcast_target_new (JsonObject *request, GError **error);
+/* Create's "simulcast_targets" into @doc (an empty array when absent). */
+gboolean    sc_model_live_stream_take_simulcast (JsonObject *request, JsonObject *doc,
+                                                 GError **error);
+/* The target @target_id of @live_stream (borrowed), or NULL. */
+JsonObject *sc_model_simulcast_target_find (JsonObject *live_stream, const char *target_id,
+                                            guint *index);
+/* Sets status and error_severity (NULL: none); TRUE when either changed. */
+gboolean    sc_model_simulcast_target_set_status (JsonObject *target, const char *status,
+                                                  const char *error_severity);
+/* A target url's RTMP application: its path without the slashes around it. */
+char       *sc_model_simulcast_url_app (GUri *uri);
+
 /* Spaces and broadcasts.  Broadcasts are stored as their own documents with
  * a "_space_id"; the space renders them inline. */
 JsonObject *sc_model_space_new     (JsonObject *request, gint64 now, GError **error);

@@ -86,5 +86,10 @@ const char   *sc_rtmp_conn_get_peer     (ScRtmpConn *conn);
  * N (peer): ..." log lines, for the embedder's own lines to name. */
 guint64       sc_rtmp_conn_get_id       (ScRtmpConn *conn);
 
+/* Pushing to another RTMP server with rtmp2sink (broadcasts, simulcast):
+ * TRUE when @error (from its bus) says the server refused the publish —
+ * a bad key or application, worth no retry — rather than a connection
+ * that could not be made or was lost. */
+gboolean      sc_rtmp_push_error_is_refusal (const GError *error);
 
 G_END_DECLS

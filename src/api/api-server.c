@@ -471,6 +471,7 @@ sc_api_new (ScConfig *config, ScStore *store, GError **error)
   soup_server_add_handler (api->server, NULL, handle, api, NULL);
   sc_api_add_route (api, "GET", "/healthz", 0, healthz, NULL);
   sc_api_live_streams_register (api);
+  sc_api_simulcast_register (api);
   sc_api_signing_keys_register (api);
   sc_api_spaces_register (api);
   sc_api_assets_register (api);

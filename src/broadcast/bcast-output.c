@@ -6,6 +6,7 @@
  * codec configuration for the new RTMP session. */
 #include "bcast-private.h"
 #include "spacecast/core.h"
+#include "spacecast/rtmp.h"
 
 #include <gst/video/video.h>
 #include <string.h>
@@ -79,30 +80,6 @@ sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason)
   p->pending_notes = g_slist_prepend (p->pending_notes, n->source);
   g_mutex_unlock (&p->lock);
   g_source_attach (n->source, p->ctx);
-}
-
-gboolean
-sc_bcast_error_is_refusal (const GError *e)
-{
-  if (!e)
-    return FALSE;
-  if (g_error_matches (e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED))
-    return TRUE;
-  /* rtmp2sink 1.22 reports NetStream.Publish.BadName as RESOURCE/FAILED
-   * "Failed to connect: publish denied; stream already exists: {...}" and
-   * NetStream.Publish.Denied as RESOURCE/NOT_AUTHORIZED "Not authorized to
-   * connect: publish denied: {...}"; a refused connect command carries the
-   * server's NetConnection.Connect.Rejected in the dump; our own ingest says
-   * NetStream.Publish.Unauthorized for a disabled stream. */
-  static const char *const marks[] = {
-    "publish denied", "NetStream.Publish.BadName", "NetStream.Publish.Denied",
-    "NetStream.Publish.Unauthorized",
-    "NetConnection.Connect.Rejected",
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (marks); i++)
-    if (e->message && strstr (e->message, marks[i]))
-      return TRUE;
-  return FALSE;
 }
 
 /* ---- appsink side (mixing pipeline streaming threads) ------------------- */
@@ -291,7 +268,7 @@ on_out_bus (GstBus *bus, GstMessage *msg, gpointer user_data)
   gst_message_parse_error (msg, &e, &dbg);
   g_autofree char *why = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
                                           e->message);
-  gboolean refused = sc_bcast_error_is_refusal (e);
+  gboolean refused = sc_rtmp_push_error_is_refusal (e);
   gint64 age = g_get_monotonic_time () - p->session_started_us;
   /* Destroys this very source: return REMOVE below, after the last use. */
   sc_bcast_output_teardown (p);

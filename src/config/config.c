@@ -34,6 +34,8 @@ sc_config_new_defaults (void)
   c->token_max_lifetime_s = 7 * 24 * 3600;
   c->thumbnail_workers = 2;
   c->space_max_event_streams = 64;
+  c->simulcast_max_outputs = 32;
+  c->simulcast_queue_kb = 8192;
   c->webhook_retry_initial_s = 10;
   c->webhook_retry_window_s = 24 * 3600;
   return c;
@@ -141,6 +143,8 @@ static const OptDesc options[] = {
   { "token-max-lifetime", OPT_UINT, 0, OFF (token_max_lifetime_s), "Longest space JWT lifetime in seconds, exp - iat (604800)" },
   { "thumbnail-workers", OPT_UINT, 0, OFF (thumbnail_workers), "Threads decoding thumbnails (2)" },
   { "space-max-event-streams", OPT_UINT, 0, OFF (space_max_event_streams), "Open /rt/v1/spaces/ID/events streams per space (64)" },
+  { "simulcast-max-outputs", OPT_UINT, 0, OFF (simulcast_max_outputs), "Pushes to simulcast targets at once, all live streams together (32)" },
+  { "simulcast-queue-kb", OPT_UINT, 0, OFF (simulcast_queue_kb), "KiB of media queued per simulcast target before it drops to the next keyframe (8192)" },
   { "metrics", OPT_HOSTPORT, OFF (metrics_host), OFF (metrics_port), "Prometheus /metrics address (off unless set)" },
   { "webhook-url", OPT_LIST, 0, OFF (webhook_urls), "Send Mux-style webhooks to this URL (repeatable, with --webhook-secret)" },
   { "webhook-secret", OPT_LIST, 0, OFF (webhook_secrets), "Signing secret of the --webhook-url at the same position" },

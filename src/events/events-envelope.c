@@ -16,6 +16,9 @@ static const struct {
   { "video.space.broadcast.", "broadcast", SC_KIND_BROADCAST },
   { "video.space.participant.", "space", SC_KIND_SPACE, TRUE },
   { "video.space.", "space", SC_KIND_SPACE },
+  /* A target lives inside its stream's document: its id names no stored
+   * resource, so its events keep the target as it was when published. */
+  { "video.live_stream.simulcast_target.", "simulcast_target", SC_KIND_LIVE_STREAM, TRUE },
   { "video.live_stream.", "live", SC_KIND_LIVE_STREAM },
   { "video.asset.", "asset", SC_KIND_ASSET },
 };

@@ -145,6 +145,26 @@ sc_events_delete (ScStore *store, ScKind kind, const char *id, JsonObject *doc, 
   return sc_store_commit (store, error);
 }
 
+gboolean
+sc_events_put_simulcast_target (ScStore *store, JsonObject *ls, JsonObject *target,
+                                const char *type, GError **error)
+{
+  const char *id = json_object_get_string_member (ls, "id");
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), target);
+  g_autoptr (JsonNode) copy = json_node_copy (node);
+  JsonObject *data = json_node_get_object (copy);
+  json_object_set_string_member (data, "live_stream_id", id);
+  if (!sc_store_begin (store, error))
+    return FALSE;
+  if (!sc_store_put (store, SC_KIND_LIVE_STREAM, id, ls, error) ||
+      !sc_events_publish (store, type, json_object_get_string_member (target, "id"), data,
+                          error)) {
+    sc_store_rollback (store);
+    return FALSE;
+  }
+  return sc_store_commit (store, error);
+}
+
 void
 sc_events_notify (ScStore *store, const char *type, const char *id, JsonObject *doc)
 {

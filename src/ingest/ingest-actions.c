@@ -142,6 +142,7 @@ finalise (ScIngest *ing, Stream *s, const ScLiveAction *act)
   if (s->recorder && !sc_recorder_close (s->recorder, &error))
     g_warning ("asset %s: closing the recording: %s", act->asset_id, error->message);
   g_clear_pointer (&s->recorder, sc_recorder_free);
+  g_clear_pointer (&s->simulcast, sc_simulcast_session_free);
   sc_ingest_finalise_asset (ing, act->asset_id);
 }
 
@@ -202,6 +203,8 @@ sc_ingest_dispatch (ScIngest *ing, Stream *s, const ScLiveEvent *ev)
       if (s->conn && act->connection_id == s->conn_id) {
         ScRtmpConn *conn = s->conn;
         s->conn = NULL;
+        if (s->simulcast)
+          sc_simulcast_session_stop (s->simulcast);
         sc_rtmp_conn_set_user_data (conn, NULL);
         sc_rtmp_conn_close (conn, "closed by the live stream's state");
       }

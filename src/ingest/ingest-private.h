@@ -4,6 +4,7 @@
 #include "spacecast/livestate.h"
 #include "spacecast/record.h"
 #include "spacecast/rtmp.h"
+#include "spacecast/simulcast.h"
 #include "spacecast/store.h"
 
 typedef struct _Stream Stream;
@@ -18,6 +19,7 @@ struct _ScIngest {
   guint64 next_connection_id;
   guint finalising;             /* assets being finalised on worker threads */
   ScThumbnailer *thumbnailer;
+  ScSimulcast *simulcast;
 };
 
 /* One live stream with an encoder, a recording or a timer running. */
@@ -32,6 +34,7 @@ struct _Stream {
   gboolean record_failed;       /* the recorder could not write: said once */
   guint64 media_bytes, media_errors;
   guint timers[SC_LIVE_N_TIMERS];
+  ScSimulcastSession *simulcast; /* for state.active_asset_id */
 };
 
 /* Feed @ev to the stream's state machine and perform the actions. */

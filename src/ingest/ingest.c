@@ -1,6 +1,7 @@
 /* Who may publish, and what each encoder event means for its live stream. */
 #include "ingest-private.h"
 #include "spacecast/core.h"
+#include "spacecast/model.h"
 
 #include <glib/gstdio.h>
 
@@ -19,6 +20,7 @@ stream_free (Stream *s)
   }
   /* Abandoned, not closed: the next start finalises it from disk. */
   g_clear_pointer (&s->recorder, sc_recorder_free);
+  g_clear_pointer (&s->simulcast, sc_simulcast_session_free);
   sc_livestate_clear (&s->state);
   g_free (s->id);
   g_free (s);
@@ -89,6 +91,11 @@ on_publish (ScRtmpConn *conn, const char *app, const char *key, gpointer user_da
   g_message ("live stream %s: encoder connected on rtmp conn %" G_GUINT64_FORMAT " (%s)", s->id,
              sc_rtmp_conn_get_id (conn), sc_rtmp_conn_get_peer (conn));
   sc_ingest_dispatch (ing, s, &ev);
+  if (s->state.active_asset_id) {
+    if (!s->simulcast)
+      s->simulcast = sc_simulcast_session_new (ing->simulcast, s->id);
+    sc_simulcast_session_start (s->simulcast);
+  }
   if (old)
     sc_rtmp_conn_close (old, "replaced by a new publisher on the same stream key");
   return TRUE;
@@ -101,7 +108,12 @@ on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *d
   Stream *s = sc_rtmp_conn_get_user_data (conn);
   g_autoptr (GError) error = NULL;
 
-  if (!s || type == SC_RTMP_MEDIA_DATA)
+  if (!s)
+    return;
+  /* Sent on before anything of the recording's can fail or return. */
+  if (s->simulcast)
+    sc_simulcast_session_push (s->simulcast, type, ts_ms, data, len);
+  if (type == SC_RTMP_MEDIA_DATA)
     return;
   s->media_bytes += len;
   if (!s->media_seen) {
@@ -141,6 +153,8 @@ on_closed (ScRtmpConn *conn, gpointer user_data)
   g_message ("live stream %s: encoder on rtmp conn %" G_GUINT64_FORMAT " disconnected", s->id,
              sc_rtmp_conn_get_id (conn));
   s->conn = NULL;
+  if (s->simulcast)
+    sc_simulcast_session_stop (s->simulcast);
   ScLiveEvent ev = { .type = SC_LIVE_EV_DISCONNECTED, .connection_id = s->conn_id };
   sc_ingest_dispatch (s->ingest, s, &ev);
 }
@@ -196,6 +210,11 @@ recover (ScIngest *ing)
       json_object_remove_member (ls, "active_asset_id");
     if (g_str_equal (status, "active"))
       json_object_set_string_member (ls, "status", "idle");
+    /* Nothing pushes to them any more. */
+    JsonArray *targets = json_object_has_member (ls, "simulcast_targets")
+        ? json_object_get_array_member (ls, "simulcast_targets") : NULL;
+    for (guint j = 0; targets && j < json_array_get_length (targets); j++)
+      sc_model_simulcast_target_set_status (json_array_get_object_element (targets, j), "idle", NULL);
     sc_store_put (ing->store, SC_KIND_LIVE_STREAM, json_object_get_string_member (ls, "id"), ls, NULL);
   }
   g_autoptr (GPtrArray) assets = sc_store_list (ing->store, SC_KIND_ASSET, NULL, G_MAXINT, 0, NULL);
@@ -219,6 +238,7 @@ sc_ingest_new (ScApi *api, GError **error)
   ing->config = sc_api_get_config (api);
   ing->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) stream_free);
   ing->rtmp = sc_rtmp_server_new (&callbacks, ing);
+  ing->simulcast = sc_simulcast_new (ing->store, ing->config);
   sc_rtmp_server_set_publish_timeout (ing->rtmp, MIN (ing->config->rtmp_handshake_timeout_s, G_MAXUINT / 1000) * 1000);
   sc_rtmp_server_set_max_connections (ing->rtmp, ing->config->rtmp_max_connections,
                                       ing->config->rtmp_max_unpublished);
@@ -285,6 +305,7 @@ sc_ingest_free (ScIngest *ing)
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
   g_clear_pointer (&ing->thumbnailer, sc_thumbnailer_free);
   g_hash_table_unref (ing->streams);
+  g_clear_pointer (&ing->simulcast, sc_simulcast_free);
   g_free (ing);
 }
 

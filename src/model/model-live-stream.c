@@ -145,8 +145,7 @@ sc_model_live_stream_new (JsonObject *req, gint64 now, GError **error)
   if (!sc_model_check_fields (req, allowed, "a live stream", error))
     return NULL;
   /* Refuse what spacecast cannot do rather than silently ignoring it. */
-  static const char *const unsupported[] = { "simulcast_targets", "embedded_subtitles",
-                                             "generated_subtitles", NULL };
+  static const char *const unsupported[] = { "embedded_subtitles", "generated_subtitles", NULL };
   for (guint i = 0; unsupported[i]; i++) {
     JsonNode *n = json_object_get_member (req, unsupported[i]);
     if (n && !(JSON_NODE_HOLDS_ARRAY (n) && json_array_get_length (json_node_get_array (n)) == 0)
@@ -171,6 +170,7 @@ sc_model_live_stream_new (JsonObject *req, gint64 now, GError **error)
   if (!take_policies (req, "playback_policies", policies, error) ||
       !take_policies (req, "playback_policy", policies, error) ||
       !take_common (req, doc, error) ||
+      !sc_model_live_stream_take_simulcast (req, doc, error) ||
       !sc_model_take_bool (req, "test", &test, NULL, error) ||
       !sc_model_take_bool (req, "audio_only", &audio_only, NULL, error) ||
       !sc_model_take_bool (req, "reduced_latency", &reduced, NULL, error) ||

@@ -7,6 +7,7 @@
  * after the server goes away, key refusal (a minimal refusing server), refusal
  * classification.  CPU figures: tests/bench/broadcast-cpu.py. */
 #include "spacecast/bcast-pipeline.h"
+#include "spacecast/rtmp.h"
 #include "harness.h"
 
 #include <gst/gst.h>
@@ -654,12 +655,12 @@ test_refusal_classification (void)
       "Connection refused: Could not connect to 127.0.0.1: Connection refused");
   g_autoptr (GError) closed = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
       "Connection error: connection closed remotely");
-  g_assert_true (sc_bcast_error_is_refusal (badname));
-  g_assert_true (sc_bcast_error_is_refusal (denied));
-  g_assert_true (sc_bcast_error_is_refusal (unauthorized));
-  g_assert_false (sc_bcast_error_is_refusal (refused));
-  g_assert_false (sc_bcast_error_is_refusal (closed));
-  g_assert_false (sc_bcast_error_is_refusal (NULL));
+  g_assert_true (sc_rtmp_push_error_is_refusal (badname));
+  g_assert_true (sc_rtmp_push_error_is_refusal (denied));
+  g_assert_true (sc_rtmp_push_error_is_refusal (unauthorized));
+  g_assert_false (sc_rtmp_push_error_is_refusal (refused));
+  g_assert_false (sc_rtmp_push_error_is_refusal (closed));
+  g_assert_false (sc_rtmp_push_error_is_refusal (NULL));
 }
 
 /* ---- contain, placeholder, label, animated transition ---------------------- */

@@ -105,6 +105,9 @@ test_object_types (void)
   g_assert_cmpint (kind, ==, SC_KIND_SPACE);
   g_assert_false (sc_events_carries_resource ("video.space.participant.joined"));
   g_assert_true (sc_events_carries_resource ("video.space.active"));
+  g_assert_cmpstr (sc_events_object_type ("video.live_stream.simulcast_target.errored", &kind), ==,
+                   "simulcast_target");
+  g_assert_false (sc_events_carries_resource ("video.live_stream.simulcast_target.errored"));
   g_assert_null (sc_events_object_type ("video.upload.created", &kind));
   g_assert_null (sc_events_object_type ("video.asset.", &kind));
 }

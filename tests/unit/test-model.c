@@ -106,6 +106,59 @@ test_live_stream_patch (void)
 }
 
 static void
+test_simulcast_targets (void)
+{
+  g_autoptr (JsonObject) req = obj ("{\"simulcast_targets\":[{\"url\":\"rtmps://live.example.com:443/app/\","
+                                    "\"stream_key\":\"k?x=1\",\"passthrough\":\"yt\"}]}");
+  g_autoptr (JsonObject) doc = sc_model_live_stream_new (req, 1, NULL);
+  JsonArray *targets = json_object_get_array_member (doc, "simulcast_targets");
+  g_assert_cmpuint (json_array_get_length (targets), ==, 1);
+  JsonObject *t = json_array_get_object_element (targets, 0);
+  g_assert_cmpstr (json_object_get_string_member (t, "status"), ==, "idle");
+  g_assert_cmpstr (json_object_get_string_member (t, "stream_key"), ==, "k?x=1");
+  g_assert_cmpstr (json_object_get_string_member (t, "passthrough"), ==, "yt");
+  g_assert_false (json_object_has_member (t, "error_severity"));
+  g_assert_true (sc_model_simulcast_target_find (doc, json_object_get_string_member (t, "id"), NULL) == t);
+  g_assert_null (sc_model_simulcast_target_find (doc, "nope", NULL));
+
+  g_assert_true (sc_model_simulcast_target_set_status (t, "errored", "fatal"));
+  g_assert_cmpstr (json_object_get_string_member (t, "error_severity"), ==, "fatal");
+  g_assert_false (sc_model_simulcast_target_set_status (t, "errored", "fatal"));
+  g_assert_true (sc_model_simulcast_target_set_status (t, "idle", NULL));
+  g_assert_false (json_object_has_member (t, "error_severity"));
+
+  g_autoptr (JsonObject) none = obj ("{}");
+  g_autoptr (JsonObject) plain = sc_model_live_stream_new (none, 1, NULL);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (plain, "simulcast_targets")), ==, 0);
+
+  g_autoptr (GUri) uri = g_uri_parse ("rtmp://h/live2/sub/", G_URI_FLAGS_NONE, NULL);
+  g_autofree char *app = sc_model_simulcast_url_app (uri);
+  g_assert_cmpstr (app, ==, "live2/sub");
+
+  static const char *const bad[][2] = {
+    { "{\"simulcast_targets\":{}}", "must be an array" },
+    { "{\"simulcast_targets\":[1]}", "simulcast_targets[0] must be an object" },
+    { "{\"simulcast_targets\":[{\"stream_key\":\"k\"}]}", "url is required" },
+    { "{\"simulcast_targets\":[{\"url\":\"http://h/app\",\"stream_key\":\"k\"}]}", "rtmp:// or rtmps://" },
+    { "{\"simulcast_targets\":[{\"url\":\"srt://h:1234\"}]}", "srt://" },
+    { "{\"simulcast_targets\":[{\"url\":\"rtmp://h\",\"stream_key\":\"k\"}]}", "application" },
+    { "{\"simulcast_targets\":[{\"url\":\"rtmp://u:p@h/app\",\"stream_key\":\"k\"}]}", "credentials" },
+    { "{\"simulcast_targets\":[{\"url\":\"rtmp://h/app\"}]}", "stream_key is required" },
+    { "{\"simulcast_targets\":[{\"url\":\"rtmp://h/app\",\"stream_key\":\"a b\"}]}", "spaces" },
+    { "{\"simulcast_targets\":[{\"url\":\"rtmp://h/app\",\"stream_key\":\"k\",\"x\":1}]}", "x" },
+    { "{\"simulcast_targets\":[{\"url\":\"rtmp://h/app\",\"stream_key\":5}]}", "stream_key must be a string" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    expect_invalid (sc_model_live_stream_new, bad[i][0], bad[i][1]);
+  GString *seven = g_string_new ("{\"simulcast_targets\":[");
+  for (guint i = 0; i < 7; i++)
+    g_string_append_printf (seven, "%s{\"url\":\"rtmp://h/app\",\"stream_key\":\"k%u\"}", i ? "," : "", i);
+  g_string_append (seven, "]}");
+  expect_invalid (sc_model_live_stream_new, seven->str, "at most 6");
+  g_string_free (seven, TRUE);
+}
+
+static void
 test_space_and_broadcast (void)
 {
   g_autoptr (JsonObject) req = obj ("{\"type\":\"server\",\"passthrough\":\"p\"}");
@@ -213,6 +266,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/live-stream/policies", test_live_stream_policies);
   g_test_add_func ("/model/live-stream/invalid", test_live_stream_invalid);
   g_test_add_func ("/model/live-stream/patch", test_live_stream_patch);
+  g_test_add_func ("/model/live-stream/simulcast-targets", test_simulcast_targets);
   g_test_add_func ("/model/space-and-broadcast", test_space_and_broadcast);
   g_test_add_func ("/model/pagination", test_pagination);
   g_test_add_func ("/model/asset-from-live-stream", test_asset_from_live_stream);
