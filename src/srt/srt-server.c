@@ -74,6 +74,7 @@ struct _ScSrtConn {
   gboolean closing;
   /* Reader thread only. */
   gint64 last_data;
+  int epoll;
   guint8 msg[1456];          /* SRT_LIVE_MAX_PLSIZE: one message */
   gsize msg_len, msg_pos;
 };
@@ -283,14 +284,17 @@ conn_read (gpointer user_data, guint8 *buf, int size)
       c->last_data = g_get_monotonic_time ();
       break;
     }
-    if (n == SRT_ERROR && srt_getlasterror (NULL) == SRT_EASYNCRCV) {
-      if (g_get_monotonic_time () - c->last_data > IDLE_TIMEOUT_US) {
-        conn_log (c, "nothing received for %d s", (int) (IDLE_TIMEOUT_US / G_USEC_PER_SEC));
-        return AVERROR_EXIT;
-      }
-      continue;
+    if (n != SRT_ERROR || srt_getlasterror (NULL) != SRT_EASYNCRCV)
+      return AVERROR_EOF;   /* the caller went away */
+    if (g_get_monotonic_time () - c->last_data > IDLE_TIMEOUT_US) {
+      conn_log (c, "nothing received for %d s", (int) (IDLE_TIMEOUT_US / G_USEC_PER_SEC));
+      return AVERROR_EXIT;
     }
-    return AVERROR_EOF;   /* the caller went away */
+    /* Non-blocking reads woken by epoll: a blocking srt_recvmsg with a
+     * timeout never returned what srt-live-transmit sent (libsrt 1.5.1). */
+    SRTSOCKET ready[1];
+    int nready = 1;
+    srt_epoll_wait (c->epoll, ready, &nready, NULL, NULL, READ_POLL_MS, NULL, NULL, NULL, NULL);
   }
   gsize n = MIN ((gsize) size, c->msg_len - c->msg_pos);
   memcpy (buf, c->msg + c->msg_pos, n);
@@ -314,14 +318,14 @@ reader_thread (gpointer data)
 {
   ScSrtConn *c = data;
   g_autoptr (GError) error = NULL;
-  gboolean yes = TRUE;
-  int timeout = READ_POLL_MS;
-  /* Accepted sockets inherit the listener's non-blocking mode. */
-  srt_setsockflag (c->sock, SRTO_RCVSYN, &yes, sizeof yes);
-  srt_setsockflag (c->sock, SRTO_RCVTIMEO, &timeout, sizeof timeout);
+  /* Non-blocking, as the listener it was accepted from. */
+  int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  c->epoll = srt_epoll_create ();
+  srt_epoll_add_usock (c->epoll, c->sock, &events);
   c->last_data = g_get_monotonic_time ();
   if (!sc_srt_remux (conn_read, conn_tag, c, &error) && !g_atomic_int_get (&c->stop))
     conn_log (c, "media refused: %s", error->message);
+  srt_epoll_release (c->epoll);
   srt_close (c->sock);
   c->sock = SRT_INVALID_SOCK;
   post (c, POST_GONE, NULL);
