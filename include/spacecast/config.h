@@ -11,6 +11,7 @@ typedef struct {
   char *http_host;   guint16 http_port;     /* control API, WHIP, playback */
   char *rtmp_host;   guint16 rtmp_port;     /* RTMP ingest */
   char *rtmps_host;  guint16 rtmps_port;    /* RTMPS ingest; port 0 = off */
+  char *srt_host;    guint16 srt_port;      /* SRT ingest; port 0 = off */
   char *tls_cert;    char *tls_key;         /* PEM files for RTMPS */
   char *data_dir;                           /* SQLite database and media */
   char *log_level;                          /* error|warning|info|debug */
@@ -33,6 +34,7 @@ typedef struct {
   guint rtmp_max_connections;               /* open RTMP(S) connections */
   guint rtmp_max_unpublished;               /* of those, not yet publishing */
   guint rtmp_handshake_timeout_s;           /* connect to publish must take less */
+  guint srt_max_connections;                /* SRT callers connected at once */
   guint space_max_participants;             /* live WHIP sessions per space */
   guint whip_max_pending_joins;             /* WHIP offers being answered at once */
   guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */

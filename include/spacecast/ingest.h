@@ -1,5 +1,6 @@
 /* spacecast ingest: live streams receiving media.  It owns the RTMP(S)
- * listeners, decides who may publish on which stream key, runs each live
+ * and SRT listeners (src/rtmp, src/srt: both deliver FLV tag bodies into
+ * the same path), decides who may publish on which stream key, runs each live
  * stream's state machine (livestate) and carries out what it says —
  * assets created and finalised, recordings started and stopped, encoders
  * dropped, timers — and serves what was recorded: live and DVR HLS, the
@@ -10,14 +11,16 @@
 
 #include "spacecast/api.h"
 #include "spacecast/rtmp.h"
+#include "spacecast/events.h"
 
 G_BEGIN_DECLS
 
 typedef struct _ScIngest ScIngest;
 
-/* Starts listening (--rtmp, and --rtmps when configured), registers the
- * playback routes, and finalises any recording a previous run left behind. */
-ScIngest *sc_ingest_new  (ScApi *api, GError **error);
+/* Starts listening (--rtmp, and --rtmps and --srt when configured),
+ * registers the playback routes, and finalises any recording a previous
+ * run left behind.  @events tells it of new live streams (SRT keys). */
+ScIngest *sc_ingest_new  (ScApi *api, ScEvents *events, GError **error);
 /* Shutdown, first half: stop accepting publishers, end the connected ones
  * and wait (iterating the main context) for their recordings to be
  * finalised.  The second half, _free, never iterates. */

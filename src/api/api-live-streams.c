@@ -120,8 +120,11 @@ action (ScRequest *req)
     json_object_set_string_member (doc, "status", "disabled");
     break;
   case SC_API_LIVE_RESET_KEY: {
+    /* Both secrets of the stream: the old SRT passphrase dies with the key. */
     g_autofree char *key = sc_core_new_secret ();
+    g_autofree char *passphrase = sc_core_new_secret ();
     json_object_set_string_member (doc, "stream_key", key);
+    json_object_set_string_member (doc, "srt_passphrase", passphrase);
     break;
   }
   default:

@@ -14,6 +14,8 @@ sc_config_new_defaults (void)
   c->rtmp_port = 1935;
   c->rtmps_host = g_strdup ("0.0.0.0");
   c->rtmps_port = 0;
+  c->srt_host = g_strdup ("0.0.0.0");
+  c->srt_port = 0;
   c->data_dir = g_strdup ("./spacecast-data");
   c->log_level = g_strdup ("info");
   c->ice_host = NULL;
@@ -29,6 +31,7 @@ sc_config_new_defaults (void)
   c->rtmp_max_connections = 128;
   c->rtmp_max_unpublished = 16;
   c->rtmp_handshake_timeout_s = 10;
+  c->srt_max_connections = 16;
   c->space_max_participants = 16;
   c->whip_max_pending_joins = 8;
   c->token_max_lifetime_s = 7 * 24 * 3600;
@@ -49,6 +52,7 @@ sc_config_free (ScConfig *c)
   g_free (c->http_host);
   g_free (c->rtmp_host);
   g_free (c->rtmps_host);
+  g_free (c->srt_host);
   g_free (c->metrics_host);
   g_free (c->tls_cert);
   g_free (c->tls_key);
@@ -117,6 +121,7 @@ static const OptDesc options[] = {
   { "http", OPT_HOSTPORT, OFF (http_host), OFF (http_port), "Control API, WHIP and playback address (127.0.0.1:8080)" },
   { "rtmp", OPT_HOSTPORT, OFF (rtmp_host), OFF (rtmp_port), "RTMP ingest address (0.0.0.0:1935)" },
   { "rtmps", OPT_HOSTPORT, OFF (rtmps_host), OFF (rtmps_port), "RTMPS ingest address (off unless set)" },
+  { "srt", OPT_HOSTPORT, OFF (srt_host), OFF (srt_port), "SRT ingest address (off unless set)" },
   { "tls-cert", OPT_STRING, 0, OFF (tls_cert), "PEM certificate for RTMPS" },
   { "tls-key", OPT_STRING, 0, OFF (tls_key), "PEM private key for RTMPS" },
   { "data-dir", OPT_STRING, 0, OFF (data_dir), "Database and media directory (./spacecast-data)" },
@@ -138,6 +143,7 @@ static const OptDesc options[] = {
   { "rtmp-max-connections", OPT_UINT, 0, OFF (rtmp_max_connections), "Open RTMP(S) connections at most (128)" },
   { "rtmp-max-unpublished", OPT_UINT, 0, OFF (rtmp_max_unpublished), "RTMP(S) connections not yet publishing at most (16)" },
   { "rtmp-handshake-timeout", OPT_UINT, 0, OFF (rtmp_handshake_timeout_s), "Seconds from RTMP connect to publish (10)" },
+  { "srt-max-connections", OPT_UINT, 0, OFF (srt_max_connections), "SRT callers connected at once at most (16)" },
   { "space-max-participants", OPT_UINT, 0, OFF (space_max_participants), "Live WHIP sessions per space (16)" },
   { "whip-max-pending-joins", OPT_UINT, 0, OFF (whip_max_pending_joins), "WHIP offers answered at once (8)" },
   { "token-max-lifetime", OPT_UINT, 0, OFF (token_max_lifetime_s), "Longest space JWT lifetime in seconds, exp - iat (604800)" },

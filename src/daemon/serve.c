@@ -187,7 +187,7 @@ sc_daemon_serve (int argc, char **argv)
   if (!d.api)
     goto out;
   sc_events_add_routes (d.api);
-  d.ingest = sc_ingest_new (d.api, &error);
+  d.ingest = sc_ingest_new (d.api, d.events, &error);
   if (!d.ingest)
     goto out;
   d.spaces = sc_spaces_new (d.api);

@@ -59,6 +59,8 @@ store_new_asset (ScIngest *ing, Stream *s, const ScLiveAction *act, GError **err
     return FALSE;
   g_autoptr (JsonObject) a = sc_model_asset_new_live (ls, act->at);
   json_object_set_string_member (a, "id", act->asset_id);
+  if (s->encoder.conn && s->encoder.protocol == SC_INGEST_SRT)
+    json_object_set_string_member (a, "ingest_type", "live_srt");
   return sc_store_put_with_playback_ids (ing->store, SC_KIND_ASSET, a, error);
 }
 
@@ -163,8 +165,9 @@ save_stream (ScIngest *ing, Stream *s)
   for (guint i = 0; i < s->state.recent_asset_ids->len; i++)
     json_array_add_string_element (recent, s->state.recent_asset_ids->pdata[i]);
   json_object_set_array_member (ls, "recent_asset_ids", recent);
-  if (s->conn)
-    json_object_set_string_member (ls, "active_ingest_protocol", "rtmp");
+  if (s->encoder.conn)
+    json_object_set_string_member (ls, "active_ingest_protocol",
+                                   sc_ingest_protocol_name (s->encoder.protocol));
   else if (json_object_has_member (ls, "active_ingest_protocol"))
     json_object_remove_member (ls, "active_ingest_protocol");
   if (!sc_store_put (ing->store, SC_KIND_LIVE_STREAM, s->id, ls, &error))
@@ -200,13 +203,10 @@ sc_ingest_dispatch (ScIngest *ing, Stream *s, const ScLiveEvent *ev)
       finalise (ing, s, act);
       break;
     case SC_LIVE_ACT_CLOSE_CONNECTION:
-      if (s->conn && act->connection_id == s->conn_id) {
-        ScRtmpConn *conn = s->conn;
-        s->conn = NULL;
-        if (s->simulcast)
+      if (act->connection_id == s->conn_id) {
+        if (s->encoder.conn && s->simulcast)
           sc_simulcast_session_stop (s->simulcast);
-        sc_rtmp_conn_set_user_data (conn, NULL);
-        sc_rtmp_conn_close (conn, "closed by the live stream's state");
+        sc_ingest_encoder_close (&s->encoder, "closed by the live stream's state");
       }
       break;
     case SC_LIVE_ACT_START_TIMER:

@@ -1,13 +1,23 @@
 #pragma once
 
+#include "spacecast/events.h"
 #include "spacecast/ingest.h"
 #include "spacecast/livestate.h"
 #include "spacecast/record.h"
 #include "spacecast/rtmp.h"
 #include "spacecast/simulcast.h"
+#include "spacecast/srt.h"
 #include "spacecast/store.h"
 
 typedef struct _Stream Stream;
+
+typedef enum { SC_INGEST_RTMP, SC_INGEST_SRT } ScIngestProtocol;
+
+/* An encoder's connection, whichever server it came through. */
+typedef struct {
+  ScIngestProtocol protocol;
+  gpointer conn;                /* ScRtmpConn* or ScSrtConn*; NULL when none */
+} Encoder;
 
 struct _ScIngest {
   ScApi *api;
@@ -15,6 +25,9 @@ struct _ScIngest {
   ScConfig *config;
   ScRtmpServer *rtmp;
   guint16 rtmp_port;
+  ScSrtServer *srt;             /* NULL without --srt */
+  ScEvents *events;
+  guint created_subscription;
   GHashTable *streams;          /* live stream id → Stream* */
   guint64 next_connection_id;
   guint finalising;             /* assets being finalised on worker threads */
@@ -27,7 +40,7 @@ struct _Stream {
   ScIngest *ingest;
   char *id;
   ScLiveState state;
-  ScRtmpConn *conn;             /* the current encoder, NULL when none */
+  Encoder encoder;              /* the current one */
   guint64 conn_id;
   gboolean media_seen;
   ScRecorder *recorder;         /* for state.active_asset_id */
@@ -36,6 +49,11 @@ struct _Stream {
   guint timers[SC_LIVE_N_TIMERS];
   ScSimulcastSession *simulcast; /* for state.active_asset_id */
 };
+
+/* Drop the encoder, if any, without hearing of it again. */
+void    sc_ingest_encoder_close (Encoder *encoder, const char *reason);
+/* "rtmp", "srt" */
+const char *sc_ingest_protocol_name (ScIngestProtocol protocol);
 
 /* Feed @ev to the stream's state machine and perform the actions. */
 void    sc_ingest_dispatch (ScIngest *ingest, Stream *stream, const ScLiveEvent *ev);

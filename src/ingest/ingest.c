@@ -9,15 +9,41 @@
 #define THUMBNAIL_CACHE_BYTES (16 * 1024 * 1024)
 
 static void
+encoder_set_user_data (Encoder *e, gpointer data)
+{
+  if (e->protocol == SC_INGEST_RTMP)
+    sc_rtmp_conn_set_user_data (e->conn, data);
+  else
+    sc_srt_conn_set_user_data (e->conn, data);
+}
+
+void
+sc_ingest_encoder_close (Encoder *encoder, const char *reason)
+{
+  Encoder e = *encoder;
+  if (!e.conn)
+    return;
+  encoder->conn = NULL;
+  encoder_set_user_data (&e, NULL);
+  if (e.protocol == SC_INGEST_RTMP)
+    sc_rtmp_conn_close (e.conn, reason);
+  else
+    sc_srt_conn_close (e.conn, reason);
+}
+
+const char *
+sc_ingest_protocol_name (ScIngestProtocol protocol)
+{
+  return protocol == SC_INGEST_RTMP ? "rtmp" : "srt";
+}
+
+static void
 stream_free (Stream *s)
 {
   for (guint i = 0; i < SC_LIVE_N_TIMERS; i++)
     if (s->timers[i])
       g_source_remove (s->timers[i]);
-  if (s->conn) {
-    sc_rtmp_conn_set_user_data (s->conn, NULL);
-    sc_rtmp_conn_close (s->conn, "spacecast is shutting down");
-  }
+  sc_ingest_encoder_close (&s->encoder, "spacecast is shutting down");
   /* Abandoned, not closed: the next start finalises it from disk. */
   g_clear_pointer (&s->recorder, sc_recorder_free);
   g_clear_pointer (&s->simulcast, sc_simulcast_session_free);
@@ -56,64 +82,64 @@ refresh_settings (Stream *s, JsonObject *ls)
   s->state.max_continuous_duration = (guint) json_object_get_int_member_with_default (ls, "max_continuous_duration", 43200);
 }
 
+/* Who may publish with @key, for either protocol: the store is the
+ * authority (SRT's handshake table only keeps strangers out early). */
 static gboolean
-on_publish (ScRtmpConn *conn, const char *app, const char *key, gpointer user_data, GError **error)
+publish (ScIngest *ing, Encoder enc, guint64 conn_id, const char *peer, const char *key,
+         GError **error)
 {
-  ScIngest *ing = user_data;
+  const char *proto = sc_ingest_protocol_name (enc.protocol);
   g_autoptr (GError) local = NULL;
   g_autoptr (JsonObject) ls = sc_store_find (ing->store, SC_KIND_LIVE_STREAM, "stream_key", key, &local);
 
   /* The index finds the candidate; the key itself is compared in constant
    * time so a near miss takes as long as a far one. */
   if (!ls || !sc_core_secret_equal (json_object_get_string_member (ls, "stream_key"), key)) {
-    /* The RTMP server logs the refusal with this message; never the key. */
+    /* The server logs the refusal with this message; never the key. */
     g_set_error (error, SC_ERROR, SC_ERROR_NOT_FOUND, "unknown stream key");
     return FALSE;
   }
   Stream *s = sc_ingest_stream_get (ing, ls);
   refresh_settings (s, ls);
   if (!sc_livestate_publish_allowed (&s->state)) {
-    g_message ("live stream %s: publish refused on rtmp conn %" G_GUINT64_FORMAT ": disabled", s->id,
-               sc_rtmp_conn_get_id (conn));
+    g_message ("live stream %s: publish refused on %s conn %" G_GUINT64_FORMAT ": disabled", s->id,
+               proto, conn_id);
     g_set_error (error, SC_ERROR, SC_ERROR_FORBIDDEN, "live stream is disabled");
     return FALSE;
   }
   g_autofree char *asset_id = sc_core_new_id ();
   ScLiveEvent ev = { .type = SC_LIVE_EV_CONNECTED, .connection_id = ++ing->next_connection_id,
                      .new_asset_id = asset_id };
-  ScRtmpConn *old = s->conn;
-  if (old)
-    sc_rtmp_conn_set_user_data (old, NULL);
-  s->conn = conn;
+  Encoder old = s->encoder;
+  if (old.conn)
+    encoder_set_user_data (&old, NULL);
+  s->encoder = enc;
   s->conn_id = ev.connection_id;
   s->media_seen = FALSE;
-  sc_rtmp_conn_set_user_data (conn, s);
-  g_message ("live stream %s: encoder connected on rtmp conn %" G_GUINT64_FORMAT " (%s)", s->id,
-             sc_rtmp_conn_get_id (conn), sc_rtmp_conn_get_peer (conn));
+  encoder_set_user_data (&enc, s);
+  g_message ("live stream %s: encoder connected on %s conn %" G_GUINT64_FORMAT " (%s)", s->id,
+             proto, conn_id, peer);
   sc_ingest_dispatch (ing, s, &ev);
   if (s->state.active_asset_id) {
     if (!s->simulcast)
       s->simulcast = sc_simulcast_session_new (ing->simulcast, s->id);
     sc_simulcast_session_start (s->simulcast);
   }
-  if (old)
-    sc_rtmp_conn_close (old, "replaced by a new publisher on the same stream key");
+  sc_ingest_encoder_close (&old, "replaced by a new publisher on the same stream key");
   return TRUE;
 }
 
 static void
-on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *data,
-          gsize len, gpointer user_data)
+media (Stream *s, int flv_type, guint64 ts_ms, const guint8 *data, gsize len)
 {
-  Stream *s = sc_rtmp_conn_get_user_data (conn);
   g_autoptr (GError) error = NULL;
 
   if (!s)
     return;
   /* Sent on before anything of the recording's can fail or return. */
   if (s->simulcast)
-    sc_simulcast_session_push (s->simulcast, type, ts_ms, data, len);
-  if (type == SC_RTMP_MEDIA_DATA)
+    sc_simulcast_session_push (s->simulcast, (ScRtmpMediaType) flv_type, ts_ms, data, len);
+  if (flv_type != SC_FLV_TAG_AUDIO && flv_type != SC_FLV_TAG_VIDEO)
     return;
   s->media_bytes += len;
   if (!s->media_seen) {
@@ -123,7 +149,7 @@ on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *d
   }
   if (!s->recorder || !sc_livestate_should_record (&s->state, s->conn_id))
     return;
-  if (sc_recorder_push (s->recorder, type, ts_ms, data, len, &error))
+  if (sc_recorder_push (s->recorder, flv_type, ts_ms, data, len, &error))
     return;
   s->media_errors++;
   /* Bad media is the encoder's to fix and comes in every message: debug.
@@ -145,18 +171,83 @@ on_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *d
 }
 
 static void
-on_closed (ScRtmpConn *conn, gpointer user_data)
+closed (Stream *s, guint64 conn_id)
 {
-  Stream *s = sc_rtmp_conn_get_user_data (conn);
   if (!s)
     return;
-  g_message ("live stream %s: encoder on rtmp conn %" G_GUINT64_FORMAT " disconnected", s->id,
-             sc_rtmp_conn_get_id (conn));
-  s->conn = NULL;
+  g_message ("live stream %s: encoder on %s conn %" G_GUINT64_FORMAT " disconnected", s->id,
+             sc_ingest_protocol_name (s->encoder.protocol), conn_id);
+  s->encoder.conn = NULL;
   if (s->simulcast)
     sc_simulcast_session_stop (s->simulcast);
   ScLiveEvent ev = { .type = SC_LIVE_EV_DISCONNECTED, .connection_id = s->conn_id };
   sc_ingest_dispatch (s->ingest, s, &ev);
+}
+
+static gboolean
+on_rtmp_publish (ScRtmpConn *conn, const char *app, const char *key, gpointer user_data,
+                 GError **error)
+{
+  Encoder enc = { SC_INGEST_RTMP, conn };
+  return publish (user_data, enc, sc_rtmp_conn_get_id (conn), sc_rtmp_conn_get_peer (conn), key,
+                  error);
+}
+
+static void
+on_rtmp_media (ScRtmpConn *conn, ScRtmpMediaType type, guint64 ts_ms, const guint8 *data,
+               gsize len, gpointer user_data)
+{
+  media (sc_rtmp_conn_get_user_data (conn), type, ts_ms, data, len);
+}
+
+static void
+on_rtmp_closed (ScRtmpConn *conn, gpointer user_data)
+{
+  closed (sc_rtmp_conn_get_user_data (conn), sc_rtmp_conn_get_id (conn));
+}
+
+static gboolean
+on_srt_publish (ScSrtConn *conn, const char *key, gpointer user_data, GError **error)
+{
+  Encoder enc = { SC_INGEST_SRT, conn };
+  return publish (user_data, enc, sc_srt_conn_get_id (conn), sc_srt_conn_get_peer (conn), key,
+                  error);
+}
+
+static void
+on_srt_media (ScSrtConn *conn, int flv_type, guint64 ts_ms, const guint8 *data, gsize len,
+              gpointer user_data)
+{
+  media (sc_srt_conn_get_user_data (conn), flv_type, ts_ms, data, len);
+}
+
+static void
+on_srt_closed (ScSrtConn *conn, gpointer user_data)
+{
+  closed (sc_srt_conn_get_user_data (conn), sc_srt_conn_get_id (conn));
+}
+
+/* The SRT handshake table follows the stored stream: its key, its
+ * passphrase, whether it may publish. */
+static void
+srt_sync (ScIngest *ing, const char *id, JsonObject *ls)
+{
+  if (!ing->srt)
+    return;
+  if (!ls) {
+    sc_srt_server_set_key (ing->srt, id, NULL, NULL, FALSE);
+    return;
+  }
+  sc_srt_server_set_key (ing->srt, id, json_object_get_string_member (ls, "stream_key"),
+                         json_object_get_string_member_with_default (ls, "srt_passphrase", NULL),
+                         !g_str_equal (json_object_get_string_member (ls, "status"), "disabled"));
+}
+
+static void
+on_event (ScEvent *event, gpointer user_data)
+{
+  if (g_str_equal (event->type, "video.live_stream.created"))
+    srt_sync (user_data, event->object_id, event->data);
 }
 
 static void
@@ -176,8 +267,13 @@ on_live_action (const char *id, ScApiLiveAction action, gpointer user_data)
   Stream *s = sc_ingest_stream_get (ing, ls);
   ScLiveEvent ev = { .type = events[action] };
   sc_ingest_dispatch (ing, s, &ev);
-  if (action == SC_API_LIVE_DELETE)
+  if (action == SC_API_LIVE_DELETE) {
     g_hash_table_remove (ing->streams, id);
+    srt_sync (ing, id, NULL);
+  } else {
+    g_autoptr (JsonObject) now = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, id, NULL);
+    srt_sync (ing, id, now);
+  }
 }
 
 static void
@@ -228,11 +324,44 @@ recover (ScIngest *ing)
   }
 }
 
-ScIngest *
-sc_ingest_new (ScApi *api, GError **error)
+/* Streams made before SRT ingest existed get their passphrase now; every
+ * stream's key goes into the SRT handshake table. */
+static void
+srt_load (ScIngest *ing)
 {
-  static const ScRtmpServerCallbacks callbacks = { on_publish, on_media, on_closed };
+  g_autoptr (GPtrArray) live_streams = sc_store_list (ing->store, SC_KIND_LIVE_STREAM, NULL,
+                                                      G_MAXINT, 0, NULL);
+  for (guint i = 0; live_streams && i < live_streams->len; i++) {
+    JsonObject *ls = live_streams->pdata[i];
+    const char *id = json_object_get_string_member (ls, "id");
+    if (!json_object_has_member (ls, "srt_passphrase")) {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *passphrase = sc_core_new_secret ();
+      json_object_set_string_member (ls, "srt_passphrase", passphrase);
+      if (!sc_store_put (ing->store, SC_KIND_LIVE_STREAM, id, ls, &error))
+        g_warning ("live stream %s: cannot save its SRT passphrase: %s", id, error->message);
+    }
+    srt_sync (ing, id, ls);
+  }
+}
+
+static gboolean
+srt_listen (ScIngest *ing, GError **error)
+{
+  static const ScSrtServerCallbacks callbacks = { on_srt_publish, on_srt_media, on_srt_closed };
+  ing->srt = sc_srt_server_new (&callbacks, ing);
+  sc_srt_server_set_max_connections (ing->srt, ing->config->srt_max_connections);
+  srt_load (ing);
+  ing->created_subscription = sc_events_subscribe (ing->events, NULL, on_event, ing, NULL);
+  return sc_srt_server_listen (ing->srt, ing->config->srt_host, ing->config->srt_port, error);
+}
+
+ScIngest *
+sc_ingest_new (ScApi *api, ScEvents *events, GError **error)
+{
+  static const ScRtmpServerCallbacks callbacks = { on_rtmp_publish, on_rtmp_media, on_rtmp_closed };
   ScIngest *ing = g_new0 (ScIngest, 1);
+  ing->events = events;
   ing->api = api;
   ing->store = sc_api_get_store (api);
   ing->config = sc_api_get_config (api);
@@ -281,6 +410,10 @@ sc_ingest_new (ScApi *api, GError **error)
   sc_api_set_asset_delete_func (api, on_asset_deleted, ing);
   sc_ingest_register_playback (ing);
   recover (ing);
+  if (ing->config->srt_port && !srt_listen (ing, error)) {
+    sc_ingest_free (ing);
+    return NULL;
+  }
   return ing;
 }
 
@@ -291,6 +424,7 @@ sc_ingest_shutdown (ScIngest *ing)
    * and the finalisations that starts (or that were under way) land in
    * the store before anything is freed. */
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
+  g_clear_pointer (&ing->srt, sc_srt_server_free);
   while (ing->finalising > 0)
     g_main_context_iteration (NULL, TRUE);
   /* Paused thumbnail replies are answered while the server still exists. */
@@ -302,7 +436,10 @@ sc_ingest_free (ScIngest *ing)
 {
   if (!ing)
     return;
+  if (ing->created_subscription)
+    sc_events_unsubscribe (ing->events, ing->created_subscription);
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
+  g_clear_pointer (&ing->srt, sc_srt_server_free);
   g_clear_pointer (&ing->thumbnailer, sc_thumbnailer_free);
   g_hash_table_unref (ing->streams);
   g_clear_pointer (&ing->simulcast, sc_simulcast_free);

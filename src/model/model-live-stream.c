@@ -158,10 +158,12 @@ sc_model_live_stream_new (JsonObject *req, gint64 now, GError **error)
 
   g_autofree char *id = sc_core_new_id ();
   g_autofree char *key = sc_core_new_secret ();
+  g_autofree char *passphrase = sc_core_new_secret ();
   g_autofree char *created = g_strdup_printf ("%" G_GINT64_FORMAT, now);
   json_object_set_string_member (doc, "id", id);
   json_object_set_string_member (doc, "created_at", created);
   json_object_set_string_member (doc, "stream_key", key);
+  json_object_set_string_member (doc, "srt_passphrase", passphrase);
   json_object_set_string_member (doc, "status", "idle");
   json_object_set_int_member (doc, "reconnect_window", 60);
   json_object_set_string_member (doc, "latency_mode", "standard");
