@@ -225,6 +225,9 @@ on_connection_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer)
     GstWebRTCPeerConnectionState st;
 
     g_object_get (webrtc, "connection-state", &st, NULL);
+    /* A new viewer wants a picture now, not at the next periodic key frame. */
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && peer->keyframe_cb != NULL)
+      peer->keyframe_cb (peer->keyframe_data);
     if (st == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
       sc_whip_peer_end (peer, SC_WHIP_END_CONNECTION_FAILED,
                         "peer connection (DTLS) failed");
@@ -288,10 +291,12 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
                                          "no local description after answering"));
     return;
   }
-  if (!sc_whip_sdp_check_answer (local->sdp, &error)) {
+  if (!peer->viewer && !sc_whip_sdp_check_answer (local->sdp, &error)) {
     negotiation_fail (peer, g_steal_pointer (&error));
     return;
   }
+  if (!peer->viewer)
+    peer->n_published = sc_whip_sdp_answer_tracks (local->sdp, peer->published);
   {
     g_autoptr (GstSDPMessage) answer = NULL;
 
@@ -366,6 +371,18 @@ on_answer_created (GstPromise *promise, gpointer user_data)
     fail_from_thread (peer, SC_ERROR_INVALID, "cannot answer the offer", err);
     return;
   }
+  /* Before set-local-description: that creates the sink pads, whose
+   * handler needs the payload types. */
+  if (peer->viewer) {
+    g_autoptr (GError) why = NULL;
+
+    if (!sc_whip_forward_take_answer (peer, answer->sdp, &why)) {
+      sc_whip_peer_defer (peer, fail_on_main, g_steal_pointer (&why),
+                          (GDestroyNotify) g_error_free);
+      gst_webrtc_session_description_free (answer);
+      return;
+    }
+  }
   /* Gathering starts here; on_gathering_state picks up the end of it. */
   g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
   gst_webrtc_session_description_free (answer);
@@ -432,7 +449,10 @@ build_pipeline (ScWhipPeer *peer, const ScWhipConfig *cfg, GError **error)
     return FALSE;
 
   g_signal_connect (peer->webrtc, "pad-added",
-                    G_CALLBACK (sc_whip_tracks_pad_added), peer);
+                    peer->viewer ? G_CALLBACK (sc_whip_forward_pad_added)
+                                 : G_CALLBACK (sc_whip_tracks_pad_added), peer);
+  if (peer->viewer)
+    sc_whip_forward_watch_rtcp (peer);
   g_signal_connect (peer->webrtc, "pad-removed",
                     G_CALLBACK (sc_whip_tracks_pad_removed), peer);
   g_signal_connect (peer->webrtc, "notify::ice-gathering-state",
@@ -450,20 +470,13 @@ build_pipeline (ScWhipPeer *peer, const ScWhipConfig *cfg, GError **error)
   return TRUE;
 }
 
-void
-sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
-                        const char *offer_sdp, GCancellable *cancellable,
-                        GAsyncReadyCallback callback, gpointer user_data)
+/* Parses and checks @offer_sdp; NULL (with @task returned) when bad. */
+static GstSDPMessage *
+parse_offer (GTask *task, const char *offer_sdp, gboolean *has_video, gboolean *has_audio)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_autoptr (ScWhipPeer) peer = NULL;
   g_autoptr (GstSDPMessage) sdp = NULL;
   g_autoptr (GError) error = NULL;
-  GstWebRTCSessionDescription *offer;
-  GstPromise *promise;
-  gboolean has_video, has_audio;
 
-  g_task_set_source_tag (task, sc_whip_peer_new_async);
   /* A peer must be closed, not just dropped: cancellation is checked by
    * finish_negotiation instead of by GTask. */
   g_task_set_check_cancellable (task, FALSE);
@@ -472,40 +485,59 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
       gst_sdp_message_medias_len (sdp) == 0 ||
       gst_sdp_message_get_version (sdp) == NULL) {
     g_task_return_new_error (task, SC_ERROR, SC_ERROR_INVALID, "offer is not valid SDP");
-    return;
+    return NULL;
   }
-  if (!sc_whip_sdp_check_offer (sdp, &has_video, &has_audio, &error)) {
+  if (!sc_whip_sdp_check_offer (sdp, has_video, has_audio, &error)) {
     g_task_return_error (task, g_steal_pointer (&error));
-    return;
+    return NULL;
   }
+  return g_steal_pointer (&sdp);
+}
 
-  peer = g_object_new (SC_TYPE_WHIP_PEER, NULL);
-  peer->label = g_strdup (participant_label ? participant_label : "peer");
+static ScWhipPeer *
+peer_new (const ScWhipConfig *cfg, const char *label)
+{
+  ScWhipPeer *peer = g_object_new (SC_TYPE_WHIP_PEER, NULL);
+
+  peer->label = g_strdup (label ? label : "peer");
   peer->no_media_timeout_s = cfg->no_media_timeout_s ? cfg->no_media_timeout_s
                                                      : DEFAULT_NO_MEDIA_S;
   peer->gather_timeout_ms = cfg->gather_timeout_ms ? cfg->gather_timeout_ms
                                                    : DEFAULT_GATHER_MS;
+  return peer;
+}
+
+/* Builds @peer's pipeline, lets @add_transceivers prepare webrtcbin and
+ * answers @sdp; the task completes in finish_negotiation. */
+static void
+negotiate (ScWhipPeer *peer, const ScWhipConfig *cfg, GstSDPMessage *sdp, GTask *task,
+           void (*add_transceivers) (ScWhipPeer *peer, gpointer data), gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *offer;
+  GstPromise *promise;
+
   if (!build_pipeline (peer, cfg, &error)) {
     g_task_return_error (task, g_steal_pointer (&error));
     sc_whip_peer_close (peer);
+    gst_sdp_message_free (sdp);
     return;
   }
-
+  if (peer->viewer) {
+    /* Forwarded timestamps are running times of the source's pipeline. */
+    gst_element_set_start_time (peer->pipeline, GST_CLOCK_TIME_NONE);
+    gst_element_set_base_time (peer->pipeline, peer->base_time);
+  }
   /* webrtcbin must be running before negotiation (notes §1.1). */
   if (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
     g_task_return_new_error (task, SC_ERROR, SC_ERROR_INTERNAL,
                              "cannot start the WHIP pipeline");
     sc_whip_peer_close (peer);
+    gst_sdp_message_free (sdp);
     return;
   }
-  if (has_video)
-    add_recv_transceiver (peer->webrtc,
-                          "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000;"
-                          "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000");
-  if (has_audio)
-    add_recv_transceiver (peer->webrtc,
-                          "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
+  add_transceivers (peer, data);
 
   peer->task = g_object_ref (task);
   peer->gather_timeout = g_timeout_source_new (peer->gather_timeout_ms);
@@ -514,14 +546,92 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
   g_source_unref (peer->gather_timeout);
 
   gst_sdp_message_copy (sdp, &peer->offer);
-  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
-                                              g_steal_pointer (&sdp));
+  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
   promise = gst_promise_new_with_change_func (on_remote_set, peer, NULL);
   g_signal_emit_by_name (peer->webrtc, "set-remote-description", offer, promise);
   gst_webrtc_session_description_free (offer);
   /* This ref belongs to the negotiation: finish_negotiation or
    * negotiation_fail drops it. */
-  (void) g_steal_pointer (&peer);
+  g_object_ref (peer);
+}
+
+typedef struct {
+  gboolean has_video, has_audio;
+} RecvMedia;
+
+static void
+add_recv_transceivers (ScWhipPeer *peer, gpointer data)
+{
+  RecvMedia *media = data;
+
+  if (media->has_video)
+    add_recv_transceiver (peer->webrtc,
+                          "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000;"
+                          "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000");
+  if (media->has_audio)
+    add_recv_transceiver (peer->webrtc,
+                          "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
+}
+
+void
+sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
+                        const char *offer_sdp, GCancellable *cancellable,
+                        GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (ScWhipPeer) peer = NULL;
+  GstSDPMessage *sdp;
+  RecvMedia media;
+
+  g_task_set_source_tag (task, sc_whip_peer_new_async);
+  sdp = parse_offer (task, offer_sdp, &media.has_video, &media.has_audio);
+  if (sdp == NULL)
+    return;
+  peer = peer_new (cfg, participant_label);
+  negotiate (peer, cfg, sdp, task, add_recv_transceivers, &media);
+}
+
+static void
+add_send_transceivers (ScWhipPeer *peer, gpointer data)
+{
+  sc_whip_forward_add_transceivers (peer);
+}
+
+void
+sc_whip_viewer_new_async (const ScWhipConfig *cfg, const char *label, const char *offer_sdp,
+                          const ScWhipSendTrack *tracks, guint n_tracks,
+                          GstClockTime base_time, ScWhipKeyframeFunc keyframe_cb,
+                          gpointer keyframe_data, GDestroyNotify keyframe_notify,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (ScWhipPeer) peer = NULL;
+  GstSDPMessage *sdp;
+  gboolean has_video, has_audio;
+
+  g_task_set_source_tag (task, sc_whip_peer_new_async);
+  peer = peer_new (cfg, label);
+  peer->viewer = TRUE;
+  peer->base_time = base_time;
+  /* Owned from here on, whatever happens to the offer. */
+  peer->keyframe_cb = keyframe_cb;
+  peer->keyframe_data = keyframe_data;
+  peer->keyframe_notify = keyframe_notify;
+  sdp = parse_offer (task, offer_sdp, &has_video, &has_audio);
+  if (sdp == NULL) {
+    sc_whip_peer_close (peer);
+    return;
+  }
+  for (guint i = 0; i < n_tracks; i++) {
+    ScWhipSendSlot *slot = &peer->send[tracks[i].kind];
+
+    slot->present = TRUE;
+    slot->info = tracks[i];
+    slot->ssrc = g_random_int ();
+    slot->pt = slot->mline = -1;
+  }
+  negotiate (peer, cfg, sdp, task, add_send_transceivers, NULL);
 }
 
 ScWhipPeer *
@@ -599,6 +709,7 @@ sc_whip_peer_finalize (GObject *object)
   g_clear_object (&peer->task);
   g_clear_pointer (&peer->offer, gst_sdp_message_free);
   sc_whip_tracks_free_taps (peer);
+  sc_whip_forward_clear (peer);
   g_ptr_array_unref (peer->tracks);
   g_clear_pointer (&peer->webrtc, gst_object_unref);
   g_clear_pointer (&peer->pipeline, gst_object_unref);
@@ -647,6 +758,14 @@ GstClockTime
 sc_whip_peer_get_base_time (ScWhipPeer *peer)
 {
   return gst_element_get_base_time (peer->pipeline);
+}
+
+guint
+sc_whip_peer_get_send_tracks (ScWhipPeer *peer, ScWhipSendTrack *tracks)
+{
+  g_return_val_if_fail (SC_IS_WHIP_PEER (peer), 0);
+  memcpy (tracks, peer->published, peer->n_published * sizeof *tracks);
+  return peer->n_published;
 }
 
 gdouble
