@@ -20,6 +20,7 @@
 /* Packets a viewer may fall behind by before it drops its oldest: about a
  * second of 2.5 Mbit/s video, much more of Opus. */
 #define QUEUE_PACKETS 256
+#define VIEWER_MIN_TIMEOUT_S 8
 
 static guint
 clock_rate_of (const char *codec)
@@ -215,6 +216,9 @@ sc_whip_forward_watch_rtcp (ScWhipPeer *viewer)
       gst_bin_iterate_all_by_element_factory_name (GST_BIN (viewer->webrtc), "rtpbin");
   GValue v = G_VALUE_INIT;
 
+  /* A receiver reports at least every 7.5 s (RFC 3550's 5 s minimum,
+   * randomised); browsers every second or so. */
+  viewer->no_media_timeout_s = MAX (viewer->no_media_timeout_s, VIEWER_MIN_TIMEOUT_S);
   if (it != NULL && gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
     g_signal_connect (g_value_get_object (&v), "on-ssrc-active",
                       G_CALLBACK (on_ssrc_active), viewer);
