@@ -106,7 +106,8 @@ gdouble      sc_whip_peer_get_audio_level (ScWhipPeer *peer);
  * extensions and queues them leakily (a slow viewer drops its own oldest
  * packets and never blocks the source).  It answers with exactly the tracks
  * it is given.  Its "ended" signal fires on ICE/DTLS failure or when its
- * receiver stops sending RTCP for no_media_timeout_s.  No other signal. */
+ * receiver stops sending RTCP for no_media_timeout_s (at least 8 s: RTCP
+ * may come only every 7.5 s).  No other signal. */
 
 typedef struct {
   ScWhipTrackKind kind;

@@ -76,6 +76,12 @@ void     sc_whip_peer_end            (ScWhipPeer *peer, ScWhipEndReason reason,
                                       const char *message);
 void     sc_whip_peer_touch_media    (ScWhipPeer *peer);
 
+/* whip-watch.c: the watchdog (a 500 ms timeout on the owner's context),
+ * the bus watch and webrtcbin's notify::*connection-state handler. */
+gboolean sc_whip_peer_watchdog_tick  (gpointer peer);
+gboolean sc_whip_peer_bus_message    (GstBus *bus, GstMessage *msg, gpointer peer);
+void     sc_whip_peer_connection_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer);
+
 /* webrtcbin "pad-added"/"pad-removed" handlers (streaming thread). */
 void     sc_whip_tracks_pad_added    (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
 void     sc_whip_tracks_pad_removed  (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
