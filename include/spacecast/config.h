@@ -36,7 +36,8 @@ typedef struct {
   guint rtmp_handshake_timeout_s;           /* connect to publish must take less */
   guint srt_max_connections;                /* SRT callers connected at once */
   guint space_max_participants;             /* live WHIP sessions per space */
-  guint whip_max_pending_joins;             /* WHIP offers being answered at once */
+  guint whip_max_pending_joins;             /* WHIP and WHEP offers being answered at once */
+  guint space_max_subscriptions;            /* live WHEP sessions per space */
   guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */
   guint thumbnail_workers;                  /* threads decoding thumbnails */
   guint space_max_event_streams;            /* open SSE streams per space */

@@ -1,4 +1,4 @@
-/* spacecast sdp: the checks a WHIP offer must pass before a webrtcbin ever
+/* spacecast sdp: the checks a WHIP (or WHEP) offer must pass before a webrtcbin ever
  * sees it, and the facts the WHIP engine needs from it (which codec and
  * payload type to prefer for each medium, mids, BUNDLE, rtcp-mux, DTLS
  * role).  Pure logic over GstSDPMessage; no pipeline, no I/O.
@@ -64,5 +64,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ScSdpOfferInfo, sc_sdp_offer_info_clear)
  * the m-line and the rule.  @info stays cleared on failure. */
 gboolean sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info,
                              GError **error);
+/* The same for a WHEP viewer's offer, whose m-lines must receive
+ * (recvonly or sendrecv); the codec fields say what it would prefer. */
+gboolean sc_sdp_check_whep_offer (const char *sdp_text, ScSdpOfferInfo *info,
+                                  GError **error);
 
 G_END_DECLS

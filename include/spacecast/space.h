@@ -1,5 +1,7 @@
 /* spacecast space: who is in which space right now.  It owns the WHIP
- * routes (join with a space JWT, leave with DELETE) and their admission
+ * routes (join with a space JWT, leave with DELETE), the WHEP routes that
+ * subscribe to a participant's forwarded tracks (space-whep.c; they end
+ * when the participant leaves), and their admission
  * (one session per participant, or per token without participant_id;
  * joins answered at once and participants per space capped; fd and thread
  * headroom kept, see space-admit.c), the participants

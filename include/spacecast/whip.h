@@ -98,6 +98,66 @@ GArray      *sc_whip_peer_get_stats     (ScWhipPeer *peer);
 /* Last measured audio level (dBov), -127 when none yet. */
 gdouble      sc_whip_peer_get_audio_level (ScWhipPeer *peer);
 
+/* ---- forwarding: viewers (WHEP) ------------------------------------------
+ * A viewer is a peer that answers a recvonly offer and sends RTP that
+ * someone else already has (a publisher's tracks, a broadcast's program),
+ * without decoding or encoding: the source pushes packets, the viewer
+ * rewrites payload type and SSRC to what it negotiated, strips header
+ * extensions and queues them leakily (a slow viewer drops its own oldest
+ * packets and never blocks the source).  It answers with exactly the tracks
+ * it is given.  Its "ended" signal fires on ICE/DTLS failure or when its
+ * receiver stops sending RTCP for no_media_timeout_s (at least 8 s: RTCP
+ * may come only every 7.5 s).  No other signal. */
+
+typedef struct {
+  ScWhipTrackKind kind;
+  char     codec[16];             /* "VP8", "H264", "OPUS" */
+  char     profile_level_id[8];   /* H.264 only, e.g. "42e01f"; "" = unknown */
+} ScWhipSendTrack;
+
+/* Called on a streaming thread when the viewer's receiver asks for a key
+ * frame (PLI/FIR) on its video track, and once it connects.  Must not block. */
+typedef void (*ScWhipKeyframeFunc) (gpointer user_data);
+
+/* Called on a streaming thread with every RTP packet a publisher receives,
+ * before decoding; borrowed, must not block. */
+typedef void (*ScWhipRtpFunc) (ScWhipTrackKind kind, GstBuffer *rtp, gpointer user_data);
+
+/* Answers a recvonly WHEP @offer_sdp with sendonly m-lines for @tracks (one
+ * per kind at most).  @base_time is the running-time origin of the packets
+ * that will be pushed (their source's pipeline base time): the viewer's
+ * pipeline takes it so that their timestamps stay valid.  @keyframe_notify
+ * frees @keyframe_data when the viewer is finalized.  Finish with
+ * sc_whip_peer_new_finish.  Errors as sc_whip_peer_new_async, and
+ * SC_ERROR_UNPROCESSABLE when the offer cannot receive one of @tracks. */
+void         sc_whip_viewer_new_async   (const ScWhipConfig *cfg,
+                                         const char *label,
+                                         const char *offer_sdp,
+                                         const ScWhipSendTrack *tracks,
+                                         guint n_tracks,
+                                         GstClockTime base_time,
+                                         ScWhipKeyframeFunc keyframe_cb,
+                                         gpointer keyframe_data,
+                                         GDestroyNotify keyframe_notify,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer user_data);
+/* Any thread; never blocks; @rtp stays the caller's.  Packets pushed before
+ * the viewer is connected, or for a kind it does not send, are dropped. */
+void         sc_whip_viewer_send        (ScWhipPeer *viewer, ScWhipTrackKind kind,
+                                         GstBuffer *rtp);
+/* RTP packets a publishing peer receives, for forwarding; remove it with
+ * sc_whip_peer_remove_tap, after which no callback runs any more. */
+guint        sc_whip_peer_add_rtp_tap   (ScWhipPeer *peer, ScWhipRtpFunc cb,
+                                         gpointer user_data, GDestroyNotify notify);
+/* Asks the publisher for a video key frame.  Any thread.  Requests are
+ * coalesced: at most one reaches the publisher per 500 ms, and one made
+ * within that window is sent when it ends, not lost. */
+void         sc_whip_peer_request_keyframe (ScWhipPeer *peer);
+/* What a publishing peer sends, as its answer negotiated it: fills @tracks
+ * (room for 2) and returns how many. */
+guint        sc_whip_peer_get_send_tracks (ScWhipPeer *peer, ScWhipSendTrack *tracks);
+
 /* Restricts a webrtcbin's ICE agent: host candidates only on @ice_host (when
  * non-NULL), UDP only, ports in [min,max] (when max != 0).  Shared with the
  * publishing client.  Call before any negotiation. */

@@ -440,7 +440,7 @@ media_direction (const GstSDPMessage *msg, const GstSDPMedia *media)
 
 static gboolean
 check_media (const GstSDPMessage *msg, char **bundle_mids, guint idx,
-             ScSdpMediaInfo *out, GError **error)
+             gboolean viewer, ScSdpMediaInfo *out, GError **error)
 {
   const GstSDPMedia *media = gst_sdp_message_get_media (msg, idx);
   gboolean video = g_strcmp0 (gst_sdp_media_get_media (media), "video") == 0;
@@ -468,10 +468,11 @@ check_media (const GstSDPMessage *msg, char **bundle_mids, guint idx,
   }
 
   const char *dir = media_direction (msg, media);
-  if (strcmp (dir, "sendonly") != 0 && strcmp (dir, "sendrecv") != 0) {
+  if (strcmp (dir, viewer ? "recvonly" : "sendonly") != 0 && strcmp (dir, "sendrecv") != 0) {
     g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                 "%s is %s, but a publisher must send: use sendonly or "
-                 "sendrecv", where, dir);
+                 viewer ? "%s is %s, but a viewer must receive: use recvonly or sendrecv"
+                        : "%s is %s, but a publisher must send: use sendonly or sendrecv",
+                 where, dir);
     return FALSE;
   }
   out->direction = g_strdup (dir);
@@ -511,7 +512,7 @@ find_bundle (const GstSDPMessage *msg)
 }
 
 static gboolean
-check_offer (const GstSDPMessage *msg, ScSdpOfferInfo *info, GError **error)
+check_offer (const GstSDPMessage *msg, gboolean viewer, ScSdpOfferInfo *info, GError **error)
 {
   guint n = gst_sdp_message_medias_len (msg);
   if (n == 0) {
@@ -549,7 +550,7 @@ check_offer (const GstSDPMessage *msg, ScSdpOfferInfo *info, GError **error)
     } else {
       g_autofree char *where = describe_mline (media, i);
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                   "%s is not accepted: a WHIP publisher may only send audio "
+                   "%s is not accepted: WHIP and WHEP carry only audio "
                    "and video", where);
       return FALSE;
     }
@@ -560,7 +561,7 @@ check_offer (const GstSDPMessage *msg, ScSdpOfferInfo *info, GError **error)
                    "and one video track", where, kind);
       return FALSE;
     }
-    if (!check_media (msg, info->bundle_mids, i, slot, error))
+    if (!check_media (msg, info->bundle_mids, i, viewer, slot, error))
       return FALSE;
     info->rtcp_mux &= slot->rtcp_mux;
 
@@ -661,9 +662,9 @@ offer_for_webrtcbin (GstSDPMessage *msg, const ScSdpOfferInfo *info)
   return gst_sdp_message_as_text (msg);
 }
 
-gboolean
-sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info,
-                    GError **error)
+static gboolean
+check_offer_text (const char *sdp_text, gboolean viewer, ScSdpOfferInfo *info,
+                  GError **error)
 {
   g_auto (ScSdpOfferInfo) local = { 0 };
   g_autoptr (GstSDPMessage) msg = NULL;
@@ -681,7 +682,7 @@ sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info,
                          "body is not an SDP offer (no \"v=0\" line)");
     return FALSE;
   }
-  if (!check_offer (msg, &local, error))
+  if (!check_offer (msg, viewer, &local, error))
     return FALSE;
   local.webrtcbin_offer = offer_for_webrtcbin (msg, &local);
 
@@ -690,4 +691,16 @@ sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info,
     memset (&local, 0, sizeof local);
   }
   return TRUE;
+}
+
+gboolean
+sc_sdp_check_offer (const char *sdp_text, ScSdpOfferInfo *info, GError **error)
+{
+  return check_offer_text (sdp_text, FALSE, info, error);
+}
+
+gboolean
+sc_sdp_check_whep_offer (const char *sdp_text, ScSdpOfferInfo *info, GError **error)
+{
+  return check_offer_text (sdp_text, TRUE, info, error);
 }

@@ -1,5 +1,5 @@
-/* WHIP admission: whether one more join may start.  Every join builds a
- * webrtcbin pipeline (about 7 fds and 5 threads), and GLib aborts the
+/* WHIP and WHEP admission: whether one more join or subscription may
+ * start.  Every one builds a webrtcbin pipeline (about 7 fds and 5 threads), and GLib aborts the
  * whole process when it cannot make the pipe of a GMainContext's GWakeup,
  * so joins are refused while the process is near its fd or thread limit,
  * not only beyond the configured counts.  The decision is pure; reading
@@ -40,16 +40,21 @@ sc_spaces_admit (const ScAdmitState *st, guint *retry_after_s, GError **error)
   if (st->max_pending_joins > 0 && st->pending_joins >= st->max_pending_joins) {
     *retry_after_s = RETRY_PENDING_S;
     g_set_error (error, SC_ERROR, SC_ERROR_TOO_MANY_REQUESTS,
-                 "%u WHIP joins are being answered, the most at once "
+                 "%u WHIP/WHEP offers are being answered, the most at once "
                  "(whip_max_pending_joins); retry shortly", st->pending_joins);
     return FALSE;
   }
   if (st->max_space_participants > 0 &&
       st->space_participants >= st->max_space_participants) {
     *retry_after_s = RETRY_FULL_S;
-    g_set_error (error, SC_ERROR, SC_ERROR_TOO_MANY_REQUESTS,
-                 "the space is full: %u participants joined or joining, the most "
-                 "allowed (space_max_participants)", st->space_participants);
+    if (st->whep)
+      g_set_error (error, SC_ERROR, SC_ERROR_TOO_MANY_REQUESTS,
+                   "the space has %u WHEP sessions open or opening, the most "
+                   "allowed (space_max_subscriptions)", st->space_participants);
+    else
+      g_set_error (error, SC_ERROR, SC_ERROR_TOO_MANY_REQUESTS,
+                   "the space is full: %u participants joined or joining, the most "
+                   "allowed (space_max_participants)", st->space_participants);
     return FALSE;
   }
   if (near_limit (st->open_fds, st->max_fds, RESERVE_FDS, JOIN_FDS, st->pending_joins) ||

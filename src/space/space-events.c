@@ -116,10 +116,24 @@ participant_object (const ScParticipant *p)
   return o;
 }
 
+/* What the participant's WHIP answer negotiated: known at the join, before
+ * any media, so that a page can subscribe (WHEP) at once. */
+static void
+add_tracks (JsonObject *o, const ScParticipant *p)
+{
+  ScWhipSendTrack tracks[2];
+  guint n = sc_whip_peer_get_send_tracks (p->peer, tracks);
+  JsonArray *arr = json_array_new ();
+  for (guint i = 0; i < n; i++)
+    json_array_add_string_element (arr, tracks[i].kind == SC_WHIP_TRACK_VIDEO ? "video" : "audio");
+  json_object_set_array_member (o, "tracks", arr);
+}
+
 static void
 on_joined (const ScParticipant *p, gpointer user_data)
 {
   g_autoptr (JsonObject) o = participant_object (p);
+  add_tracks (o, p);
   g_autofree char *text = sse_event ("participant.joined", o);
   broadcast (user_data, p->space_id, text);
 }
@@ -183,12 +197,7 @@ snapshot (ScSpaces *spaces, const char *space_id)
   for (guint i = 0; i < ps->len; i++) {
     ScParticipant *p = ps->pdata[i];
     JsonObject *o = participant_object (p);
-    JsonArray *tracks = json_array_new ();
-    if (p->has_video)
-      json_array_add_string_element (tracks, "video");
-    if (p->has_audio)
-      json_array_add_string_element (tracks, "audio");
-    json_object_set_array_member (o, "tracks", tracks);
+    add_tracks (o, p);
     json_array_add_object_element (arr, o);
   }
   g_autoptr (JsonObject) data = json_object_new ();

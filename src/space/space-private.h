@@ -1,5 +1,6 @@
 #pragma once
 
+#include "spacecast/jwt.h"
 #include "spacecast/space.h"
 #include "spacecast/store.h"
 
@@ -9,10 +10,11 @@ struct _ScSpaces {
   ScConfig *config;
   GHashTable *participants;   /* connection_id → ScParticipant* (owned) */
   GHashTable *reserved;       /* "space_id/participant_id" while joining or joined */
+  GHashTable *subscriptions;  /* session id → ScSubscription* (owned), space-whep.c */
   GArray *observers;          /* of Observer */
   guint next_observer_id;
   guint next_join_order;
-  guint pending_joins;        /* offers being answered (their Join holds us) */
+  guint pending_joins;        /* WHIP and WHEP offers being answered (each holds us) */
   gboolean closing;           /* shutting down: no new participant */
 };
 
@@ -30,6 +32,7 @@ typedef struct {
   guint space_participants, max_space_participants;  /* joined or joining */
   guint open_fds, max_fds;
   guint threads, max_threads;
+  gboolean whep;              /* space_participants counts WHEP sessions */
 } ScAdmitState;
 
 /* Whether one more join may start: FALSE with SC_ERROR_TOO_MANY_REQUESTS
@@ -40,3 +43,22 @@ gboolean sc_spaces_admit (const ScAdmitState *state, guint *retry_after_s, GErro
 /* Fills the process's open fds and threads and their limits. */
 void sc_spaces_read_usage (ScAdmitState *state);
 void sc_spaces_register_routes (ScSpaces *spaces);
+
+/* space-whip.c, shared with space-whep.c: CORS and ICE server headers of
+ * the WHIP/WHEP resources, error replies, and the space JWT of a request
+ * (NULL once a 401/403 has been replied). */
+void sc_spaces_add_cors (SoupServerMessage *msg);
+void sc_spaces_add_ice_links (ScConfig *config, SoupServerMessage *msg);
+void sc_spaces_reply_error_msg (SoupServerMessage *msg, const GError *error);
+void sc_spaces_reply_retry (ScRequest *req, const GError *error, guint retry_after_s);
+ScJwtClaims *sc_spaces_verify_bearer (ScSpaces *spaces, ScRequest *req, const char *space_id);
+/* OPTIONS (CORS preflight) of a WHIP or WHEP resource. */
+void sc_spaces_whip_options (ScRequest *req);
+
+/* space-whep.c: subscriptions to a participant's tracks. */
+typedef struct _ScSubscription ScSubscription;
+void sc_spaces_register_whep_routes (ScSpaces *spaces);
+void sc_subscription_free (ScSubscription *sub);
+/* Ends every subscription to @connection_id (a publisher that left), or
+ * all of them when NULL. */
+void sc_spaces_end_subscriptions (ScSpaces *spaces, const char *connection_id, const char *why);

@@ -30,8 +30,8 @@ join_free (Join *j)
   g_free (j);
 }
 
-static void
-add_cors (SoupServerMessage *msg)
+void
+sc_spaces_add_cors (SoupServerMessage *msg)
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
   soup_message_headers_replace (h, "Access-Control-Allow-Origin", "*");
@@ -64,8 +64,8 @@ ice_link (const char *server)
                           g_uri_get_password (uri) ? g_uri_get_password (uri) : "");
 }
 
-static void
-add_ice_links (ScConfig *config, SoupServerMessage *msg)
+void
+sc_spaces_add_ice_links (ScConfig *config, SoupServerMessage *msg)
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
   const char *servers[] = { config->stun_server, config->turn_server };
@@ -76,12 +76,34 @@ add_ice_links (ScConfig *config, SoupServerMessage *msg)
   }
 }
 
-static void
-reply_error_msg (SoupServerMessage *msg, const GError *error)
+void
+sc_spaces_reply_error_msg (SoupServerMessage *msg, const GError *error)
 {
   ScRequest r = { .msg = msg, .method = "POST" };
-  add_cors (msg);
+  sc_spaces_add_cors (msg);
   sc_api_reply_error (&r, error);
+}
+
+ScJwtClaims *
+sc_spaces_verify_bearer (ScSpaces *s, ScRequest *req, const char *space_id)
+{
+  g_autoptr (GError) error = NULL;
+  const char *auth = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (req->msg), "Authorization");
+
+  /* The token before the space: a 404 to anyone would tell which space ids
+   * exist.  The token names its space, so only its holder learns that. */
+  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0) {
+    sc_api_reply_error_code (req, SC_ERROR_UNAUTHORIZED,
+                             "a space JWT is required: Authorization: Bearer <token>");
+    return NULL;
+  }
+  ScJwtClaims *claims = sc_jwt_verify_space_token (
+      auth + 7, space_id, sc_store_signing_key_pem, s->store, sc_core_now_unix (),
+      s->config->token_max_lifetime_s, &error);
+  if (!claims)
+    sc_api_reply_error (req, error);
+  return claims;
 }
 
 static void
@@ -103,7 +125,7 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
     g_autofree char *key = sc_spaces_reservation_key (j->space_id, j->participant_id);
     g_hash_table_remove (s->reserved, key);
     g_message ("space %s: join of %s failed: %s", j->space_id, j->participant_id, error->message);
-    reply_error_msg (j->msg, error);
+    sc_spaces_reply_error_msg (j->msg, error);
   } else {
     ScParticipant *p = g_new0 (ScParticipant, 1);
     p->space_id = g_strdup (j->space_id);
@@ -120,8 +142,8 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
     SoupMessageHeaders *h = soup_server_message_get_response_headers (j->msg);
     soup_message_headers_replace (h, "Location", location);
     soup_message_headers_replace (h, "ETag", etag);
-    add_cors (j->msg);
-    add_ice_links (s->config, j->msg);
+    sc_spaces_add_cors (j->msg);
+    sc_spaces_add_ice_links (s->config, j->msg);
     soup_server_message_set_status (j->msg, 201, NULL);
     soup_server_message_set_response (j->msg, "application/sdp", SOUP_MEMORY_COPY,
                                       answer, strlen (answer));
@@ -132,8 +154,8 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 /* Replies @error with Retry-After, as a refusal that waiting can cure. */
-static void
-reply_retry (ScRequest *req, const GError *error, guint retry_after_s)
+void
+sc_spaces_reply_retry (ScRequest *req, const GError *error, guint retry_after_s)
 {
   g_autofree char *secs = g_strdup_printf ("%u", retry_after_s);
   soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
@@ -178,26 +200,15 @@ whip_post (ScRequest *req)
   const char *ctype = soup_message_headers_get_content_type (rh, NULL);
   const char *auth = soup_message_headers_get_one (rh, "Authorization");
 
-  add_cors (req->msg);
+  sc_spaces_add_cors (req->msg);
   if (s->closing) {
     sc_api_reply_error_code (req, SC_ERROR_UNAVAILABLE, "spacecast is shutting down");
     return;
   }
-  /* The token before the space: a 404 to anyone would tell which space ids
-   * exist.  The token names its space, so only its holder learns that. */
-  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0) {
-    sc_api_reply_error_code (req, SC_ERROR_UNAUTHORIZED,
-                             "a space JWT is required: Authorization: Bearer <token>");
+  const char *token = auth && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
+  g_autoptr (ScJwtClaims) claims = sc_spaces_verify_bearer (s, req, space_id);
+  if (!claims)
     return;
-  }
-  const char *token = auth + 7;
-  g_autoptr (ScJwtClaims) claims = sc_jwt_verify_space_token (
-      token, space_id, sc_store_signing_key_pem, s->store, sc_core_now_unix (), s->config->token_max_lifetime_s,
-      &error);
-  if (!claims) {
-    sc_api_reply_error (req, error);
-    return;
-  }
   if (claims->role != SC_JWT_ROLE_PUBLISHER) {
     sc_api_reply_error_code (req, SC_ERROR_FORBIDDEN,
                              "this token's role is %s: only publishers may publish",
@@ -252,7 +263,7 @@ whip_post (ScRequest *req)
   guint retry_after_s = 0;
   if (!sc_spaces_admit (&admit, &retry_after_s, &error)) {
     g_message ("space %s: join of %s refused: %s", space_id, participant_id, error->message);
-    reply_retry (req, error, retry_after_s);
+    sc_spaces_reply_retry (req, error, retry_after_s);
     return;
   }
 
@@ -283,7 +294,7 @@ whip_delete (ScRequest *req)
 {
   ScSpaces *s = req->user_data;
   ScParticipant *p = g_hash_table_lookup (s->participants, req->params[1]);
-  add_cors (req->msg);
+  sc_spaces_add_cors (req->msg);
   /* The session URL is unguessable (144 random bits): holding it is the
    * capability to end the session, as RFC 9725 resources usually work. */
   if (!p || !g_str_equal (p->space_id, req->params[0])) {
@@ -295,18 +306,18 @@ whip_delete (ScRequest *req)
   soup_server_message_set_status (req->msg, 200, NULL);
 }
 
-static void
-whip_options (ScRequest *req)
+void
+sc_spaces_whip_options (ScRequest *req)
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (req->msg);
   ScSpaces *s = req->user_data;
-  add_cors (req->msg);
+  sc_spaces_add_cors (req->msg);
   soup_message_headers_replace (h, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
   soup_message_headers_replace (h, "Access-Control-Allow-Headers",
                                 "Authorization, Content-Type, If-Match");
   soup_message_headers_replace (h, "Access-Control-Max-Age", "86400");
   soup_message_headers_replace (h, "Accept-Post", "application/sdp");
-  add_ice_links (s->config, req->msg);
+  sc_spaces_add_ice_links (s->config, req->msg);
   soup_server_message_set_status (req->msg, 204, NULL);
 }
 
@@ -353,9 +364,9 @@ sc_spaces_register_routes (ScSpaces *s)
 {
   sc_api_add_route (s->api, "POST", WHIP_BASE "/*/whip",
                     SC_ROUTE_RAW_BODY | SC_ROUTE_BEARER_AUTH | SC_ROUTE_CORS, whip_post, s);
-  sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip", 0, whip_options, s);
+  sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip", 0, sc_spaces_whip_options, s);
   sc_api_add_route (s->api, "DELETE", WHIP_BASE "/*/whip/*", 0, whip_delete, s);
-  sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip/*", 0, whip_options, s);
+  sc_api_add_route (s->api, "OPTIONS", WHIP_BASE "/*/whip/*", 0, sc_spaces_whip_options, s);
   sc_api_add_route (s->api, "GET", "/video/v1/spaces/*/participants",
                     SC_ROUTE_BASIC_AUTH | SC_ROUTE_JSON_BODY, participants_list, s);
 }

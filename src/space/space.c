@@ -42,9 +42,12 @@ sc_spaces_new (ScApi *api)
   s->participants = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                            (GDestroyNotify) participant_free);
   s->reserved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) sc_subscription_free);
   s->observers = g_array_new (FALSE, FALSE, sizeof (Observer));
   s->next_observer_id = 1;
   sc_spaces_register_routes (s);
+  sc_spaces_register_whep_routes (s);
   return s;
 }
 
@@ -59,6 +62,7 @@ sc_spaces_shutdown (ScSpaces *s)
   g_autofree gpointer *ids = (gpointer *) g_hash_table_get_keys_as_array (s->participants, NULL);
   for (guint i = 0; ids[i]; i++)
     sc_spaces_remove_participant (s, ids[i], "spacecast is shutting down");
+  sc_spaces_end_subscriptions (s, NULL, "spacecast is shutting down");
 }
 
 void
@@ -66,6 +70,7 @@ sc_spaces_free (ScSpaces *s)
 {
   if (!s)
     return;
+  g_hash_table_unref (s->subscriptions);
   g_hash_table_unref (s->participants);
   g_hash_table_unref (s->reserved);
   g_array_unref (s->observers);
@@ -242,6 +247,7 @@ sc_spaces_remove_participant (ScSpaces *s, const char *connection_id, const char
    * still read it. */
   g_hash_table_steal (s->participants, connection_id);
   g_hash_table_remove (s->reserved, key);
+  sc_spaces_end_subscriptions (s, connection_id, "the publisher left");
   NOTIFY (s, left, p);
   publish_participant (s, p, "video.space.participant.left");
   participant_free (p);

@@ -8,7 +8,6 @@
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
-#include <math.h>
 #include <string.h>
 
 G_DEFINE_TYPE (ScWhipPeer, sc_whip_peer, G_TYPE_OBJECT)
@@ -128,109 +127,6 @@ sc_whip_peer_end (ScWhipPeer *peer, ScWhipEndReason reason, const char *message)
   sc_whip_peer_defer (peer, end_on_main, e, end_info_free);
 }
 
-static gboolean
-watchdog_tick (gpointer user_data)
-{
-  ScWhipPeer *peer = user_data;
-  gint now_ds = (gint) ((g_get_monotonic_time () - peer->created_us) / 100000);
-  gint idle_ds = now_ds - g_atomic_int_get (&peer->last_media_ds);
-
-  if (idle_ds >= (gint) peer->no_media_timeout_s * 10) {
-    g_autofree char *msg = g_strdup_printf ("no media for %u s",
-                                            peer->no_media_timeout_s);
-    peer->watchdog = NULL;
-    sc_whip_peer_end (peer, SC_WHIP_END_NO_MEDIA, msg);
-    return G_SOURCE_REMOVE;
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-/* ---- bus and connection state ----------------------------------------- */
-
-static gdouble
-level_message_rms (const GstStructure *s)
-{
-  const GValue *v = gst_structure_get_value (s, "rms");
-  gdouble sum = 0;
-  guint n;
-
-  if (v == NULL || !G_VALUE_HOLDS_BOXED (v))
-    return -127;
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  GValueArray *arr = g_value_get_boxed (v);
-  n = arr ? arr->n_values : 0;
-  for (guint i = 0; i < n; i++)
-    sum += pow (10.0, g_value_get_double (g_value_array_get_nth (arr, i)) / 10.0);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  if (n == 0 || sum <= 0)
-    return -127;
-  /* Mean power across channels, back in dB. */
-  return MAX (-127.0, 10.0 * log10 (sum / n));
-}
-
-static gboolean
-bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
-{
-  ScWhipPeer *peer = user_data;
-
-  if (g_atomic_int_get (&peer->closed))
-    return G_SOURCE_CONTINUE;
-
-  switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ERROR: {
-      g_autoptr (GError) err = NULL;
-      g_autofree char *dbg = NULL;
-      g_autofree char *text = NULL;
-
-      gst_message_parse_error (msg, &err, &dbg);
-      text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
-                              err->message);
-      g_debug ("whip peer %s: pipeline error %s (%s)", peer->label, text, dbg);
-      sc_whip_peer_end (peer, SC_WHIP_END_PIPELINE_ERROR, text);
-      break;
-    }
-    case GST_MESSAGE_ELEMENT: {
-      const GstStructure *s = gst_message_get_structure (msg);
-
-      if (s != NULL && gst_structure_has_name (s, "level")) {
-        gdouble db = level_message_rms (s);
-
-        g_mutex_lock (&peer->lock);
-        peer->audio_level = db;
-        g_mutex_unlock (&peer->lock);
-        if (peer->task == NULL && !peer->ended)
-          g_signal_emit (peer, signals[SIG_AUDIO_LEVEL], 0, db);
-      }
-      break;
-    }
-    case GST_MESSAGE_LATENCY:
-      gst_bin_recalculate_latency (GST_BIN (peer->pipeline));
-      break;
-    default:
-      break;
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_connection_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer)
-{
-  if (g_str_equal (pspec->name, "ice-connection-state")) {
-    GstWebRTCICEConnectionState st;
-
-    g_object_get (webrtc, "ice-connection-state", &st, NULL);
-    if (st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
-      sc_whip_peer_end (peer, SC_WHIP_END_ICE_FAILED, "ICE failed");
-  } else {
-    GstWebRTCPeerConnectionState st;
-
-    g_object_get (webrtc, "connection-state", &st, NULL);
-    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
-      sc_whip_peer_end (peer, SC_WHIP_END_CONNECTION_FAILED,
-                        "peer connection (DTLS) failed");
-  }
-}
-
 /* ---- negotiation ------------------------------------------------------- */
 
 static void
@@ -288,10 +184,12 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
                                          "no local description after answering"));
     return;
   }
-  if (!sc_whip_sdp_check_answer (local->sdp, &error)) {
+  if (!peer->viewer && !sc_whip_sdp_check_answer (local->sdp, &error)) {
     negotiation_fail (peer, g_steal_pointer (&error));
     return;
   }
+  if (!peer->viewer)
+    peer->n_published = sc_whip_sdp_answer_tracks (local->sdp, peer->published);
   {
     g_autoptr (GstSDPMessage) answer = NULL;
 
@@ -303,7 +201,7 @@ finish_negotiation (ScWhipPeer *peer, gpointer data)
 
   sc_whip_peer_touch_media (peer);   /* the no-media clock starts now */
   peer->watchdog = g_timeout_source_new (500);
-  g_source_set_callback (peer->watchdog, watchdog_tick, peer, NULL);
+  g_source_set_callback (peer->watchdog, sc_whip_peer_watchdog_tick, peer, NULL);
   g_source_attach (peer->watchdog, peer->ctx);
   g_source_unref (peer->watchdog);
 
@@ -365,6 +263,18 @@ on_answer_created (GstPromise *promise, gpointer user_data)
   if (answer == NULL) {
     fail_from_thread (peer, SC_ERROR_INVALID, "cannot answer the offer", err);
     return;
+  }
+  /* Before set-local-description: that creates the sink pads, whose
+   * handler needs the payload types. */
+  if (peer->viewer) {
+    g_autoptr (GError) why = NULL;
+
+    if (!sc_whip_forward_take_answer (peer, answer->sdp, &why)) {
+      sc_whip_peer_defer (peer, fail_on_main, g_steal_pointer (&why),
+                          (GDestroyNotify) g_error_free);
+      gst_webrtc_session_description_free (answer);
+      return;
+    }
   }
   /* Gathering starts here; on_gathering_state picks up the end of it. */
   g_signal_emit_by_name (peer->webrtc, "set-local-description", answer, NULL);
@@ -432,22 +342,128 @@ build_pipeline (ScWhipPeer *peer, const ScWhipConfig *cfg, GError **error)
     return FALSE;
 
   g_signal_connect (peer->webrtc, "pad-added",
-                    G_CALLBACK (sc_whip_tracks_pad_added), peer);
+                    peer->viewer ? G_CALLBACK (sc_whip_forward_pad_added)
+                                 : G_CALLBACK (sc_whip_tracks_pad_added), peer);
+  if (peer->viewer)
+    sc_whip_forward_watch_rtcp (peer);
   g_signal_connect (peer->webrtc, "pad-removed",
                     G_CALLBACK (sc_whip_tracks_pad_removed), peer);
   g_signal_connect (peer->webrtc, "notify::ice-gathering-state",
                     G_CALLBACK (on_gathering_state), peer);
   g_signal_connect (peer->webrtc, "notify::ice-connection-state",
-                    G_CALLBACK (on_connection_state), peer);
+                    G_CALLBACK (sc_whip_peer_connection_state), peer);
   g_signal_connect (peer->webrtc, "notify::connection-state",
-                    G_CALLBACK (on_connection_state), peer);
+                    G_CALLBACK (sc_whip_peer_connection_state), peer);
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (peer->pipeline));
   peer->bus_source = gst_bus_create_watch (bus);
-  g_source_set_callback (peer->bus_source, (GSourceFunc) (void (*) (void)) bus_message,
+  g_source_set_callback (peer->bus_source, (GSourceFunc) (void (*) (void)) sc_whip_peer_bus_message,
                          peer, NULL);
   g_source_attach (peer->bus_source, peer->ctx);
   return TRUE;
+}
+
+/* Parses and checks @offer_sdp; NULL (with @task returned) when bad. */
+static GstSDPMessage *
+parse_offer (GTask *task, const char *offer_sdp, gboolean *has_video, gboolean *has_audio)
+{
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* A peer must be closed, not just dropped: cancellation is checked by
+   * finish_negotiation instead of by GTask. */
+  g_task_set_check_cancellable (task, FALSE);
+  if (offer_sdp == NULL || *offer_sdp == '\0' ||
+      gst_sdp_message_new_from_text (offer_sdp, &sdp) != GST_SDP_OK ||
+      gst_sdp_message_medias_len (sdp) == 0 ||
+      gst_sdp_message_get_version (sdp) == NULL) {
+    g_task_return_new_error (task, SC_ERROR, SC_ERROR_INVALID, "offer is not valid SDP");
+    return NULL;
+  }
+  if (!sc_whip_sdp_check_offer (sdp, has_video, has_audio, &error)) {
+    g_task_return_error (task, g_steal_pointer (&error));
+    return NULL;
+  }
+  return g_steal_pointer (&sdp);
+}
+
+static ScWhipPeer *
+peer_new (const ScWhipConfig *cfg, const char *label)
+{
+  ScWhipPeer *peer = g_object_new (SC_TYPE_WHIP_PEER, NULL);
+
+  peer->label = g_strdup (label ? label : "peer");
+  peer->no_media_timeout_s = cfg->no_media_timeout_s ? cfg->no_media_timeout_s
+                                                     : DEFAULT_NO_MEDIA_S;
+  peer->gather_timeout_ms = cfg->gather_timeout_ms ? cfg->gather_timeout_ms
+                                                   : DEFAULT_GATHER_MS;
+  return peer;
+}
+
+/* Builds @peer's pipeline, lets @add_transceivers prepare webrtcbin and
+ * answers @sdp; the task completes in finish_negotiation. */
+static void
+negotiate (ScWhipPeer *peer, const ScWhipConfig *cfg, GstSDPMessage *sdp, GTask *task,
+           void (*add_transceivers) (ScWhipPeer *peer, gpointer data), gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GstWebRTCSessionDescription *offer;
+  GstPromise *promise;
+
+  if (!build_pipeline (peer, cfg, &error)) {
+    g_task_return_error (task, g_steal_pointer (&error));
+    sc_whip_peer_close (peer);
+    gst_sdp_message_free (sdp);
+    return;
+  }
+  if (peer->viewer) {
+    /* Forwarded timestamps are running times of the source's pipeline. */
+    gst_element_set_start_time (peer->pipeline, GST_CLOCK_TIME_NONE);
+    gst_element_set_base_time (peer->pipeline, peer->base_time);
+  }
+  /* webrtcbin must be running before negotiation (notes §1.1). */
+  if (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    g_task_return_new_error (task, SC_ERROR, SC_ERROR_INTERNAL,
+                             "cannot start the WHIP pipeline");
+    sc_whip_peer_close (peer);
+    gst_sdp_message_free (sdp);
+    return;
+  }
+  add_transceivers (peer, data);
+
+  peer->task = g_object_ref (task);
+  peer->gather_timeout = g_timeout_source_new (peer->gather_timeout_ms);
+  g_source_set_callback (peer->gather_timeout, gather_timeout_cb, peer, NULL);
+  g_source_attach (peer->gather_timeout, peer->ctx);
+  g_source_unref (peer->gather_timeout);
+
+  gst_sdp_message_copy (sdp, &peer->offer);
+  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  promise = gst_promise_new_with_change_func (on_remote_set, peer, NULL);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", offer, promise);
+  gst_webrtc_session_description_free (offer);
+  /* This ref belongs to the negotiation: finish_negotiation or
+   * negotiation_fail drops it. */
+  g_object_ref (peer);
+}
+
+typedef struct {
+  gboolean has_video, has_audio;
+} RecvMedia;
+
+static void
+add_recv_transceivers (ScWhipPeer *peer, gpointer data)
+{
+  RecvMedia *media = data;
+
+  if (media->has_video)
+    add_recv_transceiver (peer->webrtc,
+                          "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000;"
+                          "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000");
+  if (media->has_audio)
+    add_recv_transceiver (peer->webrtc,
+                          "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
 }
 
 void
@@ -457,71 +473,58 @@ sc_whip_peer_new_async (const ScWhipConfig *cfg, const char *participant_label,
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (ScWhipPeer) peer = NULL;
-  g_autoptr (GstSDPMessage) sdp = NULL;
-  g_autoptr (GError) error = NULL;
-  GstWebRTCSessionDescription *offer;
-  GstPromise *promise;
+  GstSDPMessage *sdp;
+  RecvMedia media;
+
+  g_task_set_source_tag (task, sc_whip_peer_new_async);
+  sdp = parse_offer (task, offer_sdp, &media.has_video, &media.has_audio);
+  if (sdp == NULL)
+    return;
+  peer = peer_new (cfg, participant_label);
+  negotiate (peer, cfg, sdp, task, add_recv_transceivers, &media);
+}
+
+static void
+add_send_transceivers (ScWhipPeer *peer, gpointer data)
+{
+  sc_whip_forward_add_transceivers (peer);
+}
+
+void
+sc_whip_viewer_new_async (const ScWhipConfig *cfg, const char *label, const char *offer_sdp,
+                          const ScWhipSendTrack *tracks, guint n_tracks,
+                          GstClockTime base_time, ScWhipKeyframeFunc keyframe_cb,
+                          gpointer keyframe_data, GDestroyNotify keyframe_notify,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr (ScWhipPeer) peer = NULL;
+  GstSDPMessage *sdp;
   gboolean has_video, has_audio;
 
   g_task_set_source_tag (task, sc_whip_peer_new_async);
-  /* A peer must be closed, not just dropped: cancellation is checked by
-   * finish_negotiation instead of by GTask. */
-  g_task_set_check_cancellable (task, FALSE);
-  if (offer_sdp == NULL || *offer_sdp == '\0' ||
-      gst_sdp_message_new_from_text (offer_sdp, &sdp) != GST_SDP_OK ||
-      gst_sdp_message_medias_len (sdp) == 0 ||
-      gst_sdp_message_get_version (sdp) == NULL) {
-    g_task_return_new_error (task, SC_ERROR, SC_ERROR_INVALID, "offer is not valid SDP");
-    return;
-  }
-  if (!sc_whip_sdp_check_offer (sdp, &has_video, &has_audio, &error)) {
-    g_task_return_error (task, g_steal_pointer (&error));
-    return;
-  }
-
-  peer = g_object_new (SC_TYPE_WHIP_PEER, NULL);
-  peer->label = g_strdup (participant_label ? participant_label : "peer");
-  peer->no_media_timeout_s = cfg->no_media_timeout_s ? cfg->no_media_timeout_s
-                                                     : DEFAULT_NO_MEDIA_S;
-  peer->gather_timeout_ms = cfg->gather_timeout_ms ? cfg->gather_timeout_ms
-                                                   : DEFAULT_GATHER_MS;
-  if (!build_pipeline (peer, cfg, &error)) {
-    g_task_return_error (task, g_steal_pointer (&error));
+  peer = peer_new (cfg, label);
+  peer->viewer = TRUE;
+  peer->base_time = base_time;
+  /* Owned from here on, whatever happens to the offer. */
+  peer->keyframe_cb = keyframe_cb;
+  peer->keyframe_data = keyframe_data;
+  peer->keyframe_notify = keyframe_notify;
+  sdp = parse_offer (task, offer_sdp, &has_video, &has_audio);
+  if (sdp == NULL) {
     sc_whip_peer_close (peer);
     return;
   }
+  for (guint i = 0; i < n_tracks; i++) {
+    ScWhipSendSlot *slot = &peer->send[tracks[i].kind];
 
-  /* webrtcbin must be running before negotiation (notes §1.1). */
-  if (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE) {
-    g_task_return_new_error (task, SC_ERROR, SC_ERROR_INTERNAL,
-                             "cannot start the WHIP pipeline");
-    sc_whip_peer_close (peer);
-    return;
+    slot->present = TRUE;
+    slot->info = tracks[i];
+    slot->ssrc = g_random_int ();
+    slot->pt = slot->mline = -1;
   }
-  if (has_video)
-    add_recv_transceiver (peer->webrtc,
-                          "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000;"
-                          "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000");
-  if (has_audio)
-    add_recv_transceiver (peer->webrtc,
-                          "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000");
-
-  peer->task = g_object_ref (task);
-  peer->gather_timeout = g_timeout_source_new (peer->gather_timeout_ms);
-  g_source_set_callback (peer->gather_timeout, gather_timeout_cb, peer, NULL);
-  g_source_attach (peer->gather_timeout, peer->ctx);
-  g_source_unref (peer->gather_timeout);
-
-  gst_sdp_message_copy (sdp, &peer->offer);
-  offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
-                                              g_steal_pointer (&sdp));
-  promise = gst_promise_new_with_change_func (on_remote_set, peer, NULL);
-  g_signal_emit_by_name (peer->webrtc, "set-remote-description", offer, promise);
-  gst_webrtc_session_description_free (offer);
-  /* This ref belongs to the negotiation: finish_negotiation or
-   * negotiation_fail drops it. */
-  (void) g_steal_pointer (&peer);
+  negotiate (peer, cfg, sdp, task, add_send_transceivers, NULL);
 }
 
 ScWhipPeer *
@@ -599,6 +602,7 @@ sc_whip_peer_finalize (GObject *object)
   g_clear_object (&peer->task);
   g_clear_pointer (&peer->offer, gst_sdp_message_free);
   sc_whip_tracks_free_taps (peer);
+  sc_whip_forward_clear (peer);
   g_ptr_array_unref (peer->tracks);
   g_clear_pointer (&peer->webrtc, gst_object_unref);
   g_clear_pointer (&peer->pipeline, gst_object_unref);
@@ -647,6 +651,14 @@ GstClockTime
 sc_whip_peer_get_base_time (ScWhipPeer *peer)
 {
   return gst_element_get_base_time (peer->pipeline);
+}
+
+guint
+sc_whip_peer_get_send_tracks (ScWhipPeer *peer, ScWhipSendTrack *tracks)
+{
+  g_return_val_if_fail (SC_IS_WHIP_PEER (peer), 0);
+  memcpy (tracks, peer->published, peer->n_published * sizeof *tracks);
+  return peer->n_published;
 }
 
 gdouble

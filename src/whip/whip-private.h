@@ -1,5 +1,5 @@
-/* Internals shared by the WHIP peer's negotiation (whip-peer.c) and its
- * decode chains and taps (whip-tracks.c). */
+/* Internals shared by the WHIP peer's negotiation (whip-peer.c), its
+ * decode chains and taps (whip-tracks.c) and forwarding (whip-forward.c). */
 #pragma once
 
 #include "spacecast/whip.h"
@@ -13,7 +13,18 @@ typedef struct {
   char            codec[16];
   guint64         frames;         /* under peer->lock */
   gint            width, height;  /* under peer->lock */
+  gint64          last_key_us;    /* last key unit request sent, this pad's thread */
 } ScWhipTrack;
+
+/* What a viewer sends on one m-line. */
+typedef struct {
+  gboolean        present;
+  ScWhipSendTrack info;
+  guint32         ssrc;           /* ours, announced in the answer */
+  gint            pt;             /* negotiated; -1 until answered */
+  gint            mline;          /* in the answer; -1 until answered */
+  GstElement     *appsrc;         /* atomic; a ref once linked */
+} ScWhipSendSlot;
 
 struct _ScWhipPeer {
   GObject       parent;
@@ -41,6 +52,18 @@ struct _ScWhipPeer {
   guint         next_tap_id;
   GPtrArray    *tracks;           /* ScWhipTrack*, freed with the peer */
   gdouble       audio_level;
+
+  gint          want_keyframe;    /* atomic: a forwarded viewer asked */
+  ScWhipSendTrack published[2];   /* publishers: what the answer negotiated */
+  guint         n_published;
+
+  /* Viewers only (whip-forward.c). */
+  gboolean      viewer;
+  ScWhipSendSlot send[2];         /* by ScWhipTrackKind */
+  GstClockTime  base_time;
+  ScWhipKeyframeFunc keyframe_cb;
+  gpointer      keyframe_data;
+  GDestroyNotify keyframe_notify;
 };
 
 typedef void (*ScWhipPeerMainFunc) (ScWhipPeer *peer, gpointer data);
@@ -53,11 +76,31 @@ void     sc_whip_peer_end            (ScWhipPeer *peer, ScWhipEndReason reason,
                                       const char *message);
 void     sc_whip_peer_touch_media    (ScWhipPeer *peer);
 
+/* whip-watch.c: the watchdog (a 500 ms timeout on the owner's context),
+ * the bus watch and webrtcbin's notify::*connection-state handler. */
+gboolean sc_whip_peer_watchdog_tick  (gpointer peer);
+gboolean sc_whip_peer_bus_message    (GstBus *bus, GstMessage *msg, gpointer peer);
+void     sc_whip_peer_connection_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer);
+
 /* webrtcbin "pad-added"/"pad-removed" handlers (streaming thread). */
 void     sc_whip_tracks_pad_added    (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
 void     sc_whip_tracks_pad_removed  (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer);
 void     sc_whip_tracks_free_taps    (ScWhipPeer *peer);
 gboolean sc_whip_codec_supported     (const char *encoding_name);
+/* Forward @buf to the RTP taps, and send a pending key frame request
+ * upstream of @track's pad when its window allows (streaming thread). */
+void     sc_whip_tracks_forward      (ScWhipTrack *track, GstBuffer *buf);
+
+/* whip-forward.c: the viewer side. */
+void     sc_whip_forward_add_transceivers (ScWhipPeer *viewer);
+void     sc_whip_forward_pad_added   (GstElement *webrtc, GstPad *pad, ScWhipPeer *viewer);
+/* Its receiver's RTCP is a viewer's sign of life. */
+void     sc_whip_forward_watch_rtcp  (ScWhipPeer *viewer);
+/* Reads the negotiated payload types off @answer; FALSE with
+ * SC_ERROR_UNPROCESSABLE when a track found no m-line to go out on. */
+gboolean sc_whip_forward_take_answer (ScWhipPeer *viewer, const GstSDPMessage *answer,
+                                      GError **error);
+void     sc_whip_forward_clear       (ScWhipPeer *viewer);
 
 /* whip-sdp.c */
 gboolean sc_whip_sdp_check_offer     (const GstSDPMessage *offer, gboolean *has_video,
@@ -65,3 +108,5 @@ gboolean sc_whip_sdp_check_offer     (const GstSDPMessage *offer, gboolean *has_
 gboolean sc_whip_sdp_check_answer    (const GstSDPMessage *answer, GError **error);
 void     sc_whip_sdp_restore_h264_profile (GstSDPMessage *answer,
                                            const GstSDPMessage *offer);
+/* The codec of each served m-line of @answer (room for 2); how many. */
+guint    sc_whip_sdp_answer_tracks   (const GstSDPMessage *answer, ScWhipSendTrack *tracks);

@@ -154,3 +154,43 @@ sc_whip_sdp_restore_h264_profile (GstSDPMessage *answer, const GstSDPMessage *of
   }
 }
 
+
+guint
+sc_whip_sdp_answer_tracks (const GstSDPMessage *answer, ScWhipSendTrack *tracks)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer) && n < 2; i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (answer, i);
+    const char *pt = gst_sdp_media_formats_len (m) > 0 ? gst_sdp_media_get_format (m, 0) : NULL;
+    ScWhipSendTrack t = { 0 };
+    const char *fmtp, *plid;
+
+    if (pt == NULL || gst_sdp_media_get_port (m) == 0)
+      continue;
+    t.kind = g_strcmp0 (gst_sdp_media_get_media (m), "audio") == 0 ? SC_WHIP_TRACK_AUDIO
+                                                                   : SC_WHIP_TRACK_VIDEO;
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      gsize len = strlen (pt);
+
+      if (g_strcmp0 (a->key, "rtpmap") == 0 && a->value != NULL &&
+          strncmp (a->value, pt, len) == 0 && a->value[len] == ' ') {
+        g_strlcpy (t.codec, a->value + len + 1, MIN (sizeof t.codec,
+                   strcspn (a->value + len + 1, "/") + 1));
+        break;
+      }
+    }
+    for (char *c = t.codec; *c; c++)
+      *c = g_ascii_toupper (*c);
+    if (!sc_whip_codec_supported (t.codec))
+      continue;
+    fmtp = find_fmtp (m, pt, NULL);
+    plid = fmtp ? strstr (fmtp, "profile-level-id=") : NULL;
+    if (plid != NULL)
+      g_strlcpy (t.profile_level_id, plid + 17, MIN (sizeof t.profile_level_id,
+                 strcspn (plid + 17, "; \r\n") + 1));
+    tracks[n++] = t;
+  }
+  return n;
+}

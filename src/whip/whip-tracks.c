@@ -7,6 +7,7 @@
 #include "spacecast/core.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
 #include <string.h>
 
 #define VIDEO_CAPS "video/x-raw,format=I420"
@@ -17,6 +18,7 @@ typedef struct {
   guint           id;
   ScWhipTapFunc   video_cb;
   ScWhipTapFunc   audio_cb;
+  ScWhipRtpFunc   rtp_cb;
   gpointer        user_data;
   GDestroyNotify  notify;
 } Tap;
@@ -130,10 +132,70 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   return GST_FLOW_OK;
 }
 
+/* Viewers' key frame requests, coalesced (whip.h): a flag any thread may
+ * set, read here where the pad's own thread keeps the time of the last one. */
+#define KEYFRAME_INTERVAL_US (500 * 1000)
+
+void
+sc_whip_peer_request_keyframe (ScWhipPeer *peer)
+{
+  g_return_if_fail (SC_IS_WHIP_PEER (peer));
+  g_atomic_int_set (&peer->want_keyframe, 1);
+}
+
+static void
+maybe_request_keyframe (ScWhipTrack *track)
+{
+  ScWhipPeer *peer = track->peer;
+  gint64 now;
+
+  if (track->kind != SC_WHIP_TRACK_VIDEO || !g_atomic_int_get (&peer->want_keyframe))
+    return;
+  now = g_get_monotonic_time ();
+  if (now - track->last_key_us < KEYFRAME_INTERVAL_US ||
+      !g_atomic_int_compare_and_exchange (&peer->want_keyframe, 1, 0))
+    return;
+  track->last_key_us = now;
+  /* No ssrc or payload in the event: webrtcbin's demuxers fill in the
+   * publisher's own, and its rtpsession turns it into a PLI or FIR. */
+  gst_pad_send_event (track->pad,
+      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+void
+sc_whip_tracks_forward (ScWhipTrack *track, GstBuffer *buf)
+{
+  ScWhipPeer *peer = track->peer;
+
+  /* Under the lock, so that once sc_whip_peer_remove_tap returns no
+   * callback runs; a callback only queues a copy, it never blocks. */
+  g_mutex_lock (&peer->lock);
+  for (guint i = 0; peer->taps != NULL && i < peer->taps->len; i++) {
+    Tap *tap = peer->taps->pdata[i];
+    if (tap->rtp_cb != NULL)
+      tap->rtp_cb (track->kind, buf, tap->user_data);
+  }
+  g_mutex_unlock (&peer->lock);
+}
+
+static gboolean
+forward_one (GstBuffer **buf, guint idx, gpointer user_data)
+{
+  sc_whip_tracks_forward (user_data, *buf);
+  return TRUE;
+}
+
 static GstPadProbeReturn
 on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  sc_whip_peer_touch_media (user_data);
+  ScWhipTrack *track = user_data;
+
+  sc_whip_peer_touch_media (track->peer);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), forward_one, track);
+  else
+    sc_whip_tracks_forward (track, GST_PAD_PROBE_INFO_BUFFER (info));
+  maybe_request_keyframe (track);
   return GST_PAD_PROBE_OK;
 }
 
@@ -267,7 +329,7 @@ sc_whip_tracks_pad_added (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer)
   g_mutex_unlock (&peer->lock);
 
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_rtp, peer, NULL);
+                     on_rtp, track, NULL);
   chain = build_chain (track);
   if (chain == NULL) {
     g_debug ("whip peer %s: no decoder for %s, discarding", peer->label, track->codec);
@@ -299,17 +361,10 @@ sc_whip_tracks_pad_removed (GstElement *webrtc, GstPad *pad, ScWhipPeer *peer)
 
 /* ---- taps and stats ---------------------------------------------------------- */
 
-guint
-sc_whip_peer_add_tap (ScWhipPeer *peer, ScWhipTapFunc video_cb,
-                      ScWhipTapFunc audio_cb, gpointer user_data,
-                      GDestroyNotify notify)
+static guint
+insert_tap (ScWhipPeer *peer, Tap *tap, gpointer user_data, GDestroyNotify notify)
 {
-  Tap *tap = g_new0 (Tap, 1);
-
-  g_return_val_if_fail (SC_IS_WHIP_PEER (peer), 0);
   g_atomic_ref_count_init (&tap->rc);
-  tap->video_cb = video_cb;
-  tap->audio_cb = audio_cb;
   tap->user_data = user_data;
   tap->notify = notify;
   g_mutex_lock (&peer->lock);
@@ -317,6 +372,32 @@ sc_whip_peer_add_tap (ScWhipPeer *peer, ScWhipTapFunc video_cb,
   g_ptr_array_add (peer->taps, tap);
   g_mutex_unlock (&peer->lock);
   return tap->id;
+}
+
+guint
+sc_whip_peer_add_tap (ScWhipPeer *peer, ScWhipTapFunc video_cb,
+                      ScWhipTapFunc audio_cb, gpointer user_data,
+                      GDestroyNotify notify)
+{
+  Tap *tap;
+
+  g_return_val_if_fail (SC_IS_WHIP_PEER (peer), 0);
+  tap = g_new0 (Tap, 1);
+  tap->video_cb = video_cb;
+  tap->audio_cb = audio_cb;
+  return insert_tap (peer, tap, user_data, notify);
+}
+
+guint
+sc_whip_peer_add_rtp_tap (ScWhipPeer *peer, ScWhipRtpFunc cb, gpointer user_data,
+                          GDestroyNotify notify)
+{
+  Tap *tap;
+
+  g_return_val_if_fail (SC_IS_WHIP_PEER (peer), 0);
+  tap = g_new0 (Tap, 1);
+  tap->rtp_cb = cb;
+  return insert_tap (peer, tap, user_data, notify);
 }
 
 void

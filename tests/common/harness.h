@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include <gst/gst.h>
 
 typedef struct {
   char *data_dir;
@@ -147,6 +148,37 @@ GSubprocess *sc_harness_whip_publish   (ScHarness *h, const char *space_id, cons
 /* SIGTERM (a publisher DELETEs its session) or, with @crash, SIGKILL; waits
  * for @p and drops it. */
 void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
+
+/* WHEP subscribers (harness-whep.c): a webrtcbin in this process that
+ * subscribes as a browser does.  Call gst_init () first. */
+typedef struct {
+  GstElement *pipeline, *webrtc;
+  gboolean decode;             /* decode VP8, or only depayload it */
+  gint frames;                 /* video frames out of vp8dec/rtpvp8depay, atomic */
+  gint audio_buffers;          /* audio packets received, atomic */
+  gint64 posted_us;            /* when the offer went out */
+  gint64 first_frame_us;       /* when the first frame came out */
+  char *location;              /* the session URL's path, once started */
+} ScHarnessWhep;
+ScHarnessWhep *sc_harness_whep_new   (gboolean decode);
+/* Its offer, candidates gathered (up to 5 s); set as its local description. */
+char        *sc_harness_whep_offer     (ScHarnessWhep *s);
+/* POST @sdp to @path with @token (NULL: no Authorization). */
+ScResponse  *sc_harness_whep_post      (ScHarness *h, const char *path, const char *token,
+                                        const char *ctype, const char *sdp);
+/* Offers, POSTs to @path, asserts the 201 (a sendonly VP8 answer with
+ * SSRCs) and applies the answer. */
+void         sc_harness_whep_start     (ScHarness *h, ScHarnessWhep *s, const char *path,
+                                        const char *token);
+/* Receiver reports every second, as browsers send them (GStreamer's
+ * default is RFC 3550's 5 s).  After start. */
+void         sc_harness_whep_report_often (ScHarnessWhep *s);
+/* Waits until @frames video frames and some audio came; fails the test
+ * when @timeout_s passes first. */
+void         sc_harness_whep_wait      (ScHarnessWhep *s, gint frames, double timeout_s);
+/* DELETE @location with @token; the status. */
+guint        sc_harness_whep_delete    (ScHarness *h, const char *location, const char *token);
+void         sc_harness_whep_free      (ScHarnessWhep *s);
 
 /* The daemon's process and raw HTTP (tests of the HTTP door). */
 /* The daemon's pid. */

@@ -195,6 +195,8 @@ test_publisher_lifecycle (void)
   g_autoptr (JsonObject) joined = expect_event (s, "participant.joined");
   g_assert_cmpstr (json_object_get_string_member (joined, "participant_id"), ==, "alice");
   g_assert_cmpstr (json_object_get_string_member (joined, "connection_id"), ==, connection_id);
+  /* What it publishes, as negotiated, so that a page can subscribe now. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (joined, "tracks")), ==, 2);
   gboolean video = FALSE, audio = FALSE;
   while (!video || !audio) {
     g_autoptr (JsonObject) track = expect_event (s, "track.added");

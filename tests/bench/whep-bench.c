@@ -1,0 +1,85 @@
+/* Benchmark: one 1280x720 `spacecast publish` participant (VP8, its fixed
+ * 800 kbit/s, 30 fps, + Opus) watched by 1 → N WHEP subscribers on the
+ * same machine.  Prints, for each step, the daemon's CPU (from /proc, so
+ * the subscribers' own work is not in it) net of the publisher alone, per
+ * subscriber, and each new subscriber's POST -> first complete VP8 frame
+ * (the subscribers depayload but do not decode, to keep the machine free).
+ *   tests/bench/whep-bench.sh [N=20] [SECONDS=10]
+ * (builds nothing: run `ninja -C build` first). */
+#include "harness.h"
+#include "spacecast/jwt.h"
+
+#include <stdlib.h>
+
+static const guint steps[] = { 1, 2, 5, 10, 20, 40 };
+
+static gint
+by_value (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+int
+main (int argc, char **argv)
+{
+  guint max = argc > 1 ? (guint) atoi (argv[1]) : 20;
+  double secs = argc > 2 ? atof (argv[2]) : 10;
+  g_autofree char *log = g_build_filename (g_get_tmp_dir (), "whep-bench-daemon.log", NULL);
+
+  gst_init (&argc, &argv);
+  const char *args[] = { "--space-max-subscriptions", "0", NULL };
+  ScHarness *h = sc_harness_start_logged (args, log);
+  g_autofree char *kid = NULL, *priv = NULL;
+  sc_harness_create_signing_key (h, &kid, &priv);
+  g_autofree char *space = sc_harness_create_space (h);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *pub = sc_jwt_sign_space_token (priv, kid, space, NULL, "cam", 3600, TRUE,
+                                                  &error);
+  g_autofree char *watch = sc_jwt_sign_space_token (priv, kid, space, "subscriber", NULL, 3600,
+                                                    TRUE, &error);
+  g_assert_no_error (error);
+  const char *size[] = { "--width", "1280", "--height", "720", NULL };
+  g_autofree char *loc = NULL;
+  GSubprocess *publisher = sc_harness_whip_publish (h, space, pub, size, &loc);
+  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 60, 30);
+  g_autofree char *path = g_strdup_printf ("/rt/v1/spaces/%s/participants/cam/whep", space);
+
+  g_usleep (2 * G_USEC_PER_SEC);
+  double base = sc_harness_cpu_share (h, secs);
+  g_print ("publisher alone: daemon %.1f %% of one core\n", base * 100);
+  g_print ("| subscribers | daemon CPU (%% of one core) | net of the publisher, per subscriber "
+           "| POST -> first frame of the new ones (ms, min / median / max) |\n");
+
+  g_autoptr (GPtrArray) subs = g_ptr_array_new_with_free_func ((GDestroyNotify) sc_harness_whep_free);
+  for (guint s = 0; s < G_N_ELEMENTS (steps) && steps[s] <= max; s++) {
+    g_autoptr (GArray) joins = g_array_new (FALSE, FALSE, sizeof (double));
+    while (subs->len < steps[s]) {
+      ScHarnessWhep *w = sc_harness_whep_new (FALSE);
+      sc_harness_whep_start (h, w, path, watch);
+      sc_harness_whep_wait (w, 1, 10);
+      double ms = (w->first_frame_us - w->posted_us) / 1000.0;
+      g_array_append_val (joins, ms);
+      g_ptr_array_add (subs, w);
+    }
+    g_array_sort (joins, by_value);
+    g_usleep (2 * G_USEC_PER_SEC);
+    gint before = 0;
+    for (guint i = 0; i < subs->len; i++)
+      before += g_atomic_int_get (&((ScHarnessWhep *) subs->pdata[i])->frames);
+    double cpu = sc_harness_cpu_share (h, secs);
+    gint after = 0;
+    for (guint i = 0; i < subs->len; i++)
+      after += g_atomic_int_get (&((ScHarnessWhep *) subs->pdata[i])->frames);
+    double lo = g_array_index (joins, double, 0);
+    double hi = g_array_index (joins, double, joins->len - 1);
+    g_print ("| %u | %.1f | %.2f %% | %.0f / %.0f / %.0f | (%.1f frames/s per subscriber)\n",
+             subs->len, cpu * 100, (cpu - base) * 100 / subs->len, lo,
+             g_array_index (joins, double, joins->len / 2), hi,
+             (after - before) / secs / subs->len);
+  }
+  g_ptr_array_set_size (subs, 0);
+  sc_harness_stop_publisher (publisher, FALSE);
+  sc_harness_free (h);
+  return 0;
+}

@@ -1,0 +1,194 @@
+/* WHEP subscriptions to a participant (POST
+ * /rt/v1/spaces/ID/participants/PID/whep): `spacecast publish` publishes,
+ * and a webrtcbin in this process subscribes the way a browser would
+ * (recvonly audio + video, no trickle), decoding the forwarded VP8.  One
+ * daemon serves every case. */
+#include "harness.h"
+#include "spacecast/jwt.h"
+
+#include <gst/gst.h>
+#include <string.h>
+
+static ScHarness *h;
+static char *kid, *priv;
+
+static char *
+sign (const char *space, const char *role, const char *participant)
+{
+  g_autoptr (GError) error = NULL;
+  char *t = sc_jwt_sign_space_token (priv, kid, space, role, participant, 3600, TRUE, &error);
+  g_assert_no_error (error);
+  return t;
+}
+
+typedef struct {
+  char *space, *pub_token, *sub_token, *path;
+  GSubprocess *publisher;
+} Room;
+
+static void
+room_open (Room *room)
+{
+  room->space = sc_harness_create_space (h);
+  room->pub_token = sign (room->space, NULL, "ann");
+  room->sub_token = sign (room->space, "subscriber", NULL);
+  room->path = g_strdup_printf ("/rt/v1/spaces/%s/participants/ann/whep", room->space);
+  g_autofree char *loc = NULL;
+  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, NULL, &loc);
+  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, room->space, 1, 0, 20);
+}
+
+static void
+room_close (Room *room)
+{
+  if (room->publisher)
+    sc_harness_stop_publisher (room->publisher, FALSE);
+  g_free (room->space);
+  g_free (room->pub_token);
+  g_free (room->sub_token);
+  g_free (room->path);
+}
+
+/* Subscribers that join mid-GOP (the publisher's key frames are 2 s apart)
+ * see a picture at once: their key frame requests reach the publisher. */
+static void
+test_subscribe (void)
+{
+  Room room = { 0 };
+  room_open (&room);
+  for (guint i = 0; i < 3; i++) {
+    ScHarnessWhep *s = sc_harness_whep_new (TRUE);
+    sc_harness_whep_start (h, s, room.path, i == 1 ? room.pub_token : room.sub_token);
+    sc_harness_whep_wait (s, 30, 10);
+    double ms = (s->first_frame_us - s->posted_us) / 1000.0;
+    g_test_message ("subscriber %u: first decoded frame %.0f ms after its POST", i, ms);
+    g_assert_cmpfloat (ms, <, 1000);
+    g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 200);
+    g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 404);
+    sc_harness_whep_free (s);
+    /* A little later in the publisher's GOP each time. */
+    g_usleep (450 * 1000);
+  }
+  room_close (&room);
+}
+
+/* A subscriber's RTCP keeps its session alive past the no-media timeout
+ * (a viewer sends no media);
+ * when the publisher leaves, its subscriptions end. */
+static void
+test_publisher_leaves (void)
+{
+  Room room = { 0 };
+  room_open (&room);
+  ScHarnessWhep *s = sc_harness_whep_new (TRUE);
+  sc_harness_whep_start (h, s, room.path, room.sub_token);
+  sc_harness_whep_report_often (s);
+  sc_harness_whep_wait (s, 10, 10);
+  /* Past the viewers' no-RTCP timeout (8 s at least, whatever
+   * --participant-timeout says). */
+  g_usleep (9 * G_USEC_PER_SEC);
+  gint before = g_atomic_int_get (&s->frames);
+  g_usleep (500 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&s->frames), >, before);
+
+  sc_harness_stop_publisher (g_steal_pointer (&room.publisher), FALSE);
+  g_autoptr (JsonObject) none = sc_harness_wait_participants (h, room.space, 0, 0, 10);
+  g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 404);
+  ScHarnessWhep *late = sc_harness_whep_new (TRUE);
+  g_autofree char *offer = sc_harness_whep_offer (late);
+  g_autoptr (ScResponse) r = sc_harness_whep_post (h, room.path, room.sub_token,
+                                                   "application/sdp", offer);
+  g_assert_cmpuint (r->status, ==, 404);
+  sc_harness_whep_free (late);
+  sc_harness_whep_free (s);
+  room_close (&room);
+}
+
+static void
+assert_refused (ScResponse *r, guint status, const char *needle)
+{
+  g_autofree char *text = sc_response_error_text (r);
+  g_test_message ("%u: %s", r->status, text);
+  g_assert_cmpuint (r->status, ==, status);
+  g_assert_nonnull (strstr (text, needle));
+}
+
+/* Bad requests say what is wrong and cost nothing; the cap answers 429. */
+static void
+test_refusals (void)
+{
+  Room room = { 0 };
+  room_open (&room);
+  ScHarnessWhep *s = sc_harness_whep_new (TRUE);
+  g_autofree char *offer = sc_harness_whep_offer (s);
+
+  g_autoptr (ScResponse) r1 = sc_harness_whep_post (h, room.path, NULL, "application/sdp", offer);
+  assert_refused (r1, 401, "space JWT");
+  g_autofree char *other = sc_harness_create_space (h);
+  g_autofree char *stranger = sign (other, "subscriber", NULL);
+  g_autoptr (ScResponse) r2 = sc_harness_whep_post (h, room.path, stranger, "application/sdp",
+                                                    offer);
+  g_assert_cmpuint (r2->status, ==, 401);
+  g_autofree char *nobody = g_strdup_printf ("/rt/v1/spaces/%s/participants/bob/whep", room.space);
+  g_autoptr (ScResponse) r3 = sc_harness_whep_post (h, nobody, room.sub_token,
+                                                    "application/sdp", offer);
+  assert_refused (r3, 404, "participant bob is not connected");
+  g_autoptr (ScResponse) r4 = sc_harness_whep_post (h, room.path, room.sub_token,
+                                                    "text/plain", offer);
+  assert_refused (r4, 415, "application/sdp");
+  g_autoptr (GString) sendonly = g_string_new (offer);
+  g_string_replace (sendonly, "a=recvonly", "a=sendonly", 0);
+  g_autoptr (ScResponse) r5 = sc_harness_whep_post (h, room.path, room.sub_token, "application/sdp",
+                                          sendonly->str);
+  assert_refused (r5, 400, "a viewer must receive");
+  /* A subscriber's token still cannot publish. */
+  g_autofree char *whip = g_strdup_printf ("/rt/v1/spaces/%s/whip", room.space);
+  g_autoptr (ScResponse) r6 = sc_harness_whep_post (h, whip, room.sub_token,
+                                                    "application/sdp", offer);
+  assert_refused (r6, 403, "only publishers may publish");
+
+  /* --space-max-subscriptions 2 */
+  ScHarnessWhep *a = sc_harness_whep_new (TRUE), *b = sc_harness_whep_new (TRUE);
+  sc_harness_whep_start (h, a, room.path, room.sub_token);
+  sc_harness_whep_start (h, b, room.path, room.sub_token);
+  g_autoptr (ScResponse) r7 = sc_harness_whep_post (h, room.path, room.sub_token,
+                                                    "application/sdp", offer);
+  assert_refused (r7, 429, "space_max_subscriptions");
+  g_assert_nonnull (soup_message_headers_get_one (r7->headers, "Retry-After"));
+  g_assert_cmpuint (sc_harness_whep_delete (h, a->location, room.sub_token), ==, 200);
+  ScHarnessWhep *c = sc_harness_whep_new (TRUE);
+  sc_harness_whep_start (h, c, room.path, room.sub_token);
+  sc_harness_whep_wait (c, 5, 10);
+  sc_harness_whep_wait (b, 5, 10);
+  sc_harness_whep_free (c);
+
+  /* The preflight a browser sends first. */
+  g_autoptr (ScResponse) r8 = sc_harness_raw (h, "OPTIONS", room.path, NULL, NULL, 0, NULL);
+  g_assert_cmpuint (r8->status, ==, 204);
+  g_assert_cmpstr (soup_message_headers_get_one (r8->headers, "Access-Control-Allow-Origin"),
+                   ==, "*");
+  g_assert_nonnull (strstr (soup_message_headers_get_one (r8->headers,
+                                                          "Access-Control-Allow-Methods"), "POST"));
+  sc_harness_whep_free (a);
+  sc_harness_whep_free (b);
+  sc_harness_whep_free (s);
+  room_close (&room);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  const char *args[] = { "--participant-timeout", "2", "--space-max-subscriptions", "2", NULL };
+  h = sc_harness_start (args);
+  sc_harness_create_signing_key (h, &kid, &priv);
+  g_test_add_func ("/whep/subscribe", test_subscribe);
+  g_test_add_func ("/whep/publisher-leaves", test_publisher_leaves);
+  g_test_add_func ("/whep/refusals", test_refusals);
+  int rc = g_test_run ();
+  sc_harness_free (h);
+  g_free (kid);
+  g_free (priv);
+  return rc;
+}
