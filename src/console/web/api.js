@@ -27,7 +27,9 @@ export async function api(method, path, body) {
   const headers = { "Authorization": "Basic " + credentials() };
   if (body !== undefined)
     headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers,
+  /* "omit": a 401 then reaches the page instead of the browser's own
+   * login prompt (the API answers with WWW-Authenticate: Basic). */
+  const response = await fetch(path, { method, headers, credentials: "omit",
                                         body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok)
     throw new Error(method + " " + path + ": " + response.status + " " + await errorText(response));
@@ -57,7 +59,14 @@ function pkcs1ToPkcs8(pkcs1) {
   const inner = [0x02, 0x01, 0x00, ...algo, ...octet];
   return new Uint8Array([0x30, ...derLength(inner.length), ...inner]);
 }
-async function signingKey() {
+let signingKeyPromise = null;
+function signingKey() {
+  /* One key for all the tiles that ask at once. */
+  if (!signingKeyPromise)
+    signingKeyPromise = loadSigningKey().catch((e) => { signingKeyPromise = null; throw e; });
+  return signingKeyPromise;
+}
+async function loadSigningKey() {
   let stored = JSON.parse(sessionStorage.getItem("spacecast-console-signing-key") || "null");
   if (!stored) {
     const key = await api("POST", "/system/v1/signing-keys", {});
@@ -103,12 +112,12 @@ export async function whep(url, token, video) {
     pc.close();
     throw new Error("WHEP " + response.status + ": " + await errorText(response));
   }
-  const location = response.headers.get("Location");
+  const session = response.headers.get("Location");
   await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
   return () => {
     pc.close();
-    if (location)
-      fetch(new URL(location, url), { method: "DELETE",
+    if (session)
+      fetch(new URL(session, new URL(url, window.location.href)), { method: "DELETE",
         headers: { "Authorization": "Bearer " + token } }).catch(() => {});
   };
 }

@@ -23,6 +23,8 @@ function setConn(state, text) {
   $("conn").textContent = text;
 }
 function showError(err) {
+  if (err)
+    console.error(String(err.stack || err.message || err));
   $("error").textContent = err ? String(err.message || err) : "";
 }
 async function act(fn) {
