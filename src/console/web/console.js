@@ -166,9 +166,9 @@ function renderBroadcasts() {
   $("labels").checked = !!(b && b.layout_options && b.layout_options.labels);
   $("broadcasts").replaceChildren(...(s.broadcasts || []).map((bc) => {
     const h = bc.health || {};
-    const health = bc.health ? `${h.state || ""} · ${h.fps ?? h.output_fps ?? "?"} fps · ` +
-      `${Math.round((h.bitrate || 0) / 1000)} kb/s · dropped ${h.frames_dropped ?? h.dropped ?? 0} · ` +
-      `reconnects ${h.reconnects ?? 0}` : "not running";
+    const health = bc.health ? `${h.state}${h.reason ? " (" + h.reason + ")" : ""} · ` +
+      `${Number(h.output_fps || 0).toFixed(1)} fps · ${Math.round((h.bitrate || 0) / 1000)} kb/s · ` +
+      `dropped ${h.frames_dropped || 0} · reconnects ${h.reconnects || 0}` : "not running";
     return el("li", { "data-broadcast": bc.id },
       el("span", { class: "status", "data-status": bc.status }, bc.status),
       el("code", {}, bc.id), el("span", {}, bc.layout),
