@@ -60,6 +60,17 @@ index_get (ScRequest *req)
   serve (req, "index.html");
 }
 
+/* What the page cannot learn from the API: where encoders push to. */
+static void
+ingest_get (ScRequest *req)
+{
+  ScConfig *config = sc_api_get_config (req->api);
+  g_autoptr (JsonObject) o = json_object_new ();
+  json_object_set_int_member (o, "rtmp_port", config->rtmp_port);
+  json_object_set_int_member (o, "rtmps_port", config->rtmps_port);
+  sc_api_reply_data (req, SOUP_STATUS_OK, json_node_init_object (json_node_alloc (), o));
+}
+
 static void
 file_get (ScRequest *req)
 {
@@ -71,5 +82,6 @@ sc_console_add_routes (ScApi *api)
 {
   g_resources_register (sc_console_get_resource ());
   sc_api_add_route (api, "GET", "/console", 0, index_get, NULL);
+  sc_api_add_route (api, "GET", "/console/ingest.json", SC_ROUTE_BASIC_AUTH, ingest_get, NULL);
   sc_api_add_route (api, "GET", "/console/*", 0, file_get, NULL);
 }

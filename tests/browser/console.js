@@ -151,6 +151,7 @@ async function main() {
       const n = document.querySelector(`[data-live-stream="${id}"] [data-key]`);
       return n && n.textContent;
     }, ls)).jsonValue();
+    result.rtmp_url = await page.$eval(`[data-live-stream="${ls}"] [data-rtmp]`, (n) => n.textContent);
     result.status_before = await page.$eval(`[data-live-stream="${ls}"] .status`, (n) => n.textContent);
     process.stdout.write(`PUBLISH ${key}\n`);
     await waitFor(page, "the live stream active", (id) =>

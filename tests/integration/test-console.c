@@ -76,9 +76,15 @@ test_unknown_refused (void)
       g_assert_cmpstr (sc_response_error_type (r), ==, "not_found");
     }
   }
-  /* The API around it still wants credentials. */
+  /* The API around it, and the ingest address, still want credentials. */
   g_autoptr (ScResponse) api = get ("/video/v1/spaces");
   g_assert_cmpuint (api->status, ==, 401);
+  g_autoptr (ScResponse) ingest = get ("/console/ingest.json");
+  g_assert_cmpuint (ingest->status, ==, 401);
+  g_autoptr (ScResponse) ok = sc_harness_request (h, "GET", "/console/ingest.json", NULL);
+  g_assert_cmpuint (ok->status, ==, 200);
+  g_assert_cmpint (json_object_get_int_member (sc_response_data (ok), "rtmp_port"), ==,
+                   h->rtmp_port);
 }
 
 /* Each publisher is one solid colour, so a tile's pixel says whose it is. */
@@ -175,6 +181,8 @@ test_show (void)
 
   /* The page's live stream took the encoder's push. */
   g_assert_cmpstr (json_object_get_string_member (res, "status_before"), ==, "idle");
+  g_autofree char *rtmp = g_strdup_printf ("rtmp://127.0.0.1:%u/app", h->rtmp_port);
+  g_assert_cmpstr (json_object_get_string_member (res, "rtmp_url"), ==, rtmp);
   g_autofree char *lpath = g_strdup_printf ("/video/v1/live-streams/%s",
                                             json_object_get_string_member (res, "live_stream_id"));
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, lpath);

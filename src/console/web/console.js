@@ -212,16 +212,18 @@ async function updateProgram() {
 function openStreams() {
   show("streams");
   const revealed = new Set();
+  let ingest = null;
   every(1000, async () => {
+    ingest = ingest || await api("GET", "/console/ingest.json");
     const streams = await api("GET", "/video/v1/live-streams?limit=100");
-    const rtmp = "rtmp://" + location.hostname + ":1935/app";
+    const rtmp = "rtmp://" + location.hostname + ":" + ingest.rtmp_port + "/app";
     $("streams").replaceChildren(...streams.map((ls) => {
       const base = "/video/v1/live-streams/" + ls.id;
       const confirmed = (what, fn) => () => act(async () => {
         if (confirm(what + " live stream " + ls.id + "?")) await fn();
       });
       const secret = revealed.has(ls.id)
-        ? el("span", {}, el("code", {}, rtmp), " key ", el("code", { "data-key": "" }, ls.stream_key),
+        ? el("span", {}, el("code", { "data-rtmp": "" }, rtmp), " key ", el("code", { "data-key": "" }, ls.stream_key),
              button("Copy", "Copy RTMP URL and key of " + ls.id, () =>
                act(() => navigator.clipboard.writeText(rtmp + "/" + ls.stream_key))))
         : button("Reveal", "Reveal RTMP URL and key of " + ls.id, () => revealed.add(ls.id));
