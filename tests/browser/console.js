@@ -166,6 +166,8 @@ async function main() {
     await page.setViewport({ width: 820, height: 1180 });
     await page.click('button[data-view="spaces"]');
     await waitFor(page, "the spaces list", () => document.querySelector("#spaces li"));
+    await page.click(`button[aria-label="Open space ${spaceId}"]`);
+    await waitFor(page, "two tiles playing at tablet width", tilesPlaying);
     await page.screenshot({ path: path.join(shotDir, "console-tablet.png") });
   } finally {
     await browser.close();

@@ -78,6 +78,9 @@ function leaveSpace() {
   for (const t of space.tiles.values()) t.close && t.close();
   if (space.programClose) space.programClose();
   space = null;
+  $("tiles").replaceChildren();
+  $("broadcasts").replaceChildren();
+  $("program-video").srcObject = null;
 }
 
 async function openSpace(id) {
