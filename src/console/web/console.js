@@ -247,7 +247,8 @@ function openAssets() {
   every(3000, async () => {
     const assets = await api("GET", "/video/v1/assets?limit=100");
     $("assets").replaceChildren(...assets.map((a) => {
-      const pid = (a.playback_ids || [])[0];
+      /* Thumbnails and the MP4 exist once the asset is ready. */
+      const pid = a.status === "ready" ? (a.playback_ids || [])[0] : null;
       const thumb = pid ? el("img", { src: "/image/" + pid.id + "/thumbnail.jpg?width=160",
                                       alt: "Thumbnail of " + a.id, width: "160" }) : "";
       return el("li", { "data-asset": a.id }, thumb,
