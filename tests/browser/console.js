@@ -36,12 +36,24 @@ async function waitFor(page, what, fn, ...args) {
   }
 }
 
+// Lists are redrawn by each poll: the element is found and clicked in one
+// step inside the page, so a redraw between the two cannot lose the click.
+async function press(page, selector) {
+  const found = await page.evaluate((sel) => {
+    const n = document.querySelector(sel);
+    if (n) n.click();
+    return !!n;
+  }, selector);
+  if (!found)
+    throw new Error(`nothing to click at ${selector}`);
+}
+
 async function signIn(page, id, secret) {
   await page.$eval("#token-id", (n) => { n.value = ""; });
   await page.$eval("#token-secret", (n) => { n.value = ""; });
   await page.type("#token-id", id);
   await page.type("#token-secret", secret);
-  await page.click("#signin button[type=submit]");
+  await press(page, "#signin button[type=submit]");
 }
 
 // Each tile: playing, frames decoded, and its centre pixel not black.
@@ -57,10 +69,11 @@ function tilesPlaying() {
     const ctx = c.getContext("2d");
     ctx.drawImage(v, 0, 0);
     const d = ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
-    if (d[0] + d[1] + d[2] < 30)
+    const level = tile.querySelector("meter").value;
+    if (d[0] + d[1] + d[2] < 30 || level <= -60)
       return null;
     out[tile.dataset.participant] = { frames: v.getVideoPlaybackQuality().totalVideoFrames,
-                                      width: v.videoWidth, pixel: [d[0], d[1], d[2]],
+                                      width: v.videoWidth, pixel: [d[0], d[1], d[2]], audio_level: level,
                                       muted: v.muted };
   }
   return Object.keys(out).length >= 2 ? out : null;
@@ -102,18 +115,18 @@ async function main() {
     result.space_listed_status = await page.$eval("#spaces .status", (n) => n.textContent);
     await page.screenshot({ path: path.join(shotDir, "console-spaces.png") });
 
-    await page.click(`button[aria-label="Open space ${spaceId}"]`);
+    await press(page, `button[aria-label="Open space ${spaceId}"]`);
     result.tiles = await (await waitFor(page, "two tiles playing", tilesPlaying)).jsonValue();
 
-    await page.click("#bc-create");
+    await press(page, "#bc-create");
     await waitFor(page, "a broadcast", () => document.querySelector("#broadcasts [data-broadcast]"));
     result.broadcast_id = await page.$eval("#broadcasts [data-broadcast]", (n) => n.dataset.broadcast);
-    await page.click(`button[aria-label="Start broadcast ${result.broadcast_id}"]`);
+    await press(page, `button[aria-label="Start broadcast ${result.broadcast_id}"]`);
     await waitFor(page, "the broadcast active",
                   () => document.querySelector("#broadcasts .status").textContent === "active");
     const pick = Object.keys(result.tiles).sort()[1];
     result.spotlit = pick;
-    await page.click(`.tile[data-participant="${pick}"]`);
+    await press(page, `.tile[data-participant="${pick}"]`);
     await waitFor(page, "the spotlight button pressed",
                   () => document.querySelector('[aria-label="Layout spotlight"]')
                     .getAttribute("aria-pressed") === "true");
@@ -130,15 +143,15 @@ async function main() {
                   () => !document.querySelector("#program-msg").textContent.includes("connecting"));
     result.program_message = await page.$eval("#program-msg", (n) => n.textContent);
     await page.screenshot({ path: path.join(shotDir, "console-space.png") });
-    await page.click(`button[aria-label="Stop broadcast ${result.broadcast_id}"]`);
+    await press(page, `button[aria-label="Stop broadcast ${result.broadcast_id}"]`);
     await waitFor(page, "the broadcast stopped",
                   () => document.querySelector("#broadcasts .status").textContent !== "active");
 
-    await page.click('button[data-view="streams"]');
+    await press(page, 'button[data-view="streams"]');
     // The broadcast's own live stream is listed once the first poll is in.
     await waitFor(page, "the live streams list", () => document.querySelector("#streams li"));
     const before = await page.$$eval("#streams [data-live-stream]", (ns) => ns.map((n) => n.dataset.liveStream));
-    await page.click("#ls-create");
+    await press(page, "#ls-create");
     const handle = await waitFor(page, "the new live stream", (known) => {
       for (const n of document.querySelectorAll("#streams [data-live-stream]"))
         if (!known.includes(n.dataset.liveStream)) return n.dataset.liveStream;
@@ -146,7 +159,7 @@ async function main() {
     }, before);
     const ls = await handle.jsonValue();
     result.live_stream_id = ls;
-    await page.click(`button[aria-label="Reveal RTMP URL and key of ${ls}"]`);
+    await press(page, `button[aria-label="Reveal RTMP URL and key of ${ls}"]`);
     const key = await (await waitFor(page, "the revealed key", (id) => {
       const n = document.querySelector(`[data-live-stream="${id}"] [data-key]`);
       return n && n.textContent;
@@ -159,14 +172,14 @@ async function main() {
     result.status_after = "active";
     await page.screenshot({ path: path.join(shotDir, "console-live-streams.png") });
 
-    await page.click('button[data-view="assets"]');
+    await press(page, 'button[data-view="assets"]');
     await waitFor(page, "the assets list", () => !document.querySelector("#assets-view").hidden);
     await new Promise((r) => setTimeout(r, 1500));
     await page.screenshot({ path: path.join(shotDir, "console-assets.png") });
     await page.setViewport({ width: 820, height: 1180 });
-    await page.click('button[data-view="spaces"]');
+    await press(page, 'button[data-view="spaces"]');
     await waitFor(page, "the spaces list", () => document.querySelector("#spaces li"));
-    await page.click(`button[aria-label="Open space ${spaceId}"]`);
+    await press(page, `button[aria-label="Open space ${spaceId}"]`);
     await waitFor(page, "two tiles playing at tablet width", tilesPlaying);
     await page.screenshot({ path: path.join(shotDir, "console-tablet.png") });
   } finally {

@@ -161,6 +161,8 @@ test_show (void)
     g_assert_nonnull (t);
     g_assert_cmpint (json_object_get_int_member (t, "frames"), >=, 5);
     g_assert_true (json_object_get_boolean_member (t, "muted"));
+    /* The meter moved off its floor: the publisher's sine is measured. */
+    g_assert_cmpfloat (json_object_get_double_member (t, "audio_level"), >, -60);
     JsonArray *px = json_object_get_array_member (t, "pixel");
     for (guint c = 0; c < 3; c++) {
       gint64 v = json_array_get_int_element (px, c);

@@ -131,7 +131,8 @@ function renderTiles(participants) {
     if (!t) {
       const video = el("video", { muted: "", playsinline: "", autoplay: "", "aria-label": "Video of " + pid });
       video.muted = true;
-      const meter = el("meter", { min: "0", max: "1", value: "0", "aria-label": "Audio level of " + pid });
+      const meter = el("meter", { min: "-60", max: "0", low: "-40", high: "-6",
+                                    value: "-60", "aria-label": "Audio level of " + pid });
       const meta = el("div", { class: "meta" });
       const tile = el("button", { type: "button", class: "tile", "data-participant": pid,
                                   "aria-label": "Spotlight " + pid, "aria-pressed": "false",
@@ -149,7 +150,9 @@ function renderTiles(participants) {
     const tracks = (p.tracks || []).map((k) => k.type || k).join(", ");
     t.meta.textContent = (p.name || pid) + " · " + (tracks || "no tracks") +
       (t.meta.dataset.error ? " · " + t.meta.dataset.error : "");
-    t.meter.value = p.audio_level || 0;
+    /* dBov from the daemon's level meter; -127 until it has measured. */
+    t.meter.value = Math.max(-60, p.audio_level ?? -127);
+    t.meter.title = (p.audio_level > -127 ? p.audio_level.toFixed(0) : "-∞") + " dBov";
     const pinned = opts.participant_id === pid || opts.pinned_participant_id === pid;
     t.tile.setAttribute("aria-pressed", String(pinned));
   }
