@@ -139,6 +139,9 @@ async function main() {
     await page.keyboard.press("3");
     await waitFor(page, "spotlight by key", () => document
       .querySelector('[aria-label="Layout spotlight"]').getAttribute("aria-pressed") === "true");
+    await press(page, "#labels");
+    await waitFor(page, "the labels PATCH answered", () => document.querySelector("#labels").checked &&
+      !document.querySelector("#error").textContent);
     await waitFor(page, "the program message settled",
                   () => !document.querySelector("#program-msg").textContent.includes("connecting"));
     result.program_message = await page.$eval("#program-msg", (n) => n.textContent);

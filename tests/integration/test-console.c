@@ -180,6 +180,8 @@ test_show (void)
   JsonObject *opts = json_object_get_object_member (bc, "layout_options");
   g_assert_cmpstr (json_object_get_string_member (opts, "participant_id"), ==,
                    json_object_get_string_member (res, "spotlit"));
+  /* Labels were switched on after the spotlight, which they kept. */
+  g_assert_true (json_object_get_boolean_member (opts, "labels"));
 
   /* The page's live stream took the encoder's push. */
   g_assert_cmpstr (json_object_get_string_member (res, "status_before"), ==, "idle");

@@ -94,8 +94,13 @@ async function openSpace(id) {
   every(1000, refreshSpace);
 }
 
+/* layout_options travel whole, so one change keeps the others (a labels
+ * toggle keeps the spotlight). */
 async function patchBroadcast(body) {
   if (!space.broadcastId) throw new Error("no broadcast in this space: create one first");
+  if (body.layout_options)
+    body.layout_options = { ...((space.broadcast && space.broadcast.layout_options) || {}),
+                            ...body.layout_options };
   space.broadcast = await api("PATCH", "/video/v1/spaces/" + space.id + "/broadcasts/" +
                               space.broadcastId, body);
   renderBroadcasts();
@@ -139,6 +144,18 @@ function renderTiles(participants) {
                                   onclick: () => act(() => patchBroadcast({ layout: "spotlight",
                                     layout_options: { participant_id: pid } })) },
                       video, meta, meter);
+      /* Drag a tile onto another to put it there in the layout's order. */
+      tile.draggable = true;
+      tile.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/plain", pid));
+      tile.addEventListener("dragover", (e) => e.preventDefault());
+      tile.addEventListener("drop", (e) => {
+        e.preventDefault();
+        const moved = s.tiles.get(e.dataTransfer.getData("text/plain"));
+        if (!moved || moved.tile === tile) return;
+        tile.before(moved.tile);
+        const order = [...$("tiles").children].map((n) => n.dataset.participant);
+        act(() => patchBroadcast({ layout_options: { order } }));
+      });
       t = { tile, video, meta, meter, close: null };
       s.tiles.set(pid, t);
       $("tiles").append(tile);
