@@ -87,8 +87,8 @@ async function openSpace(id) {
   show("space");
   space = { id, broadcastId: null, broadcast: null, tiles: new Map(), programFor: null };
   $("space-title").textContent = "Space " + id;
-  $("events-note").textContent = "Participants and audio levels are polled from the participants " +
-    "listing every second (the console holds API credentials, not a space token for events).";
+  $("events-note").textContent = "Participants and audio levels: polled every second from the " +
+    "participants listing (it has the levels, the events stream has not).";
   $("layouts").replaceChildren(...LAYOUTS.map((l, i) =>
     button((i + 1) + " " + l, "Layout " + l, () => act(() => setLayout(l)))));
   every(1000, refreshSpace);
