@@ -7,6 +7,7 @@
 #include "spacecast/config.h"
 #include "spacecast/core.h"
 #include "spacecast/encoder.h"
+#include "spacecast/console.h"
 #include "spacecast/events.h"
 #include "spacecast/ingest.h"
 #include "spacecast/metrics.h"
@@ -187,6 +188,7 @@ sc_daemon_serve (int argc, char **argv)
   if (!d.api)
     goto out;
   sc_events_add_routes (d.api);
+  sc_console_add_routes (d.api);
   d.ingest = sc_ingest_new (d.api, d.events, &error);
   if (!d.ingest)
     goto out;

@@ -1,0 +1,198 @@
+// The producer console (/console/) in headless Chromium, driven by
+// tests/integration/test-console.c.
+//
+//   node console.js SERVER TOKEN_ID TOKEN_SECRET SPACE_ID SHOT_DIR
+//
+// Wrong credentials first, then the right ones; opens the space (two
+// publishers are in it), creates and starts a broadcast, clicks a tile to
+// spotlight it, creates a live stream and prints "PUBLISH <stream key>"
+// for the test to push to, then waits for its status to turn active on
+// the page.  Screenshots of each view go to SHOT_DIR/console-*.png.  The
+// last stdout line is "RESULT <json>"; exits non-zero on any failure.
+"use strict";
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const puppeteer = require("puppeteer-core");
+
+const [server, tokenId, tokenSecret, spaceId, shotDir] = process.argv.slice(2);
+if (!shotDir) {
+  console.error("usage: node console.js SERVER TOKEN_ID TOKEN_SECRET SPACE_ID SHOT_DIR");
+  process.exit(2);
+}
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const timeoutMs = 20000;
+
+async function waitFor(page, what, fn, ...args) {
+  try {
+    return await page.waitForFunction(fn, { timeout: timeoutMs, polling: 100 }, ...args);
+  } catch (e) {
+    const err = await page.evaluate(() => JSON.stringify([...document.querySelectorAll(".tile video")]
+      .map((v) => [v.readyState, v.videoWidth, v.getVideoPlaybackQuality().totalVideoFrames,
+                   v.srcObject && v.srcObject.getTracks().length])) + " " +
+      document.querySelector("#error").textContent).catch(() => "");
+    throw new Error(`waiting for ${what}: ${e.message} (page error: "${err}")`);
+  }
+}
+
+// Lists are redrawn by each poll: the element is found and clicked in one
+// step inside the page, so a redraw between the two cannot lose the click.
+async function press(page, selector) {
+  const found = await page.evaluate((sel) => {
+    const n = document.querySelector(sel);
+    if (n) n.click();
+    return !!n;
+  }, selector);
+  if (!found)
+    throw new Error(`nothing to click at ${selector}`);
+}
+
+async function signIn(page, id, secret) {
+  await page.$eval("#token-id", (n) => { n.value = ""; });
+  await page.$eval("#token-secret", (n) => { n.value = ""; });
+  await page.type("#token-id", id);
+  await page.type("#token-secret", secret);
+  await press(page, "#signin button[type=submit]");
+}
+
+// Each tile: playing, frames decoded, and its centre pixel not black.
+function tilesPlaying() {
+  const out = {};
+  for (const tile of document.querySelectorAll(".tile")) {
+    const v = tile.querySelector("video");
+    if (v.readyState < 2 || !v.videoWidth || v.getVideoPlaybackQuality().totalVideoFrames < 5)
+      return null;
+    const c = document.createElement("canvas");
+    c.width = v.videoWidth;
+    c.height = v.videoHeight;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(v, 0, 0);
+    const d = ctx.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+    const level = tile.querySelector("meter").value;
+    if (d[0] + d[1] + d[2] < 30 || level <= -60)
+      return null;
+    out[tile.dataset.participant] = { frames: v.getVideoPlaybackQuality().totalVideoFrames,
+                                      width: v.videoWidth, pixel: [d[0], d[1], d[2]], audio_level: level,
+                                      muted: v.muted };
+  }
+  return Object.keys(out).length >= 2 ? out : null;
+}
+
+async function main() {
+  fs.mkdirSync(shotDir, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
+  const browser = await puppeteer.launch({
+    executablePath, headless: true, timeout: timeoutMs, protocolTimeout: timeoutMs,
+    args: [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+      "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+      "--autoplay-policy=no-user-gesture-required", "--no-proxy-server",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--no-first-run", "--no-default-browser-check", `--user-data-dir=${profile}`,
+    ],
+  });
+  const result = {};
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 720 });
+    page.on("console", (m) => console.error(`page: ${m.text()}`));
+    page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    page.on("dialog", (d) => d.accept());
+    await page.goto(server + "/console/", { waitUntil: "load" });
+
+    await signIn(page, tokenId, "wrong-secret");
+    await waitFor(page, "the wrong-credentials error",
+                  () => document.querySelector("#error").textContent.includes("401"));
+    result.wrong_credentials_error = await page.$eval("#error", (n) => n.textContent);
+    result.signed_in_after_wrong = await page.$eval("#nav", (n) => !n.hidden);
+    await page.screenshot({ path: path.join(shotDir, "console-signin.png") });
+
+    await signIn(page, tokenId, tokenSecret);
+    await waitFor(page, "the space in the list",
+                  (id) => document.querySelector("#spaces").textContent.includes(id), spaceId);
+    result.connection = await page.$eval("#conn", (n) => n.textContent);
+    result.space_listed_status = await page.$eval("#spaces .status", (n) => n.textContent);
+    await page.screenshot({ path: path.join(shotDir, "console-spaces.png") });
+
+    await press(page, `button[aria-label="Open space ${spaceId}"]`);
+    result.tiles = await (await waitFor(page, "two tiles playing", tilesPlaying)).jsonValue();
+
+    await press(page, "#bc-create");
+    await waitFor(page, "a broadcast", () => document.querySelector("#broadcasts [data-broadcast]"));
+    result.broadcast_id = await page.$eval("#broadcasts [data-broadcast]", (n) => n.dataset.broadcast);
+    await press(page, `button[aria-label="Start broadcast ${result.broadcast_id}"]`);
+    await waitFor(page, "the broadcast active",
+                  () => document.querySelector("#broadcasts .status").textContent === "active");
+    const pick = Object.keys(result.tiles).sort()[1];
+    result.spotlit = pick;
+    await press(page, `.tile[data-participant="${pick}"]`);
+    await waitFor(page, "the spotlight button pressed",
+                  () => document.querySelector('[aria-label="Layout spotlight"]')
+                    .getAttribute("aria-pressed") === "true");
+    await waitFor(page, "the tile pinned", (p) => document
+      .querySelector(`.tile[data-participant="${p}"]`).getAttribute("aria-pressed") === "true", pick);
+    // Key 1: gallery, then back to spotlight with key 3.
+    await page.keyboard.press("1");
+    await waitFor(page, "gallery by key", () => document.querySelector('[aria-label="Layout gallery"]')
+      .getAttribute("aria-pressed") === "true");
+    await page.keyboard.press("3");
+    await waitFor(page, "spotlight by key", () => document
+      .querySelector('[aria-label="Layout spotlight"]').getAttribute("aria-pressed") === "true");
+    await press(page, "#labels");
+    await waitFor(page, "the labels PATCH answered", () => document.querySelector("#labels").checked &&
+      !document.querySelector("#error").textContent);
+    await waitFor(page, "the program message settled",
+                  () => !document.querySelector("#program-msg").textContent.includes("connecting"));
+    result.program_message = await page.$eval("#program-msg", (n) => n.textContent);
+    await page.screenshot({ path: path.join(shotDir, "console-space.png") });
+    await press(page, `button[aria-label="Stop broadcast ${result.broadcast_id}"]`);
+    await waitFor(page, "the broadcast stopped",
+                  () => document.querySelector("#broadcasts .status").textContent !== "active");
+
+    await press(page, 'button[data-view="streams"]');
+    // The broadcast's own live stream is listed once the first poll is in.
+    await waitFor(page, "the live streams list", () => document.querySelector("#streams li"));
+    const before = await page.$$eval("#streams [data-live-stream]", (ns) => ns.map((n) => n.dataset.liveStream));
+    await press(page, "#ls-create");
+    const handle = await waitFor(page, "the new live stream", (known) => {
+      for (const n of document.querySelectorAll("#streams [data-live-stream]"))
+        if (!known.includes(n.dataset.liveStream)) return n.dataset.liveStream;
+      return null;
+    }, before);
+    const ls = await handle.jsonValue();
+    result.live_stream_id = ls;
+    await press(page, `button[aria-label="Reveal RTMP URL and key of ${ls}"]`);
+    const key = await (await waitFor(page, "the revealed key", (id) => {
+      const n = document.querySelector(`[data-live-stream="${id}"] [data-key]`);
+      return n && n.textContent;
+    }, ls)).jsonValue();
+    result.rtmp_url = await page.$eval(`[data-live-stream="${ls}"] [data-rtmp]`, (n) => n.textContent);
+    result.status_before = await page.$eval(`[data-live-stream="${ls}"] .status`, (n) => n.textContent);
+    process.stdout.write(`PUBLISH ${key}\n`);
+    await waitFor(page, "the live stream active", (id) =>
+      document.querySelector(`[data-live-stream="${id}"] .status`).textContent === "active", ls);
+    result.status_after = "active";
+    await page.screenshot({ path: path.join(shotDir, "console-live-streams.png") });
+
+    await press(page, 'button[data-view="assets"]');
+    await waitFor(page, "the assets list", () => !document.querySelector("#assets-view").hidden);
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.screenshot({ path: path.join(shotDir, "console-assets.png") });
+    await page.setViewport({ width: 820, height: 1180 });
+    await press(page, 'button[data-view="spaces"]');
+    await waitFor(page, "the spaces list", () => document.querySelector("#spaces li"));
+    await press(page, `button[aria-label="Open space ${spaceId}"]`);
+    await waitFor(page, "two tiles playing at tablet width", tilesPlaying);
+    await page.screenshot({ path: path.join(shotDir, "console-tablet.png") });
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
+}
+
+main().catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(1);
+});
