@@ -49,7 +49,6 @@ void         sc_srt_server_set_max_connections (ScSrtServer *s, guint max_connec
  * removes it. */
 void         sc_srt_server_set_key (ScSrtServer *s, const char *owner, const char *stream_key,
                                     const char *passphrase, gboolean allowed);
-guint        sc_srt_server_get_n_connections (ScSrtServer *s);
 /* Drops every caller (closed callbacks fire), stops listening, and waits
  * for the threads. */
 void         sc_srt_server_free   (ScSrtServer *s);

@@ -514,12 +514,6 @@ sc_srt_server_set_key (ScSrtServer *s, const char *owner, const char *stream_key
   g_mutex_unlock (&s->lock);
 }
 
-guint
-sc_srt_server_get_n_connections (ScSrtServer *s)
-{
-  return (guint) g_atomic_int_get (&s->n_conns);
-}
-
 void
 sc_srt_server_free (ScSrtServer *s)
 {
