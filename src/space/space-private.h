@@ -43,6 +43,9 @@ gboolean sc_spaces_admit (const ScAdmitState *state, guint *retry_after_s, GErro
 /* Fills the process's open fds and threads and their limits. */
 void sc_spaces_read_usage (ScAdmitState *state);
 void sc_spaces_register_routes (ScSpaces *spaces);
+/* The SDP offer of a WHIP or WHEP POST (@protocol names it in errors), or
+ * NULL once a 415 or 400 has been answered. */
+char *sc_spaces_read_offer (ScRequest *req, const char *content_type, const char *protocol);
 
 /* space-whip.c, shared with space-whep.c: CORS and ICE server headers of
  * the WHIP/WHEP resources, error replies, and the space JWT of a request

@@ -190,19 +190,9 @@ whep_post (ScRequest *req)
                              participant_id, space_id);
     return;
   }
-  if (!ctype || g_ascii_strcasecmp (ctype, "application/sdp") != 0) {
-    sc_api_reply_error_code (req, SC_ERROR_UNSUPPORTED_TYPE,
-                             "a WHEP offer must be application/sdp, got %s",
-                             ctype ? ctype : "no content type");
+  g_autofree char *offer = sc_spaces_read_offer (req, ctype, "WHEP");
+  if (!offer)
     return;
-  }
-  gsize len;
-  const char *data = g_bytes_get_data (req->raw_body, &len);
-  g_autofree char *offer = g_strndup (data, len);
-  if (len == 0 || strlen (offer) != len || !g_utf8_validate (offer, -1, NULL)) {
-    sc_api_reply_error_code (req, SC_ERROR_INVALID, "the SDP offer is empty or not text");
-    return;
-  }
   g_auto (ScSdpOfferInfo) info = { 0 };
   if (!sc_sdp_check_whep_offer (offer, &info, &error)) {
     sc_api_reply_error (req, error);

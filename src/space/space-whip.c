@@ -190,6 +190,25 @@ count_reserved (ScSpaces *s, const char *space_id)
   return n;
 }
 
+char *
+sc_spaces_read_offer (ScRequest *req, const char *content_type, const char *protocol)
+{
+  if (!content_type || g_ascii_strcasecmp (content_type, "application/sdp") != 0) {
+    sc_api_reply_error_code (req, SC_ERROR_UNSUPPORTED_TYPE,
+                             "a %s offer must be application/sdp, got %s", protocol,
+                             content_type ? content_type : "no content type");
+    return NULL;
+  }
+  gsize len;
+  const char *data = g_bytes_get_data (req->raw_body, &len);
+  g_autofree char *offer = g_strndup (data, len);
+  if (len == 0 || strlen (offer) != len || !g_utf8_validate (offer, -1, NULL)) {
+    sc_api_reply_error_code (req, SC_ERROR_INVALID, "the SDP offer is empty or not text");
+    return NULL;
+  }
+  return g_steal_pointer (&offer);
+}
+
 static void
 whip_post (ScRequest *req)
 {
@@ -218,19 +237,9 @@ whip_post (ScRequest *req)
   g_autoptr (JsonObject) space = sc_api_load (req, SC_KIND_SPACE, space_id);
   if (!space)
     return;
-  if (!ctype || g_ascii_strcasecmp (ctype, "application/sdp") != 0) {
-    sc_api_reply_error_code (req, SC_ERROR_UNSUPPORTED_TYPE,
-                             "a WHIP offer must be application/sdp, got %s",
-                             ctype ? ctype : "no content type");
+  g_autofree char *offer = sc_spaces_read_offer (req, ctype, "WHIP");
+  if (!offer)
     return;
-  }
-  gsize len;
-  const char *data = g_bytes_get_data (req->raw_body, &len);
-  g_autofree char *offer = g_strndup (data, len);
-  if (len == 0 || strlen (offer) != len || !g_utf8_validate (offer, -1, NULL)) {
-    sc_api_reply_error_code (req, SC_ERROR_INVALID, "the SDP offer is empty or not text");
-    return;
-  }
   g_auto (ScSdpOfferInfo) info = { 0 };
   if (!sc_sdp_check_offer (offer, &info, &error)) {
     sc_api_reply_error (req, error);
