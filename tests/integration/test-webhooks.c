@@ -448,6 +448,40 @@ test_space_events (void)
                    arrival (r, "video.space.deleted", space));
 }
 
+/* A participant "guest" in a new space, and a gallery broadcast of it to a
+ * new live stream, running. */
+typedef struct {
+  char *space, *live_stream, *broadcast;
+  GSubprocess *publisher;
+  JsonObject *guest;            /* the participant as listed */
+} Show;
+
+static void
+show_start (ScHarness *h, Show *show)
+{
+  g_autofree char *key_id = NULL, *private_key = NULL;
+  sc_harness_create_signing_key (h, &key_id, &private_key);
+  show->space = sc_harness_create_space (h);
+  g_autofree char *token = sc_harness_sign (h, show->space, key_id, private_key, "guest");
+  show->publisher = sc_harness_whip_publish (h, show->space, token, NULL, NULL);
+  show->guest = sc_harness_wait_participants (h, show->space, 1, 0, 60);
+  show->live_stream = create_stream (h);
+  show->broadcast = sc_harness_create_broadcast (h, show->space, show->live_stream, "gallery");
+  g_assert_cmpuint (sc_harness_broadcast_action (h, show->space, show->broadcast, "start"), ==, 200);
+  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, show->space,
+                                                                      show->broadcast, 60);
+}
+
+static void
+show_clear (Show *show)
+{
+  g_free (show->space);
+  g_free (show->live_stream);
+  g_free (show->broadcast);
+  g_clear_pointer (&show->guest, json_object_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Show, show_clear)
+
 /* A space turns active with its first participant and idle with its last;
  * a broadcast active when started and idle when stopped, as Mux Spaces
  * announced them. */
@@ -456,16 +490,11 @@ test_space_and_broadcast_lifecycle (void)
 {
   g_autoptr (Receiver) r = receiver_new ();
   g_autoptr (ScHarness) h = start_daemon (r);
-  g_autofree char *key_id = NULL, *private_key = NULL;
-  sc_harness_create_signing_key (h, &key_id, &private_key);
-  g_autofree char *space = sc_harness_create_space (h);
-  g_autofree char *token = sc_harness_sign (h, space, key_id, private_key, "guest");
-  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, NULL);
-  g_autoptr (JsonObject) guest = sc_harness_wait_participants (h, space, 1, 0, 60);
-  g_autofree char *ls = create_stream (h);
-  g_autofree char *b = sc_harness_create_broadcast (h, space, ls, "gallery");
-  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "start"), ==, 200);
-  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, space, b, 60);
+  g_auto (Show) show = { 0 };
+  show_start (h, &show);
+  const char *space = show.space, *b = show.broadcast;
+  GSubprocess *pub = show.publisher;
+  JsonObject *guest = show.guest;
   g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "stop"), ==, 200);
   sc_harness_stop_publisher (pub, FALSE);
 
@@ -518,16 +547,10 @@ test_broadcast_errored (void)
 {
   g_autoptr (Receiver) r = receiver_new ();
   g_autoptr (ScHarness) h = start_daemon (r);
-  g_autofree char *key_id = NULL, *private_key = NULL;
-  sc_harness_create_signing_key (h, &key_id, &private_key);
-  g_autofree char *space = sc_harness_create_space (h);
-  g_autofree char *token = sc_harness_sign (h, space, key_id, private_key, "guest");
-  GSubprocess *pub = sc_harness_whip_publish (h, space, token, NULL, NULL);
-  g_autoptr (JsonObject) guest = sc_harness_wait_participants (h, space, 1, 0, 60);
-  g_autofree char *ls = create_stream (h);
-  g_autofree char *b = sc_harness_create_broadcast (h, space, ls, "gallery");
-  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "start"), ==, 200);
-  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, space, b, 60);
+  g_auto (Show) show = { 0 };
+  show_start (h, &show);
+  const char *space = show.space, *ls = show.live_stream, *b = show.broadcast;
+  GSubprocess *pub = show.publisher;
   g_autofree char *disable = g_strdup_printf ("/video/v1/live-streams/%s/disable", ls);
   g_autoptr (ScResponse) res = sc_harness_request (h, "PUT", disable, NULL);
   g_assert_cmpuint (res->status, ==, 200);
