@@ -13,6 +13,8 @@
  * VP8 decodes to: the compositor then only copies or scales a tile, instead
  * of converting its colour matrix and chroma siting on every frame. */
 #define SC_BCAST_RAW "video/x-raw,format=I420,colorimetry=bt601,chroma-site=jpeg"
+/* The rate both audio mixers and the audio encoder run at (their caps). */
+#define SC_BCAST_AUDIO_RATE 48000
 #define SC_BCAST_Z_PARTICIPANTS 2   /* 0: colour, 1: background image */
 #define SC_BCAST_N_GEOM 5           /* xpos ypos width height alpha */
 
