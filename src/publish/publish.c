@@ -431,6 +431,12 @@ bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
                             err->message));
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
     sc_publish_stop (pub);
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY) {
+    /* webrtcbin's RTP session, linked once the answer is in, learns the
+     * pipeline's latency only from this: without it every packet has no
+     * send time, and the sender reports' RTP times run at twice the clock
+     * (the receiver then drops them and cannot lip-sync audio to video). */
+    gst_bin_recalculate_latency (GST_BIN (pub->pipeline));
   }
   return G_SOURCE_CONTINUE;
 }
