@@ -44,13 +44,17 @@ def lavfi_frames(graph, tag):
 
 
 def onsets(rows, threshold, quiet_s):
-    """Times where the value rises above threshold after quiet_s below it."""
-    out, last_high = [], None
+    """Times where the value rises above threshold after quiet_s below it.
+    A window that opens inside a flash or a beep has seen no rise: that
+    one is not an onset."""
+    out, last_high, seen_quiet = [], None, False
     for t, v in rows:
         if v > threshold:
-            if last_high is None or t - last_high > quiet_s:
+            if seen_quiet and (last_high is None or t - last_high > quiet_s):
                 out.append(t)
             last_high = t
+        else:
+            seen_quiet = True
     return out
 
 
