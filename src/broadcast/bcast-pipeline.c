@@ -10,6 +10,12 @@
 /* A participant whose timestamps drift this far from our clock (their
  * pipeline restarted, stalled...) is re-anchored. */
 #define REANCHOR_LIMIT (1 * GST_SECOND)
+/* So is one whose samples keep coming later than the mixers wait for (a
+ * stall their pipeline never made up for): the mixers would drop every
+ * one of them, silencing the participant for good.  Any sample of theirs
+ * in time ends the count: audio and video share the offset, and one of
+ * them alone running late is their own A/V skew, which no offset mends. */
+#define LATE_HOLD (500 * GST_MSECOND)
 
 static guint slot_counter;
 
@@ -463,6 +469,7 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
    * queue keeps a slow branch from ever backing up into the caller. */
   g_autoptr (GError) error = NULL;
   ScBcastInput *in = g_new0 (ScBcastInput, 1);
+  in->late_since = GST_CLOCK_TIME_NONE;
   in->id = g_strdup (participant_id);
   in->video = sc_bcast_slot_new (p, p->comp,
       "appsrc name=src is-live=true format=time do-timestamp=false block=false"
@@ -532,10 +539,16 @@ push_sample (ScBcastPipeline *p, const char *participant_id, GstSample *sample,
   if (in) {
     ScBcastSlot *s = video ? in->video : in->audio;
     src = gst_object_ref (s->src);
-    if (!in->anchored ||
-        ABS ((GstClockTimeDiff) theirs + in->offset - (GstClockTimeDiff) now) > REANCHOR_LIMIT) {
+    GstClockTimeDiff ahead = (GstClockTimeDiff) theirs + in->offset - (GstClockTimeDiff) now;
+    if (ahead >= -(GstClockTimeDiff) MIXER_LATENCY)
+      in->late_since = GST_CLOCK_TIME_NONE;
+    else if (!GST_CLOCK_TIME_IS_VALID (in->late_since))
+      in->late_since = now;
+    if (!in->anchored || ABS (ahead) > REANCHOR_LIMIT ||
+        (GST_CLOCK_TIME_IS_VALID (in->late_since) && now - in->late_since > LATE_HOLD)) {
       in->offset = (GstClockTimeDiff) now - (GstClockTimeDiff) theirs;
       in->anchored = TRUE;
+      in->late_since = GST_CLOCK_TIME_NONE;
     }
     mapped = (GstClockTimeDiff) theirs + in->offset;
   }

@@ -33,6 +33,7 @@ typedef struct {
   ScBcastSlot *video, *audio;
   gboolean anchored;
   GstClockTimeDiff offset;      /* ours = theirs + offset */
+  GstClockTime late_since;      /* our running time when it began to come too late, or NONE */
 } ScBcastInput;
 
 struct _ScBcastPipeline {
