@@ -95,8 +95,8 @@ to_running_time (const GstSegment *seg, GstClockTime t)
   return gst_segment_to_running_time (seg, GST_FORMAT_TIME, t);
 }
 
-static void
-push_retimed (GstElement *src, GstSample *s)
+void
+sc_bcast_push_retimed (GstElement *src, GstSample *s)
 {
   GstBuffer *b = gst_sample_get_buffer (s);
   const GstSegment *seg = gst_sample_get_segment (s);
@@ -168,9 +168,10 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   update_rates (p);
   g_mutex_unlock (&p->lock);
   if (src) {
-    push_retimed (src, s);
+    sc_bcast_push_retimed (src, s);
     gst_object_unref (src);
   }
+  sc_bcast_preview_video (p, s, key);
   /* The audio that came in while the first keyframe was being encoded,
    * from that keyframe on. */
   GstSample *a;
@@ -178,7 +179,7 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
     GstClockTime at = to_running_time (gst_sample_get_segment (a),
                                        GST_BUFFER_PTS (gst_sample_get_buffer (a)));
     if (asrc && GST_CLOCK_TIME_IS_VALID (at) && at >= t)
-      push_retimed (asrc, a);
+      sc_bcast_push_retimed (asrc, a);
     gst_sample_unref (a);
   }
   g_clear_object (&asrc);
@@ -211,7 +212,7 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
   }
   g_mutex_unlock (&p->lock);
   if (src) {
-    push_retimed (src, s);
+    sc_bcast_push_retimed (src, s);
     gst_object_unref (src);
   }
   return GST_FLOW_OK;
