@@ -215,7 +215,8 @@ preview_start (ScBcastPipeline *p, GError **error)
   p->pv_need_key = TRUE;
   g_mutex_unlock (&p->lock);
   sc_bcast_pipeline_request_keyframe (p);
-  g_message ("bcast: program preview started");
+  g_message ("bcast: program preview started (H.264 profile-level-id %s)",
+             p->h264_plid[0] ? p->h264_plid : "not known yet");
   return TRUE;
 }
 
