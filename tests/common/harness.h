@@ -160,6 +160,9 @@ typedef struct {
   gint64 posted_us;            /* when the offer went out */
   gint64 first_frame_us;       /* when the first frame came out */
   char *location;              /* the session URL's path, once started */
+  /* Set before start: called with every decoded video frame (streaming thread). */
+  void (*on_video) (GstBuffer *frame, GstCaps *caps, gpointer data);
+  gpointer on_video_data;
 } ScHarnessWhep;
 ScHarnessWhep *sc_harness_whep_new   (gboolean decode);
 /* One that offers H.264 as Chromium does (constrained baseline and main,
