@@ -213,11 +213,15 @@ preview_post (ScRequest *req)
   if (!sc_spaces_admit_offer (b->spaces, req))
     return;
 
-  ScWhipSendTrack tracks[2] = {
-    { .kind = SC_WHIP_TRACK_VIDEO, .codec = "H264" },
-    { .kind = SC_WHIP_TRACK_AUDIO, .codec = "OPUS" },
-  };
-  g_strlcpy (tracks[0].profile_level_id, plid, sizeof tracks[0].profile_level_id);
+  /* What the offer receives: a video-only (or audio-only) viewer is fine. */
+  ScWhipSendTrack tracks[2] = { 0 };
+  guint n_tracks = 0;
+  if (info.video.present) {
+    tracks[n_tracks] = (ScWhipSendTrack) { .kind = SC_WHIP_TRACK_VIDEO, .codec = "H264" };
+    g_strlcpy (tracks[n_tracks++].profile_level_id, plid, sizeof tracks[0].profile_level_id);
+  }
+  if (info.audio.present)
+    tracks[n_tracks++] = (ScWhipSendTrack) { .kind = SC_WHIP_TRACK_AUDIO, .codec = "OPUS" };
   ScWhipConfig cfg = {
     .ice_host = config->ice_host,
     .udp_port_min = config->udp_port_min,
@@ -237,7 +241,7 @@ preview_post (ScRequest *req)
   b->answering++;
   soup_server_message_pause (req->msg);
   g_autofree char *label = g_strdup_printf ("%s-preview", id);
-  sc_whip_viewer_new_async (&cfg, label, info.webrtcbin_offer, tracks, G_N_ELEMENTS (tracks),
+  sc_whip_viewer_new_async (&cfg, label, info.webrtcbin_offer, tracks, n_tracks,
                             sc_bcast_pipeline_get_base_time (r->pipe), request_keyframe,
                             sc_broadcast_sink_ref (r->sink),
                             (GDestroyNotify) sc_broadcast_sink_unref, NULL, on_viewer_ready, pv);
