@@ -102,8 +102,17 @@ function programShares(colors) {
         if (rgb.every((x, i) => Math.abs(x - d[i]) <= 60))
           shares[id] += 1 / 144;
     }
+  // Whose colour is at a few places: the gallery's two halves, and the
+  // spotlight's main tile (the left four fifths) and strip (the right fifth).
+  const at = {};
+  const where = { left: [0.25, 0.5], right: [0.75, 0.5], main: [0.4, 0.5], strip: [0.9, 0.5] };
+  for (const [name, [fx, fy]] of Object.entries(where)) {
+    const d = ctx.getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data;
+    at[name] = Object.keys(colors).find((id) => colors[id].every((x, i) => Math.abs(x - d[i]) <= 60))
+      || null;
+  }
   return { width: v.videoWidth, height: v.videoHeight,
-           frames: v.getVideoPlaybackQuality().totalVideoFrames, shares };
+           frames: v.getVideoPlaybackQuality().totalVideoFrames, shares, at };
 }
 
 async function main() {

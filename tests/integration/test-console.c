@@ -198,6 +198,19 @@ test_show (void)
                   json_object_get_double_member (sa, other),
                   (int) json_object_get_int_member (res, "program_switch_ms"));
   g_assert_cmpfloat (json_object_get_double_member (sb, other), >=, 0.15);
+  /* In the right places: the gallery's halves are the two participants,
+   * the spotlight's main tile (the left four fifths) the one clicked and
+   * its strip (the right fifth) the other. */
+  JsonObject *ab = json_object_get_object_member (before, "at");
+  JsonObject *aa = json_object_get_object_member (after, "at");
+  g_assert_false (json_object_get_null_member (ab, "left"));
+  g_assert_false (json_object_get_null_member (ab, "right"));
+  g_assert_cmpstr (json_object_get_string_member (ab, "left"), !=,
+                   json_object_get_string_member (ab, "right"));
+  g_assert_false (json_object_get_null_member (aa, "main"));
+  g_assert_cmpstr (json_object_get_string_member (aa, "main"), ==, spotlit);
+  g_assert_false (json_object_get_null_member (aa, "strip"));
+  g_assert_cmpstr (json_object_get_string_member (aa, "strip"), ==, other);
   g_assert_cmpfloat (json_object_get_double_member (sa, spotlit), >=,
                      3 * json_object_get_double_member (sa, other));
   /* Labels were switched on after the spotlight, which they kept. */
