@@ -214,6 +214,8 @@ preview_start (ScBcastPipeline *p, GError **error)
   p->pv_asrc = gst_bin_get_by_name (GST_BIN (pipe), "a");
   p->pv_need_key = TRUE;
   g_mutex_unlock (&p->lock);
+  /* The first viewer's queue holds this key frame until its DTLS is up,
+   * so it sees a picture without waiting for its own request's window. */
   sc_bcast_pipeline_request_keyframe (p);
   g_message ("bcast: program preview started (H.264 profile-level-id %s)",
              p->h264_plid[0] ? p->h264_plid : "not known yet");
