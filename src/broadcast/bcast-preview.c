@@ -99,7 +99,7 @@ sc_bcast_preview_video (ScBcastPipeline *p, GstSample *s, gboolean key)
   }
   g_mutex_unlock (&p->lock);
   if (src) {
-    sc_bcast_push_retimed (src, s);
+    sc_bcast_push_retimed (src, s, 0);
     gst_object_unref (src);
   }
 

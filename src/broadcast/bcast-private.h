@@ -13,6 +13,8 @@
  * VP8 decodes to: the compositor then only copies or scales a tile, instead
  * of converting its colour matrix and chroma siting on every frame. */
 #define SC_BCAST_RAW "video/x-raw,format=I420,colorimetry=bt601,chroma-site=jpeg"
+/* The rate both audio mixers and the audio encoder run at (their caps). */
+#define SC_BCAST_AUDIO_RATE 48000
 #define SC_BCAST_Z_PARTICIPANTS 2   /* 0: colour, 1: background image */
 #define SC_BCAST_N_GEOM 5           /* xpos ypos width height alpha */
 
@@ -117,8 +119,9 @@ void     sc_bcast_output_attach_sinks (ScBcastPipeline *p);
 GstElement *sc_bcast_output_begin_drain (ScBcastPipeline *p);
 void        sc_bcast_output_drain (GstElement *out_pipe);
 void     sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason);
-/* Copies @s into @src with running-time timestamps (video appsink thread). */
-void     sc_bcast_push_retimed (GstElement *src, GstSample *s);
+/* Copies @s into @src with running-time timestamps, @shift earlier
+ * (an audio encoder's priming; 0 for video). */
+void     sc_bcast_push_retimed (GstElement *src, GstSample *s, GstClockTime shift);
 
 /* bcast-preview.c */
 void     sc_bcast_preview_init (ScBcastPipeline *p);
