@@ -6,7 +6,8 @@
  * sources, compositor + audiomixer with fixed output caps, the probed
  * encoders) and a small output pipeline (appsrc → flvmux → rtmp2sink) that is
  * thrown away and rebuilt on every reconnect, so a failing RTMP server can
- * never stop or renegotiate the mixing side.  Layout changes only touch
+ * never stop or renegotiate the mixing side; and, while someone watches,
+ * a program preview pipeline (RTP for WHEP viewers).  Layout changes only touch
  * compositor pad properties, through control sources keyed to output time,
  * so every tile moves on the same output frame. */
 #pragma once
