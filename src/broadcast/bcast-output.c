@@ -103,8 +103,8 @@ shifted (GstClockTime t, GstClockTime shift)
   return GST_CLOCK_TIME_IS_VALID (t) && t >= shift ? t - shift : GST_CLOCK_TIME_NONE;
 }
 
-static void
-push_retimed (GstElement *src, GstSample *s, GstClockTime shift)
+void
+sc_bcast_push_retimed (GstElement *src, GstSample *s, GstClockTime shift)
 {
   GstBuffer *b = gst_sample_get_buffer (s);
   const GstSegment *seg = gst_sample_get_segment (s);
@@ -194,16 +194,17 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   update_rates (p);
   g_mutex_unlock (&p->lock);
   if (src) {
-    push_retimed (src, s, 0);
+    sc_bcast_push_retimed (src, s, 0);
     gst_object_unref (src);
   }
+  sc_bcast_preview_video (p, s, key);
   /* The audio that came in while the first keyframe was being encoded,
    * from that keyframe on. */
   GstSample *a;
   while ((a = g_queue_pop_head (&early))) {
     GstClockTime at = audio_time (p, a);
     if (asrc && GST_CLOCK_TIME_IS_VALID (at) && at >= t)
-      push_retimed (asrc, a, audio_shift (p));
+      sc_bcast_push_retimed (asrc, a, audio_shift (p));
     gst_sample_unref (a);
   }
   g_clear_object (&asrc);
@@ -235,7 +236,7 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
   }
   g_mutex_unlock (&p->lock);
   if (src) {
-    push_retimed (src, s, audio_shift (p));
+    sc_bcast_push_retimed (src, s, audio_shift (p));
     gst_object_unref (src);
   }
   return GST_FLOW_OK;

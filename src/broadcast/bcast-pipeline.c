@@ -225,7 +225,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
       " ! " SC_BCAST_RAW ",width=%d,height=%d,framerate=%d/1 ! comp."
       " audiomixer name=amix force-live=true output-buffer-duration=21333333 latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
-      " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
+      " ! queue name=aq max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! aacparse ! appsink name=asink sync=false async=false"
       " audiotestsrc is-live=true wave=silence"
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved ! amix.",
@@ -265,6 +265,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   p->state = SC_BCAST_IDLE;
   p->backoff_s = 1;
   sc_bcast_tiles_init (p);
+  sc_bcast_preview_init (p);
 
   g_autoptr (GstPad) filler = gst_element_get_static_pad (p->comp, "sink_0");
   g_object_set (filler, "repeat-after-eos", TRUE, NULL);
@@ -416,6 +417,7 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
     g_source_unref (p->bus_watch);
   }
   sc_bcast_cancel_notes (p);
+  sc_bcast_preview_clear (p);
   sc_bcast_tiles_clear (p);
   GHashTableIter it;
   gpointer v;

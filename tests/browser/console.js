@@ -4,8 +4,9 @@
 //   node console.js SERVER TOKEN_ID TOKEN_SECRET SPACE_ID SHOT_DIR
 //
 // Wrong credentials first, then the right ones; opens the space (two
-// publishers are in it), creates and starts a broadcast, clicks a tile to
-// spotlight it, creates a live stream and prints "PUBLISH <stream key>"
+// publishers are in it), creates and starts a broadcast, watches its
+// program preview show both, clicks a tile to spotlight it and watches the
+// preview follow, creates a live stream and prints "PUBLISH <stream key>"
 // for the test to push to, then waits for its status to turn active on
 // the page.  Screenshots of each view go to SHOT_DIR/console-*.png.  The
 // last stdout line is "RESULT <json>"; exits non-zero on any failure.
@@ -79,6 +80,41 @@ function tilesPlaying() {
   return Object.keys(out).length >= 2 ? out : null;
 }
 
+// The program preview's picture: the share of a 16×9 grid of samples
+// that shows each participant's colour (±60 per channel).
+function programShares(colors) {
+  const v = document.querySelector("#program-video");
+  if (!v || v.readyState < 2 || !v.videoWidth)
+    return null;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(v, 0, 0);
+  const shares = {};
+  for (const id of Object.keys(colors))
+    shares[id] = 0;
+  for (let gy = 0; gy < 9; gy++)
+    for (let gx = 0; gx < 16; gx++) {
+      const d = ctx.getImageData(Math.floor((gx + 0.5) * c.width / 16),
+                                 Math.floor((gy + 0.5) * c.height / 9), 1, 1).data;
+      for (const [id, rgb] of Object.entries(colors))
+        if (rgb.every((x, i) => Math.abs(x - d[i]) <= 60))
+          shares[id] += 1 / 144;
+    }
+  // Whose colour is at a few places: the gallery's two halves, and the
+  // spotlight's main tile (the left four fifths) and strip (the right fifth).
+  const at = {};
+  const where = { left: [0.25, 0.5], right: [0.75, 0.5], main: [0.4, 0.5], strip: [0.9, 0.5] };
+  for (const [name, [fx, fy]] of Object.entries(where)) {
+    const d = ctx.getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data;
+    at[name] = Object.keys(colors).find((id) => colors[id].every((x, i) => Math.abs(x - d[i]) <= 60))
+      || null;
+  }
+  return { width: v.videoWidth, height: v.videoHeight,
+           frames: v.getVideoPlaybackQuality().totalVideoFrames, shares, at };
+}
+
 async function main() {
   fs.mkdirSync(shotDir, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
@@ -100,6 +136,7 @@ async function main() {
     page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
     page.on("dialog", (d) => d.accept());
     await page.goto(server + "/console/", { waitUntil: "load" });
+    await page.evaluate("window.programShares = " + programShares.toString());
 
     await signIn(page, tokenId, "wrong-secret");
     await waitFor(page, "the wrong-credentials error",
@@ -125,8 +162,27 @@ async function main() {
     await waitFor(page, "the broadcast active",
                   () => document.querySelector("#broadcasts .status").textContent === "active");
     const pick = Object.keys(result.tiles).sort()[1];
+    const other = Object.keys(result.tiles).sort()[0];
+    const colors = {};
+    for (const [id, t] of Object.entries(result.tiles))
+      colors[id] = t.pixel;
+    // The program preview (WHEP of the broadcast) plays the gallery: both
+    // colours on screen, side by side.
+    result.program_before = await (await waitFor(page, "the program preview showing both tiles",
+      (cs) => {
+        const s = programShares(cs);
+        return s && s.frames >= 5 && Object.values(s.shares).every((x) => x >= 0.15) ? s : null;
+      }, colors)).jsonValue();
     result.spotlit = pick;
+    const clicked = Date.now();
     await press(page, `.tile[data-participant="${pick}"]`);
+    // The spotlit participant fills most of the program, the other a corner.
+    result.program_after = await (await waitFor(page, "the program preview spotlighting " + pick,
+      (cs, p, o) => {
+        const s = programShares(cs);
+        return s && s.shares[p] >= 0.4 && s.shares[p] >= 3 * s.shares[o] ? s : null;
+      }, colors, pick, other)).jsonValue();
+    result.program_switch_ms = Date.now() - clicked;
     await waitFor(page, "the spotlight button pressed",
                   () => document.querySelector('[aria-label="Layout spotlight"]')
                     .getAttribute("aria-pressed") === "true");

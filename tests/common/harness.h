@@ -153,21 +153,28 @@ void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
  * subscribes as a browser does.  Call gst_init () first. */
 typedef struct {
   GstElement *pipeline, *webrtc;
-  gboolean decode;             /* decode VP8, or only depayload it */
+  gboolean decode;             /* decode the video, or only depayload it */
+  gboolean h264;               /* offer H.264 (a program preview), not VP8 */
   gint frames;                 /* video frames out of vp8dec/rtpvp8depay, atomic */
   gint audio_buffers;          /* audio packets received, atomic */
   gint64 posted_us;            /* when the offer went out */
   gint64 first_frame_us;       /* when the first frame came out */
   char *location;              /* the session URL's path, once started */
+  /* Set before start: called with every decoded video frame (streaming thread). */
+  void (*on_video) (GstBuffer *frame, GstCaps *caps, gpointer data);
+  gpointer on_video_data;
 } ScHarnessWhep;
 ScHarnessWhep *sc_harness_whep_new   (gboolean decode);
+/* One that offers H.264 as Chromium does (constrained baseline and main,
+ * packetization-mode 1, level-asymmetry-allowed) instead of VP8. */
+ScHarnessWhep *sc_harness_whep_new_h264 (gboolean decode);
 /* Its offer, candidates gathered (up to 5 s); set as its local description. */
 char        *sc_harness_whep_offer     (ScHarnessWhep *s);
 /* POST @sdp to @path with @token (NULL: no Authorization). */
 ScResponse  *sc_harness_whep_post      (ScHarness *h, const char *path, const char *token,
                                         const char *ctype, const char *sdp);
-/* Offers, POSTs to @path, asserts the 201 (a sendonly VP8 answer with
- * SSRCs) and applies the answer. */
+/* Offers, POSTs to @path, asserts the 201 (a sendonly VP8 or H.264
+ * answer with SSRCs) and applies the answer. */
 void         sc_harness_whep_start     (ScHarness *h, ScHarnessWhep *s, const char *path,
                                         const char *token);
 /* Receiver reports every second, as browsers send them (GStreamer's

@@ -180,6 +180,39 @@ test_show (void)
   JsonObject *opts = json_object_get_object_member (bc, "layout_options");
   g_assert_cmpstr (json_object_get_string_member (opts, "participant_id"), ==,
                    json_object_get_string_member (res, "spotlit"));
+  /* The program preview (WHEP of the broadcast) showed the gallery, then
+   * followed the spotlight (console.js waited for both pictures). */
+  JsonObject *before = json_object_get_object_member (res, "program_before");
+  JsonObject *after = json_object_get_object_member (res, "program_after");
+  g_assert_cmpint (json_object_get_int_member (before, "width"), ==, 1920);
+  g_assert_cmpint (json_object_get_int_member (before, "height"), ==, 1080);
+  const char *spotlit = json_object_get_string_member (res, "spotlit");
+  const char *other = g_str_equal (spotlit, names[0]) ? names[1] : names[0];
+  JsonObject *sb = json_object_get_object_member (before, "shares");
+  JsonObject *sa = json_object_get_object_member (after, "shares");
+  g_test_message ("program preview: %s %.2f / %s %.2f of the picture in the gallery, "
+                  "%.2f / %.2f %d ms after the spotlight click", spotlit,
+                  json_object_get_double_member (sb, spotlit), other,
+                  json_object_get_double_member (sb, other),
+                  json_object_get_double_member (sa, spotlit),
+                  json_object_get_double_member (sa, other),
+                  (int) json_object_get_int_member (res, "program_switch_ms"));
+  g_assert_cmpfloat (json_object_get_double_member (sb, other), >=, 0.15);
+  /* In the right places: the gallery's halves are the two participants,
+   * the spotlight's main tile (the left four fifths) the one clicked and
+   * its strip (the right fifth) the other. */
+  JsonObject *ab = json_object_get_object_member (before, "at");
+  JsonObject *aa = json_object_get_object_member (after, "at");
+  g_assert_false (json_object_get_null_member (ab, "left"));
+  g_assert_false (json_object_get_null_member (ab, "right"));
+  g_assert_cmpstr (json_object_get_string_member (ab, "left"), !=,
+                   json_object_get_string_member (ab, "right"));
+  g_assert_false (json_object_get_null_member (aa, "main"));
+  g_assert_cmpstr (json_object_get_string_member (aa, "main"), ==, spotlit);
+  g_assert_false (json_object_get_null_member (aa, "strip"));
+  g_assert_cmpstr (json_object_get_string_member (aa, "strip"), ==, other);
+  g_assert_cmpfloat (json_object_get_double_member (sa, spotlit), >=,
+                     3 * json_object_get_double_member (sa, other));
   /* Labels were switched on after the spotlight, which they kept. */
   g_assert_true (json_object_get_boolean_member (opts, "labels"));
 
