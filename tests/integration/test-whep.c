@@ -35,7 +35,10 @@ room_open (Room *room)
   room->sub_token = sign (room->space, "subscriber", NULL);
   room->path = g_strdup_printf ("/rt/v1/spaces/%s/participants/ann/whep", room->space);
   g_autofree char *loc = NULL;
-  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, NULL, &loc);
+  /* Key frames 30 s apart: a subscriber sees a picture soon only if its
+   * key frame request reached the publisher. */
+  const char *const args[] = { "--keyframe-interval", "900", NULL };
+  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, args, &loc);
   g_autoptr (JsonObject) p = sc_harness_wait_participants (h, room->space, 1, 0, 20);
 }
 
@@ -50,8 +53,10 @@ room_close (Room *room)
   g_free (room->path);
 }
 
-/* Subscribers that join mid-GOP (the publisher's key frames are 2 s apart)
- * see a picture at once: their key frame requests reach the publisher. */
+/* Subscribers that join mid-GOP see a picture at once: their key frame
+ * requests reach the publisher.  Without them the first picture would wait
+ * for the publisher's next key frame, up to 30 s away; how soon it comes
+ * (a few hundred ms) is a figure for the benchmark, not a bound here. */
 static void
 test_subscribe (void)
 {
@@ -63,11 +68,11 @@ test_subscribe (void)
     sc_harness_whep_wait (s, 30, 10);
     double ms = (s->first_frame_us - s->posted_us) / 1000.0;
     g_test_message ("subscriber %u: first decoded frame %.0f ms after its POST", i, ms);
-    g_assert_cmpfloat (ms, <, 1000);
+    g_assert_cmpfloat (ms, <, 10000);
     g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 200);
     g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 404);
     sc_harness_whep_free (s);
-    /* A little later in the publisher's GOP each time. */
+    /* Later in the publisher's GOP each time. */
     g_usleep (450 * 1000);
   }
   room_close (&room);
