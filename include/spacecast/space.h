@@ -65,6 +65,13 @@ GHashTable *sc_spaces_count_participants (ScSpaces *spaces);
  * (@protocol names it in errors; NULL once a 415 or 400 has been answered). */
 void       sc_spaces_add_cors (SoupServerMessage *msg);
 void       sc_spaces_add_ice_links (ScConfig *config, SoupServerMessage *msg);
+/* The 201 of a session: @answer, its @location and an ETag of @session_id,
+ * with the headers above. */
+void       sc_spaces_reply_session (SoupServerMessage *msg, ScConfig *config,
+                                    const char *location, const char *session_id,
+                                    const char *answer);
+/* What a peer of ours is given from @config: ICE host, ports, servers. */
+ScWhipConfig sc_spaces_whip_config (const ScConfig *config);
 void       sc_spaces_reply_error_msg (SoupServerMessage *msg, const GError *error);
 void       sc_spaces_reply_retry (ScRequest *req, const GError *error, guint retry_after_s);
 void       sc_spaces_whip_options (ScRequest *req);

@@ -134,15 +134,7 @@ on_viewer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
 
   g_autofree char *location = g_strdup_printf ("/rt/v1/spaces/%s/broadcasts/%s/whep/%s",
                                                pv->space_id, pv->broadcast_id, pv->session_id);
-  g_autofree char *etag = g_strdup_printf ("\"%s\"", pv->session_id);
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_replace (h, "Location", location);
-  soup_message_headers_replace (h, "ETag", etag);
-  sc_spaces_add_cors (msg);
-  sc_spaces_add_ice_links (sc_api_get_config (b->api), msg);
-  soup_server_message_set_status (msg, 201, NULL);
-  soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY, answer,
-                                    strlen (answer));
+  sc_spaces_reply_session (msg, sc_api_get_config (b->api), location, pv->session_id, answer);
   soup_server_message_unpause (msg);
 }
 
@@ -222,14 +214,7 @@ preview_post (ScRequest *req)
   }
   if (info.audio.present)
     tracks[n_tracks++] = (ScWhipSendTrack) { .kind = SC_WHIP_TRACK_AUDIO, .codec = "OPUS" };
-  ScWhipConfig cfg = {
-    .ice_host = config->ice_host,
-    .udp_port_min = config->udp_port_min,
-    .udp_port_max = config->udp_port_max,
-    .stun_server = config->stun_server,
-    .turn_server = config->turn_server,
-    .no_media_timeout_s = config->participant_timeout_s,
-  };
+  ScWhipConfig cfg = sc_spaces_whip_config (config);
   Preview *pv = g_new0 (Preview, 1);
   pv->b = b;
   pv->session_id = sc_core_new_id ();

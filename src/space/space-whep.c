@@ -138,15 +138,7 @@ on_viewer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autofree char *location = g_strdup_printf (WHEP_BASE "/%s/participants/%s/whep/%s",
                                                sub->space_id, sub->participant_id,
                                                sub->session_id);
-  g_autofree char *etag = g_strdup_printf ("\"%s\"", sub->session_id);
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_replace (h, "Location", location);
-  soup_message_headers_replace (h, "ETag", etag);
-  sc_spaces_add_cors (msg);
-  sc_spaces_add_ice_links (s->config, msg);
-  soup_server_message_set_status (msg, 201, NULL);
-  soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY, answer,
-                                    strlen (answer));
+  sc_spaces_reply_session (msg, s->config, location, sub->session_id, answer);
   soup_server_message_unpause (msg);
 }
 
@@ -223,14 +215,7 @@ whep_post (ScRequest *req)
     return;
   }
 
-  ScWhipConfig cfg = {
-    .ice_host = s->config->ice_host,
-    .udp_port_min = s->config->udp_port_min,
-    .udp_port_max = s->config->udp_port_max,
-    .stun_server = s->config->stun_server,
-    .turn_server = s->config->turn_server,
-    .no_media_timeout_s = s->config->participant_timeout_s,
-  };
+  ScWhipConfig cfg = sc_spaces_whip_config (s->config);
   ScSubscription *sub = g_new0 (ScSubscription, 1);
   sub->spaces = s;
   sub->session_id = sc_core_new_id ();
