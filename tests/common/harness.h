@@ -87,6 +87,21 @@ void         sc_harness_wait_exit_ok   (GSubprocess *p, double timeout_s);
  * publishers and browsers are not under test (see sc_harness_launch). */
 GSubprocessLauncher *sc_harness_launcher_new (GSubprocessFlags flags);
 
+/* The browser tests' tools: node, Chromium ($CHROMIUM or Debian's) and a
+ * puppeteer-core script of tests/browser. */
+typedef struct {
+  char *node, *chromium, *script;
+} ScBrowser;
+/* Fills @b for tests/browser/@script: NULL when node, Chromium and
+ * puppeteer-core are all there, else why not (the reason to skip with). */
+char        *sc_harness_browser_find  (ScBrowser *b, const char *script);
+/* node @b->script @args... with CHROMIUM set for it. */
+GSubprocess *sc_harness_browser_spawn (const ScBrowser *b, const char *const *args,
+                                       GSubprocessFlags flags);
+void         sc_harness_browser_clear (ScBrowser *b);
+/* The file:// URI of samples/web/@name (which must exist). */
+char        *sc_harness_sample_page   (const char *name);
+
 /* Live streams and their recordings. */
 /* POST a live stream whose playback and recordings are public, with
  * @reconnect_window; its .data (a new reference), asserting 201. */

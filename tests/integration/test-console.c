@@ -6,26 +6,7 @@
 #include <string.h>
 
 static ScHarness *h;
-static char *node, *chromium, *script;
-
-/* Everything the browser side needs; NULL when all is there, else why not. */
-static char *
-missing_browser_tools (void)
-{
-  const char *src = g_getenv ("SC_SOURCE_ROOT");
-  g_autofree char *modules = g_build_filename (src, "tests", "browser", "node_modules",
-                                               "puppeteer-core", "package.json", NULL);
-  chromium = g_strdup (g_getenv ("CHROMIUM") ? g_getenv ("CHROMIUM") : "/usr/bin/chromium");
-  node = g_find_program_in_path ("node");
-  script = g_build_filename (src, "tests", "browser", "console.js", NULL);
-  if (!g_file_test (chromium, G_FILE_TEST_IS_EXECUTABLE))
-    return g_strdup_printf ("%s is not installed (apt-get install chromium)", chromium);
-  if (!node)
-    return g_strdup ("node is not installed (apt-get install nodejs npm)");
-  if (!g_file_test (modules, G_FILE_TEST_EXISTS))
-    return g_strdup ("puppeteer-core is not installed (cd tests/browser && npm ci)");
-  return NULL;
-}
+static ScBrowser browser;
 
 static ScResponse *
 get (const char *path)
@@ -119,15 +100,12 @@ test_show (void)
 
   const char *shots = g_getenv ("SC_BUILD_ROOT") ? g_getenv ("SC_BUILD_ROOT") : ".";
   g_autofree char *shot_dir = g_build_filename (shots, "console-screenshots", NULL);
-  const char *argv[] = { node, script, h->base_url, h->token_id, h->token_secret, space,
-                         shot_dir, NULL };
+  const char *args[] = { h->base_url, h->token_id, h->token_secret, space, shot_dir, NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_setenv (l, "CHROMIUM", chromium, TRUE);
-  g_autoptr (GSubprocess) browser = g_subprocess_launcher_spawnv (l, argv, &error);
-  g_assert_no_error (error);
+  g_autoptr (GSubprocess) browser_proc =
+      sc_harness_browser_spawn (&browser, args, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr (GDataInputStream) out =
-      g_data_input_stream_new (g_subprocess_get_stdout_pipe (browser));
+      g_data_input_stream_new (g_subprocess_get_stdout_pipe (browser_proc));
   g_autoptr (GSubprocess) encoder = NULL;
   g_autofree char *result = NULL;
   while (!result) {
@@ -140,8 +118,8 @@ test_show (void)
     else if (g_str_has_prefix (line, "RESULT "))
       result = g_strdup (line + strlen ("RESULT "));
   }
-  g_assert_true (g_subprocess_wait (browser, NULL, &error));
-  if (!result || g_subprocess_get_exit_status (browser) != 0)
+  g_assert_true (g_subprocess_wait (browser_proc, NULL, &error));
+  if (!result || g_subprocess_get_exit_status (browser_proc) != 0)
     g_error ("console.js failed (see its errors above)");
   if (encoder)
     g_subprocess_force_exit (encoder);
@@ -246,15 +224,13 @@ main (int argc, char **argv)
   h = sc_harness_start (NULL);
   g_test_add_func ("/console/static-files", test_static_files);
   g_test_add_func ("/console/unknown-refused", test_unknown_refused);
-  g_autofree char *missing = missing_browser_tools ();
+  g_autofree char *missing = sc_harness_browser_find (&browser, "console.js");
   if (missing)
     sc_harness_add_skip ("/console/show", missing);
   else
     g_test_add_func ("/console/show", test_show);
   int rc = g_test_run ();
   sc_harness_free (h);
-  g_free (node);
-  g_free (chromium);
-  g_free (script);
+  sc_harness_browser_clear (&browser);
   return rc;
 }
