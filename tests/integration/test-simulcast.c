@@ -569,7 +569,8 @@ test_target_dies (void)
   g_assert_cmpfloat (sc_harness_media_duration (rec_b), >, 2.0);
 }
 
-/* Mux's Node SDK, unmodified: create, retrieve and delete a target. */
+/* Mux's Node SDKs v15 and v7, unmodified: create with targets, add
+ * (rtmp:// and srt://), retrieve and delete a target, a bad url. */
 static void
 test_mux_sdk (void)
 {
@@ -578,12 +579,14 @@ test_mux_sdk (void)
   if (!script)
     return;
   g_autofree char *url = nginx_url (&ngx[0], "live");
+  g_autofree char *srt = srt_target_url (&srt_rx[0], "sdk", SRT_PASSPHRASE);
   g_autofree char *out = NULL;
   const char *argv[] = { node, script, daemon_h->base_url, daemon_h->token_id,
-                         daemon_h->token_secret, url, NULL };
+                         daemon_h->token_secret, url, srt, NULL };
   int status = sc_harness_run (&out, argv);
   g_assert_cmpint (status, ==, 0);
-  g_assert_cmpuint (sc_harness_count_lines (out, "ok "), ==, 5);
+  g_assert_cmpuint (sc_harness_count_lines (out, "ok v15 "), ==, 6);
+  g_assert_cmpuint (sc_harness_count_lines (out, "ok v7 "), ==, 6);
 }
 
 int
