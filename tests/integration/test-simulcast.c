@@ -40,10 +40,8 @@ static SrtListener srt_rx[2];
 /* srt-live-transmit as a third-party SRT server: a listener that asks for
  * SRT_PASSPHRASE and writes what it receives to out.ts. */
 static void
-srt_listener_start (SrtListener *l)
+srt_listener_launch (SrtListener *l)
 {
-  l->dir = g_dir_make_tmp ("sc-srt-rx-XXXXXX", NULL);
-  l->port = sc_harness_free_port ();
   g_autofree char *in = g_strdup_printf ("srt://127.0.0.1:%u?mode=listener&passphrase=%s",
                                          l->port, SRT_PASSPHRASE);
   g_autofree char *out = g_build_filename (l->dir, "out.ts", NULL);
@@ -57,11 +55,28 @@ srt_listener_start (SrtListener *l)
 }
 
 static void
-srt_listener_stop (SrtListener *l)
+srt_listener_start (SrtListener *l)
+{
+  l->dir = g_dir_make_tmp ("sc-srt-rx-XXXXXX", NULL);
+  l->port = sc_harness_free_port ();
+  srt_listener_launch (l);
+}
+
+/* Gone without a word, as a crashed server or a cut link: the caller can
+ * tell only by hearing nothing back. */
+static void
+srt_listener_kill (SrtListener *l)
 {
   g_subprocess_send_signal (l->proc, SIGKILL);
   g_subprocess_wait (l->proc, NULL, NULL);
   g_clear_object (&l->proc);
+}
+
+static void
+srt_listener_stop (SrtListener *l)
+{
+  if (l->proc)
+    srt_listener_kill (l);
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", l->dir);
   g_assert_cmpint (system (cmd), ==, 0);
   g_free (l->dir);
@@ -523,25 +538,30 @@ test_push (void)
       g_error ("stream key %s is in the log", keys[i]);
 }
 
-/* nginx B dies mid-stream: A and the recording go on untouched, and B's
- * target reconnects once B is back. */
+/* nginx B and the SRT listener die mid-stream: A and the recording go on
+ * untouched, and B's and the SRT target reconnect once theirs is back. */
 static void
 test_target_dies (void)
 {
-  const double sent = 14.0;
+  const double sent = 16.0;
   g_autofree char *key_a = new_key ("a"), *key_b = new_key ("b");
   g_autoptr (JsonObject) ls = sc_harness_create_live_stream (daemon_h, 0);
   const char *id = json_object_get_string_member (ls, "id");
   g_autofree char *ta = add_target (id, &ngx[0], "live", key_a);
   g_autofree char *tb = add_target (id, &ngx[1], "live", key_b);
+  g_autofree char *sid = new_key ("srt");
+  g_autofree char *srt = srt_target_url (&srt_rx[0], sid, SRT_PASSPHRASE);
+  g_autofree char *tsrt = add_srt_target (id, srt);
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (daemon_h,
                                                          json_object_get_string_member (ls, "stream_key"),
                                                          sent);
   wait_target (id, ta, "broadcasting", NULL);
   wait_target (id, tb, "broadcasting", NULL);
+  wait_target (id, tsrt, "broadcasting", NULL);
   g_usleep (2 * G_USEC_PER_SEC);
   nginx_kill (&ngx[1]);
+  srt_listener_kill (&srt_rx[0]);
   wait_target (id, tb, "errored", "normal");
   g_autofree char *pa = target_path (id, ta);
   g_autoptr (JsonObject) a = sc_harness_get_data (daemon_h, pa);
@@ -557,6 +577,10 @@ test_target_dies (void)
   wait_target (id, tb, "broadcasting", NULL);
   g_autoptr (JsonObject) a2 = sc_harness_get_data (daemon_h, pa);
   g_assert_cmpstr (json_object_get_string_member (a2, "status"), ==, "broadcasting");
+  /* SRT says a silent peer is gone after its idle timeout (5 s). */
+  wait_target (id, tsrt, "errored", "normal");
+  srt_listener_launch (&srt_rx[0]);
+  wait_target (id, tsrt, "broadcasting", NULL);
 
   sc_harness_wait_exit_ok (p, sent + WAIT_S);
   wait_target (id, tb, "idle", NULL);
@@ -567,6 +591,10 @@ test_target_dies (void)
   g_autofree char *rec_b = nginx_recording (&ngx[1], key_b);
   sc_harness_assert_h264_aac (rec_b);
   g_assert_cmpfloat (sc_harness_media_duration (rec_b), >, 2.0);
+  wait_target (id, tsrt, "idle", NULL);
+  g_autofree char *rec_srt = g_build_filename (srt_rx[0].dir, "out.ts", NULL);
+  sc_harness_assert_h264_aac (rec_srt);
+  g_assert_cmpfloat (sc_harness_media_duration (rec_srt), >, 1.0);
 }
 
 /* Mux's Node SDKs v15 and v7, unmodified: create with targets, add
