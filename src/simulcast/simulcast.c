@@ -28,6 +28,7 @@ struct _ScSimulcast {
   guint max_outputs;
   guint queue_bytes;
   guint n_outputs;
+  gboolean srt_started;
 };
 
 typedef struct {
@@ -70,8 +71,6 @@ sc_simulcast_new (ScStore *store, const ScConfig *config)
   sc->ctx = g_main_context_ref_thread_default ();
   sc->max_outputs = config->simulcast_max_outputs;
   sc->queue_bytes = MIN (config->simulcast_queue_kb, G_MAXUINT / 1024) * 1024;
-  /* Counted: the SRT ingest's own startup and cleanup stay balanced. */
-  srt_startup ();
   return sc;
 }
 
@@ -81,7 +80,9 @@ sc_simulcast_free (ScSimulcast *sc)
   if (!sc)
     return;
   g_warn_if_fail (sc->n_outputs == 0);
-  srt_cleanup ();
+  /* Counted: the SRT ingest's own startup and cleanup stay balanced. */
+  if (sc->srt_started)
+    srt_cleanup ();
   g_main_context_unref (sc->ctx);
   g_free (sc);
 }
@@ -348,6 +349,10 @@ output_start (Target *t, GError **error)
   sc->n_outputs++;
   t->counted = TRUE;
   if (t->srt_url) {
+    /* libsrt's threads only for a daemon that has srt:// targets. */
+    if (!sc->srt_started)
+      srt_startup ();
+    sc->srt_started = TRUE;
     /* The pipeline waits for the handshake, which on_poll watches. */
     t->srt = sc_simulcast_srt_new (t->srt_url);
   } else {
