@@ -223,8 +223,7 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean pipe_start (Target *t, GstElement *sink, const char *caps_name, gboolean live,
-                            GError **error);
+static gboolean pipe_start (Target *t, GstElement *sink, gboolean live, GError **error);
 
 /* Connected: the pipeline starts, and the target's tags flow from the
  * next keyframe on.  The FLV file header goes first, for flvdemux. */
@@ -239,7 +238,7 @@ srt_connected (Target *t, GError **error)
   }
   /* Not live: the muxer waits for audio and video alike, so they go out
    * interleaved; the appsrc bound still drops before anything blocks. */
-  if (!pipe_start (t, bin, "video/x-flv", FALSE, error))
+  if (!pipe_start (t, bin, FALSE, error))
     return FALSE;
   gst_app_src_push_buffer (GST_APP_SRC (t->src),
                            gst_buffer_new_wrapped_bytes (sc_simulcast_flv_header ()));
@@ -306,7 +305,7 @@ on_poll (gpointer data)
 }
 
 static gboolean
-pipe_start (Target *t, GstElement *sink, const char *caps_name, gboolean live, GError **error)
+pipe_start (Target *t, GstElement *sink, gboolean live, GError **error)
 {
   ScSimulcast *sc = t->session->sc;
   GstElement *pipe = gst_pipeline_new (NULL);
@@ -320,7 +319,7 @@ pipe_start (Target *t, GstElement *sink, const char *caps_name, gboolean live, G
     gst_object_unref (pipe);
     return FALSE;
   }
-  g_autoptr (GstCaps) caps = gst_caps_new_empty_simple (caps_name);
+  g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("video/x-flv");
   /* Bounded twice: push_tag drops to the next keyframe before this fills,
    * and a full appsrc drops rather than grow or block the ingest. */
   g_object_set (src, "is-live", live, "block", FALSE, "caps", caps,
@@ -370,7 +369,7 @@ output_start (Target *t, GError **error)
                     "stream", t->key, "sync", FALSE, "async", FALSE, NULL);
       gst_util_set_object_arg (G_OBJECT (sink), "scheme", scheme);
     }
-    if (!pipe_start (t, sink, "video/x-flv", TRUE, error))
+    if (!pipe_start (t, sink, TRUE, error))
       return FALSE;
   }
   t->poll = attach (sc, g_timeout_source_new (POLL_MS), on_poll, t);
