@@ -622,8 +622,10 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_autofree char *nginx = g_find_program_in_path ("nginx");
-  if (!g_file_test (NGINX_MODULE, G_FILE_TEST_EXISTS) || !nginx) {
-    sc_harness_add_skip ("/simulcast", "nginx with libnginx-mod-rtmp is not installed");
+  g_autofree char *transmit = g_find_program_in_path ("srt-live-transmit");
+  if (!g_file_test (NGINX_MODULE, G_FILE_TEST_EXISTS) || !nginx || !transmit) {
+    sc_harness_add_skip ("/simulcast", "nginx with libnginx-mod-rtmp, or srt-live-transmit "
+                         "(srt-tools), is not installed");
     return g_test_run ();
   }
   g_autofree char *dir = g_dir_make_tmp ("sc-simulcast-XXXXXX", NULL);
