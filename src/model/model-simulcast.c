@@ -121,9 +121,10 @@ sc_model_simulcast_srt_url_parse (const char *url, GError **error)
 char *
 sc_model_simulcast_url_public (const char *url)
 {
-  g_autoptr (ScModelSrtUrl) u = g_str_has_prefix (url, "srt:") || g_str_has_prefix (url, "SRT:")
-      ? sc_model_simulcast_srt_url_parse (url, NULL) : NULL;
-  return u ? g_strdup (u->display) : g_strdup (url);
+  if (g_ascii_strncasecmp (url, "srt:", 4) != 0)
+    return g_strdup (url);
+  g_autoptr (ScModelSrtUrl) u = sc_model_simulcast_srt_url_parse (url, NULL);
+  return g_strdup (u ? u->display : "srt://");
 }
 
 char *

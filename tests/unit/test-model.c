@@ -183,6 +183,8 @@ test_simulcast_srt_url (void)
   g_assert_cmpstr (u->passphrase, ==, "0123456789=");
   g_autofree char *shown = sc_model_simulcast_url_public (url);
   g_assert_cmpstr (shown, ==, "srt://live.example.com:6001");
+  g_autofree char *upper = sc_model_simulcast_url_public ("SrT://h:1?passphrase=0123456789");
+  g_assert_cmpstr (upper, ==, "srt://h:1");
   g_autofree char *rtmp = sc_model_simulcast_url_public ("rtmp://h/app");
   g_assert_cmpstr (rtmp, ==, "rtmp://h/app");
 
