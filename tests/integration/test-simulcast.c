@@ -36,6 +36,7 @@ static ScHarness *daemon_h;
 static char *daemon_log;
 static Nginx ngx[2];
 static SrtListener srt_rx[2];
+static guint16 srt_ingest_port;   /* the daemon's own SRT ingest */
 
 /* srt-live-transmit as a third-party SRT server: a listener that asks for
  * SRT_PASSPHRASE and writes what it receives to out.ts. */
@@ -539,7 +540,10 @@ test_push (void)
 }
 
 /* nginx B and the SRT listener die mid-stream: A and the recording go on
- * untouched, and B's and the SRT target reconnect once theirs is back. */
+ * untouched, and B's and the SRT target reconnect once theirs is back.  A
+ * fourth target pushes to an SRT ingest (the daemon's own, shaped as
+ * Mux's) with a stream id it does not know: rejected in the handshake
+ * (1404), fatal. */
 static void
 test_target_dies (void)
 {
@@ -552,6 +556,10 @@ test_target_dies (void)
   g_autofree char *sid = new_key ("srt");
   g_autofree char *srt = srt_target_url (&srt_rx[0], sid, SRT_PASSPHRASE);
   g_autofree char *tsrt = add_srt_target (id, srt);
+  g_autofree char *unknown = new_key ("unknown");
+  g_autofree char *srt_unknown = g_strdup_printf ("srt://127.0.0.1:%u?streamid=%s&passphrase=%s",
+                                                  srt_ingest_port, unknown, SRT_PASSPHRASE);
+  g_autofree char *tunknown = add_srt_target (id, srt_unknown);
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (daemon_h,
                                                          json_object_get_string_member (ls, "stream_key"),
@@ -559,6 +567,7 @@ test_target_dies (void)
   wait_target (id, ta, "broadcasting", NULL);
   wait_target (id, tb, "broadcasting", NULL);
   wait_target (id, tsrt, "broadcasting", NULL);
+  wait_target (id, tunknown, "errored", "fatal");
   g_usleep (2 * G_USEC_PER_SEC);
   nginx_kill (&ngx[1]);
   srt_listener_kill (&srt_rx[0]);
@@ -595,6 +604,9 @@ test_target_dies (void)
   g_autofree char *rec_srt = g_build_filename (srt_rx[0].dir, "out.ts", NULL);
   sc_harness_assert_h264_aac (rec_srt);
   g_assert_cmpfloat (sc_harness_media_duration (rec_srt), >, 1.0);
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (daemon_log, &log, NULL, NULL));
+  g_assert_null (strstr (log, unknown));
 }
 
 /* Mux's Node SDKs v15 and v7, unmodified: create with targets, add
@@ -636,8 +648,10 @@ main (int argc, char **argv)
   srt_listener_start (&srt_rx[1]);
   g_autofree char *hook = g_strdup_printf ("--webhook-url=http://127.0.0.1:%u/hook",
                                            ngx[0].http_port);
+  srt_ingest_port = sc_harness_free_port ();
+  g_autofree char *srt = g_strdup_printf ("--srt=127.0.0.1:%u", srt_ingest_port);
   const char *args[] = { hook, "--webhook-secret=whsec_simulcast", "--webhook-retry-initial=1",
-                         NULL };
+                         srt, NULL };
   daemon_h = sc_harness_start_logged (args, daemon_log);
   g_test_add_func ("/simulcast/api", test_api);
   g_test_add_func ("/simulcast/push", test_push);
