@@ -229,12 +229,32 @@ async function main() {
     await waitFor(page, "the live stream active", (id) =>
       document.querySelector(`[data-live-stream="${id}"] .status`).textContent === "active", ls);
     result.status_after = "active";
+    result.srt_url = await page.$eval(`[data-live-stream="${ls}"] [data-srt]`, (n) => n.textContent);
     await page.screenshot({ path: path.join(shotDir, "console-live-streams.png") });
+    // The key actions, each behind a confirm (accepted above): a new key
+    // shows on the page, then the stream is disabled.
+    result.key_before_reset = key;
+    await press(page, `button[aria-label="Reset stream key of ${ls}"]`);
+    result.key_after_reset = await (await waitFor(page, "the new key", (id, old) => {
+      const n = document.querySelector(`[data-live-stream="${id}"] [data-key]`);
+      return n && n.textContent !== old && n.textContent;
+    }, ls, key)).jsonValue();
+    await press(page, `button[aria-label="Disable ${ls}"]`);
+    await waitFor(page, "the live stream disabled", (id) =>
+      document.querySelector(`[data-live-stream="${id}"] .status`).textContent === "disabled", ls);
 
     await press(page, 'button[data-view="assets"]');
     await waitFor(page, "the assets list", () => !document.querySelector("#assets-view").hidden);
     await new Promise((r) => setTimeout(r, 1500));
     await page.screenshot({ path: path.join(shotDir, "console-assets.png") });
+    const doomed = await (await waitFor(page, "a ready asset", () => {
+      const n = document.querySelector('#assets [data-status="ready"]');
+      return n && n.closest("[data-asset]").dataset.asset;
+    })).jsonValue();
+    await press(page, `button[aria-label="Delete asset ${doomed}"]`);
+    await waitFor(page, "the deleted asset gone from the list", (id) =>
+      !document.querySelector(`#assets [data-asset="${id}"]`), doomed);
+    result.deleted_asset = doomed;
     await page.setViewport({ width: 820, height: 1180 });
     await press(page, 'button[data-view="spaces"]');
     await waitFor(page, "the spaces list", () => document.querySelector("#spaces li"));

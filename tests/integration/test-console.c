@@ -7,6 +7,7 @@
 
 static ScHarness *h;
 static ScBrowser browser;
+static guint16 srt_port;
 
 static ScResponse *
 get (const char *path)
@@ -202,6 +203,22 @@ test_show (void)
                                             json_object_get_string_member (res, "live_stream_id"));
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, lpath);
   g_assert_nonnull (ls);
+  /* Its key, reset from the page, is the stored one; the SRT URL the page
+   * showed before the reset held the key and passphrase as Mux writes them. */
+  const char *key = json_object_get_string_member (res, "key_after_reset");
+  g_assert_cmpstr (key, ==, json_object_get_string_member (ls, "stream_key"));
+  g_assert_cmpstr (key, !=, json_object_get_string_member (res, "key_before_reset"));
+  g_autofree char *srt = g_strdup_printf ("srt://127.0.0.1:%u?streamid=%s&passphrase=",
+                                          srt_port, json_object_get_string_member (res, "key_before_reset"));
+  const char *srt_url = json_object_get_string_member (res, "srt_url");
+  g_assert_true (g_str_has_prefix (srt_url, srt));
+  g_assert_cmpuint (strlen (srt_url), >=, strlen (srt) + 10);   /* a passphrase: 10-79 chars */
+  g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "disabled");
+  /* The asset deleted from the page is gone. */
+  g_autofree char *apath = g_strdup_printf ("/video/v1/assets/%s",
+                                            json_object_get_string_member (res, "deleted_asset"));
+  g_autoptr (ScResponse) gone = sc_harness_request (h, "GET", apath, NULL);
+  g_assert_cmpuint (gone->status, ==, 404);
 
   const char *views[] = { "signin", "spaces", "space", "live-streams", "assets", "tablet" };
   for (guint i = 0; i < G_N_ELEMENTS (views); i++) {
@@ -221,7 +238,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  h = sc_harness_start (NULL);
+  srt_port = sc_harness_free_port ();
+  g_autofree char *srt_arg = g_strdup_printf ("--srt=127.0.0.1:%u", srt_port);
+  const char *const serve_args[] = { srt_arg, NULL };
+  h = sc_harness_start (serve_args);
   g_test_add_func ("/console/static-files", test_static_files);
   g_test_add_func ("/console/unknown-refused", test_unknown_refused);
   g_autofree char *missing = sc_harness_browser_find (&browser, "console.js");
