@@ -198,6 +198,17 @@ async function main() {
     await press(page, "#labels");
     await waitFor(page, "the labels PATCH answered", () => document.querySelector("#labels").checked &&
       !document.querySelector("#error").textContent);
+    // Drag the second tile onto the first: the layout's order follows
+    // (the page's drag handlers, fed synthetic drag events).
+    result.order_before = await page.$$eval("#tiles .tile", (ns) => ns.map((n) => n.dataset.participant));
+    result.order = await page.evaluate(() => {
+      const tiles = [...document.querySelectorAll("#tiles .tile")];
+      const dt = new DataTransfer();
+      tiles[1].dispatchEvent(new DragEvent("dragstart", { dataTransfer: dt, bubbles: true }));
+      tiles[0].dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      return [...document.querySelectorAll("#tiles .tile")].map((n) => n.dataset.participant);
+    });
+    // (the stored order is checked through the API once the script is done)
     await waitFor(page, "the program message settled",
                   () => !document.querySelector("#program-msg").textContent.includes("connecting"));
     result.program_message = await page.$eval("#program-msg", (n) => n.textContent);

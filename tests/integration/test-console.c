@@ -192,8 +192,22 @@ test_show (void)
   g_assert_cmpstr (json_object_get_string_member (aa, "strip"), ==, other);
   g_assert_cmpfloat (json_object_get_double_member (sa, spotlit), >=,
                      3 * json_object_get_double_member (sa, other));
-  /* Labels were switched on after the spotlight, which they kept. */
+  /* Labels were switched on after the spotlight, which they kept, and the
+   * tiles dragged into a new order, which the PATCH stored. */
   g_assert_true (json_object_get_boolean_member (opts, "labels"));
+  JsonArray *want = json_object_get_array_member (res, "order");
+  JsonArray *stored = json_object_get_array_member (opts, "order");
+  g_assert_nonnull (stored);
+  g_assert_cmpuint (json_array_get_length (stored), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpstr (json_array_get_string_element (stored, i), ==,
+                     json_array_get_string_element (want, i));
+  /* the second tile went before the first */
+  JsonArray *was = json_object_get_array_member (res, "order_before");
+  g_assert_cmpstr (json_array_get_string_element (want, 0), ==,
+                   json_array_get_string_element (was, 1));
+  g_assert_cmpstr (json_array_get_string_element (want, 1), ==,
+                   json_array_get_string_element (was, 0));
 
   /* The page's live stream took the encoder's push. */
   g_assert_cmpstr (json_object_get_string_member (res, "status_before"), ==, "idle");
