@@ -4,6 +4,9 @@
  * the subscribers' own work is not in it) net of the publisher alone, per
  * subscriber, and each new subscriber's POST -> first complete VP8 frame
  * (the subscribers depayload but do not decode, to keep the machine free).
+ * First, glass to glass between participants: the publisher draws its
+ * capture clock, and one subscriber that decodes reads it off each frame
+ * (capture -> frame decoded by the subscriber, through the forwarding).
  *   tests/bench/whep-bench.sh [N=20] [SECONDS=10]
  * (builds nothing: run `ninja -C build` first). */
 #include "harness.h"
@@ -39,11 +42,25 @@ main (int argc, char **argv)
   g_autofree char *watch = sc_jwt_sign_space_token (priv, kid, space, "subscriber", NULL, 3600,
                                                     TRUE, &error);
   g_assert_no_error (error);
-  const char *size[] = { "--width", "1280", "--height", "720", NULL };
+  const char *size[] = { "--width", "1280", "--height", "720", "--capture-clock", NULL };
   g_autofree char *loc = NULL;
   GSubprocess *publisher = sc_harness_whip_publish (h, space, pub, size, &loc);
   g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 60, 30);
   g_autofree char *path = g_strdup_printf ("/rt/v1/spaces/%s/participants/cam/whep", space);
+
+  ScHarnessClock *c = sc_harness_clock_new ();
+  ScHarnessWhep *eye = sc_harness_whep_new (TRUE);
+  eye->on_video = sc_harness_clock_on_video;
+  eye->on_video_data = c;
+  sc_harness_whep_start (h, eye, path, watch);
+  sc_harness_whep_wait (eye, 1, 10);
+  sc_harness_clock_measure (c, TRUE);
+  g_usleep (secs * G_USEC_PER_SEC);
+  sc_harness_clock_measure (c, FALSE);
+  if (!sc_harness_clock_print (c, "capture -> frame decoded by a subscriber"))
+    g_error ("no capture clock could be read off the subscriber's frames");
+  sc_harness_whep_free (eye);
+  sc_harness_clock_free (c);
 
   g_usleep (2 * G_USEC_PER_SEC);
   double base = sc_harness_cpu_share (h, secs);

@@ -6,6 +6,7 @@
 #include "spacecast/whip.h"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 #include <string.h>
 
@@ -210,3 +211,86 @@ sc_harness_whep_delete (ScHarness *h, const char *location, const char *token)
   return r->status;
 }
 
+
+/* ---- the capture clock --------------------------------------------------- */
+
+#define CLOCK_COLS 8
+#define CLOCK_ROWS 4
+
+ScHarnessClock *
+sc_harness_clock_new (void)
+{
+  ScHarnessClock *c = g_new0 (ScHarnessClock, 1);
+  g_mutex_init (&c->lock);
+  c->ages = g_array_new (FALSE, FALSE, sizeof (double));
+  return c;
+}
+
+void
+sc_harness_clock_on_video (GstBuffer *buf, GstCaps *caps, gpointer data)
+{
+  ScHarnessClock *c = data;
+  GstVideoInfo info;
+  GstVideoFrame f;
+  guint32 now = (guint32) (g_get_real_time () / 1000), v = 0;
+  if (!caps || !gst_video_info_from_caps (&info, caps) ||
+      !gst_video_frame_map (&f, &info, buf, GST_MAP_READ))
+    return;
+  const guint8 *y = GST_VIDEO_FRAME_PLANE_DATA (&f, 0);
+  int stride = GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0);
+  for (int bit = 0; bit < CLOCK_COLS * CLOCK_ROWS; bit++) {
+    int col = bit % CLOCK_COLS, row = bit / CLOCK_COLS;
+    int px = (2 * col + 1) * info.width / (2 * CLOCK_COLS);
+    int py = (2 * row + 1) * info.height / (2 * CLOCK_ROWS);
+    v = (v << 1) | (y[py * stride + px] > 128);
+  }
+  gst_video_frame_unmap (&f);
+  guint32 age = now - v;
+  g_mutex_lock (&c->lock);
+  /* A repeated frame (a compositor repeats when nothing is new) counts
+   * once, at its first appearance; unreadable cells give absurd ages. */
+  if (c->measuring && v != c->last && age < 10000) {
+    double ms = age;
+    g_array_append_val (c->ages, ms);
+  }
+  c->last = v;
+  g_mutex_unlock (&c->lock);
+}
+
+void
+sc_harness_clock_measure (ScHarnessClock *c, gboolean on)
+{
+  g_mutex_lock (&c->lock);
+  c->measuring = on;
+  g_mutex_unlock (&c->lock);
+}
+
+static gint
+by_value (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+gboolean
+sc_harness_clock_print (ScHarnessClock *c, const char *what)
+{
+  g_mutex_lock (&c->lock);
+  g_array_sort (c->ages, by_value);
+  guint n = c->ages->len;
+  if (n)
+    g_print ("%s (%u frames, ms): min %.0f median %.0f p95 %.0f max %.0f\n", what, n,
+             g_array_index (c->ages, double, 0), g_array_index (c->ages, double, n / 2),
+             g_array_index (c->ages, double, MIN (n - 1, n * 95 / 100)),
+             g_array_index (c->ages, double, n - 1));
+  g_mutex_unlock (&c->lock);
+  return n > 0;
+}
+
+void
+sc_harness_clock_free (ScHarnessClock *c)
+{
+  g_array_unref (c->ages);
+  g_mutex_clear (&c->lock);
+  g_free (c);
+}

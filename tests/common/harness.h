@@ -202,6 +202,23 @@ void         sc_harness_whep_wait      (ScHarnessWhep *s, gint frames, double ti
 guint        sc_harness_whep_delete    (ScHarness *h, const char *location, const char *token);
 void         sc_harness_whep_free      (ScHarnessWhep *s);
 
+/* Reads `spacecast publish --capture-clock` cells off decoded frames (as a
+ * viewer's on_video): the age of each distinct captured frame, in ms,
+ * while measuring. */
+typedef struct {
+  GMutex lock;
+  GArray *ages;                 /* double ms */
+  guint32 last;
+  gboolean measuring;
+} ScHarnessClock;
+ScHarnessClock *sc_harness_clock_new     (void);
+void         sc_harness_clock_on_video (GstBuffer *frame, GstCaps *caps, gpointer clock);
+void         sc_harness_clock_measure  (ScHarnessClock *c, gboolean on);
+/* Prints "@what (N frames, ms): min M median M p95 M max M"; FALSE (and
+ * nothing printed) when no clock was read. */
+gboolean     sc_harness_clock_print    (ScHarnessClock *c, const char *what);
+void         sc_harness_clock_free     (ScHarnessClock *c);
+
 /* The daemon's process and raw HTTP (tests of the HTTP door). */
 /* The daemon's pid. */
 GPid         sc_harness_pid            (ScHarness *h);
