@@ -44,7 +44,7 @@ sc_publish_main (int argc, char **argv)
   g_autofree char *whip = NULL, *token = NULL, *pattern = NULL, *color = NULL;
   g_autofree char *file = NULL, *ice_host = NULL, *codec = NULL;
   gdouble freq = 440;
-  gint duration = 0, width = 640, height = 360, keyframes = 60;
+  gint duration = 0, width = 640, height = 360, keyframes = 60, kbps = 800;
   gboolean clock = FALSE, flash = FALSE;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
@@ -64,6 +64,7 @@ sc_publish_main (int argc, char **argv)
     { "width", 0, 0, G_OPTION_ARG_INT, &width, "video width", "W" },
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "video height", "H" },
     { "video-codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 (default) or h264", "CODEC" },
+    { "video-kbps", 0, 0, G_OPTION_ARG_INT, &kbps, "video bitrate in kbit/s (800)", "KBPS" },
     { "keyframe-interval", 0, 0, G_OPTION_ARG_INT, &keyframes,
       "a key frame every N frames at most, besides those a receiver asks for (60)", "N" },
     { "capture-clock", 0, 0, G_OPTION_ARG_NONE, &clock,
@@ -86,8 +87,10 @@ sc_publish_main (int argc, char **argv)
     g_printerr ("publish: --whip URL is required\n");
     return 2;
   }
-  if (width <= 0 || height <= 0 || duration < 0 || freq <= 0 || keyframes <= 0) {
-    g_printerr ("publish: --width, --height, --freq, --keyframe-interval must be positive\n");
+  if (width <= 0 || height <= 0 || duration < 0 || freq <= 0 || keyframes <= 0 ||
+      kbps <= 0) {
+    g_printerr ("publish: --width, --height, --freq, --keyframe-interval, --video-kbps must be "
+                "positive\n");
     return 2;
   }
   if (color != NULL) {
@@ -114,6 +117,7 @@ sc_publish_main (int argc, char **argv)
   opts.ice_host = ice_host;
   opts.video_codec = codec;
   opts.keyframe_frames = (guint) keyframes;
+  opts.video_kbps = (guint) kbps;
   opts.capture_clock = clock;
   opts.sync_flash = flash;
   opts.on_event = on_event;

@@ -23,9 +23,9 @@
 /* Fixed element graph; user-supplied values are set as properties after
  * parsing, never spliced into the description. */
 #define VIDEO_ENC "queue ! vp8enc name=venc deadline=1 cpu-used=8 " \
-  "target-bitrate=800000 ! rtpvp8pay pt=96 ! " VIDEO_RTP_CAPS " ! w. "
+  "! rtpvp8pay pt=96 ! " VIDEO_RTP_CAPS " ! w. "
 #define H264_ENC "queue ! x264enc name=venc tune=zerolatency speed-preset=ultrafast " \
-  "bitrate=800 ! video/x-h264,profile=constrained-baseline ! " \
+  "! video/x-h264,profile=constrained-baseline ! " \
   "rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency ! " H264_RTP_CAPS " ! w. "
 #define AUDIO_ENC "queue ! opusenc ! rtpopuspay pt=111 ! " AUDIO_RTP_CAPS " ! w. "
 #define TEST_DESC "webrtcbin name=w bundle-policy=max-bundle " \
@@ -556,8 +556,13 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
     sc_publish_clock_attach (vcaps);
   g_object_set (vcaps, "caps", caps, NULL);
   g_autoptr (GstElement) venc_el = gst_bin_get_by_name (GST_BIN (pub->pipeline), "venc");
+  guint kbps = opts->video_kbps ? opts->video_kbps : 800;
   g_object_set (venc_el, h264 ? "key-int-max" : "keyframe-max-dist",
                 opts->keyframe_frames ? opts->keyframe_frames : 60, NULL);
+  if (h264)
+    g_object_set (venc_el, "bitrate", kbps, NULL);
+  else
+    g_object_set (venc_el, "target-bitrate", (gint) (kbps * 1000), NULL);
 
   if (opts->file != NULL) {
     g_autoptr (GstElement) dec = gst_bin_get_by_name (GST_BIN (pub->pipeline), "dec");

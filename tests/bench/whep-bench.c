@@ -1,13 +1,15 @@
-/* Benchmark: one 1280x720 `spacecast publish` participant (VP8, its fixed
- * 800 kbit/s, 30 fps, + Opus) watched by 1 → N WHEP subscribers on the
+/* Benchmark: one 1280x720 `spacecast publish` participant (VP8 at KBPS,
+ * 800 by default, 30 fps, + Opus) watched by 1 → N WHEP subscribers on the
  * same machine.  Prints, for each step, the daemon's CPU (from /proc, so
  * the subscribers' own work is not in it) net of the publisher alone, per
- * subscriber, and each new subscriber's POST -> first complete VP8 frame
- * (the subscribers depayload but do not decode, to keep the machine free).
+ * subscriber, the video each receives (kbit/s: VP8 at deadline=1 gives
+ * the ball far less than KBPS), and each new subscriber's POST -> first
+ * complete VP8 frame (the subscribers depayload but do not decode, to keep
+ * the machine free).
  * First, glass to glass between participants: the publisher draws its
  * capture clock, and one subscriber that decodes reads it off each frame
  * (capture -> frame decoded by the subscriber, through the forwarding).
- *   tests/bench/whep-bench.sh [N=20] [SECONDS=10]
+ *   tests/bench/whep-bench.sh [N=20] [SECONDS=10] [KBPS=800]
  * (builds nothing: run `ninja -C build` first). */
 #include "harness.h"
 #include "spacecast/jwt.h"
@@ -28,6 +30,7 @@ main (int argc, char **argv)
 {
   guint max = argc > 1 ? (guint) atoi (argv[1]) : 20;
   double secs = argc > 2 ? atof (argv[2]) : 10;
+  g_autofree char *kbps = g_strdup (argc > 3 ? argv[3] : "800");
   g_autofree char *log = g_build_filename (g_get_tmp_dir (), "whep-bench-daemon.log", NULL);
 
   gst_init (&argc, &argv);
@@ -42,7 +45,8 @@ main (int argc, char **argv)
   g_autofree char *watch = sc_jwt_sign_space_token (priv, kid, space, "subscriber", NULL, 3600,
                                                     TRUE, &error);
   g_assert_no_error (error);
-  const char *size[] = { "--width", "1280", "--height", "720", "--capture-clock", NULL };
+  const char *size[] = { "--width", "1280", "--height", "720", "--video-kbps", kbps,
+                         "--capture-clock", NULL };
   g_autofree char *loc = NULL;
   GSubprocess *publisher = sc_harness_whip_publish (h, space, pub, size, &loc);
   g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 60, 30);
@@ -81,19 +85,27 @@ main (int argc, char **argv)
     }
     g_array_sort (joins, by_value);
     g_usleep (2 * G_USEC_PER_SEC);
-    gint before = 0;
-    for (guint i = 0; i < subs->len; i++)
-      before += g_atomic_int_get (&((ScHarnessWhep *) subs->pdata[i])->frames);
+    gint before = 0, after = 0;
+    gint64 bytes_before = 0, bytes_after = 0;
+    for (guint i = 0; i < subs->len; i++) {
+      ScHarnessWhep *w = subs->pdata[i];
+      before += g_atomic_int_get (&w->frames);
+      bytes_before += (gint64) g_atomic_pointer_get (&w->video_bytes);
+    }
     double cpu = sc_harness_cpu_share (h, secs);
-    gint after = 0;
-    for (guint i = 0; i < subs->len; i++)
-      after += g_atomic_int_get (&((ScHarnessWhep *) subs->pdata[i])->frames);
+    for (guint i = 0; i < subs->len; i++) {
+      ScHarnessWhep *w = subs->pdata[i];
+      after += g_atomic_int_get (&w->frames);
+      bytes_after += (gint64) g_atomic_pointer_get (&w->video_bytes);
+    }
     double lo = g_array_index (joins, double, 0);
     double hi = g_array_index (joins, double, joins->len - 1);
-    g_print ("| %u | %.1f | %.2f %% | %.0f / %.0f / %.0f | (%.1f frames/s per subscriber)\n",
+    g_print ("| %u | %.1f | %.2f %% | %.0f / %.0f / %.0f | (%.1f frames/s, %.0f kbit/s of video "
+             "per subscriber)\n",
              subs->len, cpu * 100, (cpu - base) * 100 / subs->len, lo,
              g_array_index (joins, double, joins->len / 2), hi,
-             (after - before) / secs / subs->len);
+             (after - before) / secs / subs->len,
+             (bytes_after - bytes_before) * 8 / 1000.0 / secs / subs->len);
   }
   g_ptr_array_set_size (subs, 0);
   sc_harness_stop_publisher (publisher, FALSE);

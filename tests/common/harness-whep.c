@@ -15,6 +15,8 @@ on_frame (GstElement *sink, GstBuffer *buf, GstPad *pad, ScHarnessWhep *s)
 {
   if (g_atomic_int_add (&s->frames, 1) == 0)
     s->first_frame_us = g_get_monotonic_time ();
+  if (!s->decode)
+    g_atomic_pointer_add (&s->video_bytes, gst_buffer_get_size (buf));
   if (s->on_video) {
     g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
     s->on_video (buf, caps, s->on_video_data);

@@ -172,6 +172,7 @@ typedef struct {
   gboolean h264;               /* offer H.264 (a program preview), not VP8 */
   gint frames;                 /* video frames out of vp8dec/rtpvp8depay, atomic */
   gint audio_buffers;          /* audio packets received, atomic */
+  gssize video_bytes;           /* encoded video received (not decoding), g_atomic_pointer_* */
   gint64 posted_us;            /* when the offer went out */
   gint64 first_frame_us;       /* when the first frame came out */
   char *location;              /* the session URL's path, once started */
