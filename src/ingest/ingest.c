@@ -291,10 +291,10 @@ on_event (ScEvent *event, gpointer user_data)
   if (g_str_equal (event->type, "video.live_stream.deleted")) {
     g_hash_table_remove (ing->streams, id);
     srt_sync (ing, id, NULL);
-  } else if (g_str_equal (event->type, "video.live_stream.created") ||
-             g_str_equal (event->type, "video.live_stream.enabled") ||
-             g_str_equal (event->type, "video.live_stream.disabled") ||
-             g_str_equal (event->type, "video.live_stream.updated")) {
+  } else if (ing->srt && (g_str_equal (event->type, "video.live_stream.created") ||
+                          g_str_equal (event->type, "video.live_stream.enabled") ||
+                          g_str_equal (event->type, "video.live_stream.disabled") ||
+                          g_str_equal (event->type, "video.live_stream.updated"))) {
     /* updated: a key reset, say; the stored stream says what is new. */
     g_autoptr (JsonObject) ls = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, id, NULL);
     srt_sync (ing, id, ls);
