@@ -293,6 +293,11 @@ test_media_moves (void)
   g_assert_cmpfloat (bytes1, >, 0);
   g_assert_cmpfloat (bytes2, >, bytes1);
 
+  /* The output closes its first rate window a second after its first
+   * frame; until then its fps reads 0. */
+  g_autofree char *fps_sample = g_strdup_printf ("spacecast_broadcast_output_fps{broadcast_id=\"%s\"}", b);
+  while (sample_value (fps_sample) <= 0 && g_get_monotonic_time () < end)
+    g_usleep (100 * 1000);
   g_autofree char *fps = g_strdup_printf ("spacecast_broadcast_output_fps|broadcast_id=%s|>|0", b);
   g_autofree char *errors = g_strdup_printf ("spacecast_live_stream_media_errors_total|live_stream_id=%s|==|0", ls_id);
   assert_samples ((const char *[]) {
