@@ -139,8 +139,9 @@ sc_store_open (const char *path, GError **error)
   sqlite3_busy_timeout (store->db, 5000);
   /* WAL + NORMAL, with checkpoints on their own thread (store-checkpoint.c
    * says what that keeps): commits never wait for the disk. */
+  /* The WAL file is cut back to 4 MiB whenever it starts over. */
   if (!exec (store, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                    "PRAGMA foreign_keys = ON;", error))
+                    "PRAGMA journal_size_limit = 4194304; PRAGMA foreign_keys = ON;", error))
     return NULL;
   if (!migrate (store, error))
     return NULL;
