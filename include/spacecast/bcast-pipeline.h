@@ -6,7 +6,8 @@
  * sources, compositor + audiomixer with fixed output caps, the probed
  * encoders) and a small output pipeline (appsrc → flvmux → rtmp2sink) that is
  * thrown away and rebuilt on every reconnect, so a failing RTMP server can
- * never stop or renegotiate the mixing side.  Layout changes only touch
+ * never stop or renegotiate the mixing side; and, while someone watches,
+ * a program preview pipeline (RTP for WHEP viewers).  Layout changes only touch
  * compositor pad properties, through control sources keyed to output time,
  * so every tile moves on the same output frame. */
 #pragma once
@@ -109,6 +110,29 @@ void sc_bcast_pipeline_set_tiles (ScBcastPipeline *p, const ScTile *tiles,
                                   guint n, guint transition_ms);
 
 void sc_bcast_pipeline_get_health (ScBcastPipeline *p, ScBcastHealth *out);
+
+/* Program preview: the H.264 the output already gets, packetised for RTP
+ * (SPS/PPS before every IDR), and the mix encoded once to Opus, in a small
+ * pipeline of its own that runs only while a preview tap is attached; it
+ * is fed through leaky queues, so it never holds up the mix or the RTMP
+ * output.  @func runs on that pipeline's streaming threads with every RTP
+ * packet (@video: H.264, else Opus), borrowed; it must not block.  Packet
+ * timestamps are running times of the mixing pipeline (its base time
+ * below).  add/remove from the owner's thread; no @func call is made
+ * after remove returns, and @notify runs then. */
+typedef void (*ScBcastRtpFunc) (gboolean video, GstBuffer *rtp, gpointer user_data);
+guint        sc_bcast_pipeline_add_preview    (ScBcastPipeline *p, ScBcastRtpFunc func,
+                                               gpointer user_data, GDestroyNotify notify,
+                                               GError **error);
+void         sc_bcast_pipeline_remove_preview (ScBcastPipeline *p, guint id);
+/* The profile-level-id of the encoded H.264 (read off its SPS, e.g.
+ * "4d401f"): FALSE until the first frame has been encoded. */
+gboolean     sc_bcast_pipeline_get_h264_profile (ScBcastPipeline *p, char out[8]);
+GstClockTime sc_bcast_pipeline_get_base_time (ScBcastPipeline *p);
+/* Any thread.  Asks the encoder for a key frame; requests are coalesced to
+ * at most one per 500 ms (one made within the window is served when it
+ * ends).  The RTMP output gets that key frame too: there is one encode. */
+void         sc_bcast_pipeline_request_keyframe (ScBcastPipeline *p);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScBcastPipeline, sc_bcast_pipeline_free)
 

@@ -1,6 +1,9 @@
 /* spacecast broadcast: a space, composited into a layout, pushed to a live
  * stream.  It owns the start/stop/PATCH routes of the broadcast resource,
- * the running broadcasts (one bcast-pipeline each), their wiring to the
+ * the program preview of a running broadcast over WHEP
+ * (/rt/v1/spaces/ID/broadcasts/ID/whep, capped per broadcast by
+ * broadcast_preview_max_viewers), the running broadcasts (one
+ * bcast-pipeline each), their wiring to the
  * space's participants (decoded media taps, joins and leaves, the active
  * speaker) and stopping them when their space stays idle.  The media
  * pipeline itself is bcast-pipeline.h; the geometry is layout.h. */

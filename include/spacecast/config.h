@@ -38,6 +38,7 @@ typedef struct {
   guint space_max_participants;             /* live WHIP sessions per space */
   guint whip_max_pending_joins;             /* WHIP and WHEP offers being answered at once */
   guint space_max_subscriptions;            /* live WHEP sessions per space */
+  guint broadcast_preview_max_viewers;      /* program preview WHEP sessions per broadcast */
   guint token_max_lifetime_s;               /* longest exp - iat accepted in a space JWT */
   guint thumbnail_workers;                  /* threads decoding thumbnails */
   guint space_max_event_streams;            /* open SSE streams per space */

@@ -20,6 +20,9 @@ typedef struct {
   ScEncoderKind kind;
   gboolean hardware;
   int priority;          /* higher is tried first (after hardware-first) */
+  guint priming;         /* audio: samples of encoder delay a decoder plays
+                          * before the first input sample (AAC has no way to
+                          * say so over RTMP/FLV, so the output retimes) */
   char *description;     /* bin description with {placeholders} */
   char **factories;      /* element factories the description needs */
 } ScEncoderFragment;

@@ -28,7 +28,8 @@ gboolean    sc_model_live_stream_status_valid (const char *status);
  * document, at most SC_MODEL_MAX_SIMULCAST_TARGETS (Mux's limit). */
 #define SC_MODEL_MAX_SIMULCAST_TARGETS 6
 /* A new target {id, status: "idle", url, stream_key, passthrough?} from a
- * request {url, stream_key, passthrough}: rtmp:// or rtmps:// only. */
+ * request {url, stream_key, passthrough}: rtmp:// or rtmps:// with a key,
+ * or srt://HOST:PORT?streamid=..&passphrase=.. (both optional) without. */
 JsonObject *sc_model_simulcast_target_new (JsonObject *request, GError **error);
 /* Create's "simulcast_targets" into @doc (an empty array when absent). */
 gboolean    sc_model_live_stream_take_simulcast (JsonObject *request, JsonObject *doc,
@@ -41,6 +42,19 @@ gboolean    sc_model_simulcast_target_set_status (JsonObject *target, const char
                                                   const char *error_severity);
 /* A target url's RTMP application: its path without the slashes around it. */
 char       *sc_model_simulcast_url_app (GUri *uri);
+/* An srt:// target url's parts; display is the url without its secrets. */
+typedef struct {
+  char *host;
+  int port;
+  char *streamid;      /* NULL when absent */
+  char *passphrase;    /* NULL when absent */
+  char *display;       /* "srt://HOST:PORT" */
+} ScModelSrtUrl;
+ScModelSrtUrl *sc_model_simulcast_srt_url_parse (const char *url, GError **error);
+void        sc_model_srt_url_free (ScModelSrtUrl *url);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ScModelSrtUrl, sc_model_srt_url_free)
+/* A target url fit for the log: an srt:// one without its query. */
+char       *sc_model_simulcast_url_public (const char *url);
 
 /* Spaces and broadcasts.  Broadcasts are stored as their own documents with
  * a "_space_id"; the space renders them inline. */

@@ -35,6 +35,8 @@ typedef struct {
   gint        width, height;    /* 0 = 640x360 */
   const char *ice_host;         /* only host candidate address, or NULL */
   const char *video_codec;      /* "vp8" (default) or "h264" */
+  guint       keyframe_frames;  /* a key frame every N frames at most
+                                 * (besides those asked for); 0 = 60 */
   gboolean    capture_clock;    /* draw each frame's capture time (wall-clock
                                  * ms mod 2^32) as 8x4 black/white cells, for
                                  * glass-to-glass latency measurements */

@@ -1,9 +1,10 @@
 /* spacecast simulcast: a live stream's media re-pushed, as received, to
- * its simulcast targets (third-party RTMP/RTMPS servers), as Mux does.
+ * its simulcast targets (third-party RTMP/RTMPS/SRT servers), as Mux does.
  * It owns one throw-away GStreamer pipeline per target and connection
- * attempt (appsrc → rtmp2sink: the encoder's FLV tags go out as they came,
- * no decode, no encode, each target starting on a keyframe with the
- * sequence headers first), the targets' status and error_severity in the
+ * attempt (appsrc → rtmp2sink: the encoder's FLV tags go out as they came;
+ * for srt://, a libsrt caller connection and appsrc → flvdemux → mpegtsmux
+ * → that socket; no decode, no encode, each target starting on a keyframe
+ * with the sequence headers first), the targets' status and error_severity in the
  * live stream's document, their webhooks, and reconnects with backoff.
  * The ingest feeds it through a session per recorded asset.  Runs on the
  * main context; each pipeline streams on its own threads behind a bounded

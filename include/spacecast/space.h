@@ -63,6 +63,33 @@ GHashTable *sc_spaces_count_participants (ScSpaces *spaces);
  * nobody published to are absent. */
 GHashTable *sc_spaces_media_stats (ScSpaces *spaces);
 
+/* The WHIP/WHEP conventions, shared with other modules' WHEP routes (the
+ * broadcast's program preview): CORS and ICE server headers, error replies
+ * (Retry-After with them), the CORS preflight, and the SDP offer of a POST
+ * (@protocol names it in errors; NULL once a 415 or 400 has been answered). */
+void       sc_spaces_add_cors (SoupServerMessage *msg);
+void       sc_spaces_add_ice_links (ScConfig *config, SoupServerMessage *msg);
+/* The 201 of a session: @answer, its @location and an ETag of @session_id,
+ * with the headers above. */
+void       sc_spaces_reply_session (SoupServerMessage *msg, ScConfig *config,
+                                    const char *location, const char *session_id,
+                                    const char *answer);
+/* What a peer of ours is given from @config: ICE host, ports, servers. */
+ScWhipConfig sc_spaces_whip_config (const ScConfig *config);
+void       sc_spaces_reply_error_msg (SoupServerMessage *msg, const GError *error);
+void       sc_spaces_reply_retry (ScRequest *req, const GError *error, guint retry_after_s);
+void       sc_spaces_whip_options (ScRequest *req);
+char      *sc_spaces_read_offer (ScRequest *req, const char *content_type, const char *protocol);
+/* A viewer of @space_id's media: API credentials (Basic) or a space JWT of
+ * either role for that space (Bearer).  FALSE once a 401/403 is replied. */
+gboolean   sc_spaces_check_viewer (ScSpaces *spaces, ScRequest *req, const char *space_id);
+/* Admits one more WHEP offer of another module: refused (replied 429/503
+ * with Retry-After) while shutting down, while too many offers are being
+ * answered or near the fd/thread limits, as participants' are.  An
+ * admitted offer is counted until sc_spaces_offer_done. */
+gboolean   sc_spaces_admit_offer (ScSpaces *spaces, ScRequest *req);
+void       sc_spaces_offer_done (ScSpaces *spaces);
+
 /* GET /rt/v1/spaces/ID/events (space-events.c): the participants of a
  * space, live, as Server-Sent Events, for a space JWT of either role. */
 typedef struct _ScSpaceEvents ScSpaceEvents;

@@ -54,9 +54,10 @@ add (ScRequest *req)
     sc_api_reply_error (req, error);
     return;
   }
-  /* The url is not secret; the stream key is, and stays out of the log. */
+  /* The stream key stays out of the log, and so does an srt:// url's query. */
+  g_autofree char *url = sc_model_simulcast_url_public (json_object_get_string_member (t, "url"));
   g_message ("live stream %s: simulcast target %s added (%s)", req->params[0],
-             json_object_get_string_member (t, "id"), json_object_get_string_member (t, "url"));
+             json_object_get_string_member (t, "id"), url);
   sc_api_reply_data (req, 201, render_target (t));
 }
 

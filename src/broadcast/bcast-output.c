@@ -95,8 +95,16 @@ to_running_time (const GstSegment *seg, GstClockTime t)
   return gst_segment_to_running_time (seg, GST_FORMAT_TIME, t);
 }
 
-static void
-push_retimed (GstElement *src, GstSample *s)
+/* Audio is heard @shift before its running time says (the encoder's
+ * priming); NONE for audio that would be heard before the pipeline began. */
+static GstClockTime
+shifted (GstClockTime t, GstClockTime shift)
+{
+  return GST_CLOCK_TIME_IS_VALID (t) && t >= shift ? t - shift : GST_CLOCK_TIME_NONE;
+}
+
+void
+sc_bcast_push_retimed (GstElement *src, GstSample *s, GstClockTime shift)
 {
   GstBuffer *b = gst_sample_get_buffer (s);
   const GstSegment *seg = gst_sample_get_segment (s);
@@ -105,9 +113,27 @@ push_retimed (GstElement *src, GstSample *s)
   if (caps && (!cur || !gst_caps_is_equal (cur, caps)))
     gst_app_src_set_caps (GST_APP_SRC (src), caps);
   GstBuffer *out = gst_buffer_copy (b);
-  GST_BUFFER_PTS (out) = to_running_time (seg, GST_BUFFER_PTS (b));
-  GST_BUFFER_DTS (out) = to_running_time (seg, GST_BUFFER_DTS (b));
+  GST_BUFFER_PTS (out) = shifted (to_running_time (seg, GST_BUFFER_PTS (b)), shift);
+  GST_BUFFER_DTS (out) = shifted (to_running_time (seg, GST_BUFFER_DTS (b)), shift);
   gst_app_src_push_buffer (GST_APP_SRC (src), out);
+}
+
+/* A decoder plays the encoder's priming before the first sample it was
+ * given, and neither RTMP nor FLV can tell it to skip it (MP4's edit list
+ * could): so the output sends each audio packet that much earlier, and
+ * the flash a camera saw and the beep a microphone heard at one instant
+ * are played together. */
+static GstClockTime
+audio_shift (ScBcastPipeline *p)
+{
+  return gst_util_uint64_scale (p->encoders->audio->priming, GST_SECOND, SC_BCAST_AUDIO_RATE);
+}
+
+static GstClockTime
+audio_time (ScBcastPipeline *p, GstSample *s)
+{
+  return shifted (to_running_time (gst_sample_get_segment (s),
+                                   GST_BUFFER_PTS (gst_sample_get_buffer (s))), audio_shift (p));
 }
 
 /* Called with the lock, per video frame: closes a rate window each second,
@@ -168,17 +194,17 @@ on_video_sample (GstAppSink *sink, gpointer user_data)
   update_rates (p);
   g_mutex_unlock (&p->lock);
   if (src) {
-    push_retimed (src, s);
+    sc_bcast_push_retimed (src, s, 0);
     gst_object_unref (src);
   }
+  sc_bcast_preview_video (p, s, key);
   /* The audio that came in while the first keyframe was being encoded,
    * from that keyframe on. */
   GstSample *a;
   while ((a = g_queue_pop_head (&early))) {
-    GstClockTime at = to_running_time (gst_sample_get_segment (a),
-                                       GST_BUFFER_PTS (gst_sample_get_buffer (a)));
+    GstClockTime at = audio_time (p, a);
     if (asrc && GST_CLOCK_TIME_IS_VALID (at) && at >= t)
-      push_retimed (asrc, a);
+      sc_bcast_push_retimed (asrc, a, audio_shift (p));
     gst_sample_unref (a);
   }
   g_clear_object (&asrc);
@@ -193,8 +219,7 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
   if (!s)
     return GST_FLOW_OK;
   GstElement *src = NULL;
-  GstClockTime t = to_running_time (gst_sample_get_segment (s),
-                                    GST_BUFFER_PTS (gst_sample_get_buffer (s)));
+  GstClockTime t = audio_time (p, s);
   g_mutex_lock (&p->lock);
   /* Audio starts with video at the session's first keyframe, not before
    * it: the stream the server sees starts decodable, and its timeline
@@ -205,13 +230,13 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
     while (p->early_audio.length > EARLY_AUDIO_MAX)
       gst_sample_unref (g_queue_pop_head (&p->early_audio));
   } else if (p->out_asrc && !after_stop (p, t) &&
-             (!GST_CLOCK_TIME_IS_VALID (t) || t >= p->session_base)) {
+             GST_CLOCK_TIME_IS_VALID (t) && t >= p->session_base) {
     src = gst_object_ref (p->out_asrc);
     p->bytes_out += gst_buffer_get_size (gst_sample_get_buffer (s));
   }
   g_mutex_unlock (&p->lock);
   if (src) {
-    push_retimed (src, s);
+    sc_bcast_push_retimed (src, s, audio_shift (p));
     gst_object_unref (src);
   }
   return GST_FLOW_OK;

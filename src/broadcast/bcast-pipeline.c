@@ -10,6 +10,12 @@
 /* A participant whose timestamps drift this far from our clock (their
  * pipeline restarted, stalled...) is re-anchored. */
 #define REANCHOR_LIMIT (1 * GST_SECOND)
+/* So is one whose samples keep coming later than the mixers wait for (a
+ * stall their pipeline never made up for): the mixers would drop every
+ * one of them, silencing the participant for good.  Any sample of theirs
+ * in time ends the count: audio and video share the offset, and one of
+ * them alone running late is their own A/V skew, which no offset mends. */
+#define LATE_HOLD (500 * GST_MSECOND)
 
 static guint slot_counter;
 
@@ -219,7 +225,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
       " ! " SC_BCAST_RAW ",width=%d,height=%d,framerate=%d/1 ! comp."
       " audiomixer name=amix force-live=true output-buffer-duration=21333333 latency=%" G_GUINT64_FORMAT
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved"
-      " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
+      " ! queue name=aq max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
       " ! %s ! aacparse ! appsink name=asink sync=false async=false"
       " audiotestsrc is-live=true wave=silence"
       " ! audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved ! amix.",
@@ -259,6 +265,7 @@ sc_bcast_pipeline_new (const ScBcastConfig *cfg, GError **error)
   p->state = SC_BCAST_IDLE;
   p->backoff_s = 1;
   sc_bcast_tiles_init (p);
+  sc_bcast_preview_init (p);
 
   g_autoptr (GstPad) filler = gst_element_get_static_pad (p->comp, "sink_0");
   g_object_set (filler, "repeat-after-eos", TRUE, NULL);
@@ -410,6 +417,7 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
     g_source_unref (p->bus_watch);
   }
   sc_bcast_cancel_notes (p);
+  sc_bcast_preview_clear (p);
   sc_bcast_tiles_clear (p);
   GHashTableIter it;
   gpointer v;
@@ -463,6 +471,7 @@ sc_bcast_pipeline_add_input (ScBcastPipeline *p, const char *participant_id)
    * queue keeps a slow branch from ever backing up into the caller. */
   g_autoptr (GError) error = NULL;
   ScBcastInput *in = g_new0 (ScBcastInput, 1);
+  in->late_since = GST_CLOCK_TIME_NONE;
   in->id = g_strdup (participant_id);
   in->video = sc_bcast_slot_new (p, p->comp,
       "appsrc name=src is-live=true format=time do-timestamp=false block=false"
@@ -532,10 +541,16 @@ push_sample (ScBcastPipeline *p, const char *participant_id, GstSample *sample,
   if (in) {
     ScBcastSlot *s = video ? in->video : in->audio;
     src = gst_object_ref (s->src);
-    if (!in->anchored ||
-        ABS ((GstClockTimeDiff) theirs + in->offset - (GstClockTimeDiff) now) > REANCHOR_LIMIT) {
+    GstClockTimeDiff ahead = (GstClockTimeDiff) theirs + in->offset - (GstClockTimeDiff) now;
+    if (ahead >= -(GstClockTimeDiff) MIXER_LATENCY)
+      in->late_since = GST_CLOCK_TIME_NONE;
+    else if (!GST_CLOCK_TIME_IS_VALID (in->late_since))
+      in->late_since = now;
+    if (!in->anchored || ABS (ahead) > REANCHOR_LIMIT ||
+        (GST_CLOCK_TIME_IS_VALID (in->late_since) && now - in->late_since > LATE_HOLD)) {
       in->offset = (GstClockTimeDiff) now - (GstClockTimeDiff) theirs;
       in->anchored = TRUE;
+      in->late_since = GST_CLOCK_TIME_NONE;
     }
     mapped = (GstClockTimeDiff) theirs + in->offset;
   }

@@ -13,6 +13,8 @@
  * VP8 decodes to: the compositor then only copies or scales a tile, instead
  * of converting its colour matrix and chroma siting on every frame. */
 #define SC_BCAST_RAW "video/x-raw,format=I420,colorimetry=bt601,chroma-site=jpeg"
+/* The rate both audio mixers and the audio encoder run at (their caps). */
+#define SC_BCAST_AUDIO_RATE 48000
 #define SC_BCAST_Z_PARTICIPANTS 2   /* 0: colour, 1: background image */
 #define SC_BCAST_N_GEOM 5           /* xpos ypos width height alpha */
 
@@ -31,6 +33,7 @@ typedef struct {
   ScBcastSlot *video, *audio;
   gboolean anchored;
   GstClockTimeDiff offset;      /* ours = theirs + offset */
+  GstClockTime late_since;      /* our running time when it began to come too late, or NONE */
 } ScBcastInput;
 
 struct _ScBcastPipeline {
@@ -81,6 +84,17 @@ struct _ScBcastPipeline {
   guint64 rate_frames0, rate_bytes0;
   double fps_now;
   guint64 bps_now;
+
+  /* program preview (bcast-preview.c) */
+  GstElement *pv_pipe, *pv_vsrc, *pv_asrc;   /* under lock */
+  GSource *pv_watch;
+  gboolean pv_need_key;         /* under lock: drop video until a key frame */
+  char h264_plid[8];            /* under lock; "" until the first frame */
+  GMutex pv_lock;               /* the taps; held while they are called */
+  GPtrArray *pv_taps;
+  guint pv_next_id;
+  gint pv_want_key;             /* atomic */
+  gint64 pv_last_key_us;        /* the video appsink's streaming thread */
 };
 
 /* bcast-pipeline.c */
@@ -106,4 +120,14 @@ void     sc_bcast_output_attach_sinks (ScBcastPipeline *p);
 GstElement *sc_bcast_output_begin_drain (ScBcastPipeline *p);
 void        sc_bcast_output_drain (GstElement *out_pipe);
 void     sc_bcast_set_state (ScBcastPipeline *p, ScBcastState s, const char *reason);
+/* Copies @s into @src with running-time timestamps, @shift earlier
+ * (an audio encoder's priming; 0 for video). */
+void     sc_bcast_push_retimed (GstElement *src, GstSample *s, GstClockTime shift);
+
+/* bcast-preview.c */
+void     sc_bcast_preview_init (ScBcastPipeline *p);
+void     sc_bcast_preview_clear (ScBcastPipeline *p);
+/* Every encoded frame, from the video appsink: feeds the preview and
+ * serves pending key frame requests. */
+void     sc_bcast_preview_video (ScBcastPipeline *p, GstSample *s, gboolean key);
 void     sc_bcast_cancel_notes (ScBcastPipeline *p);

@@ -45,7 +45,21 @@ struct _ScBroadcasts {
   GHashTable *idle_timers;      /* space id → source id (grace before stopping) */
   guint observer;
   gboolean closing;             /* shutting down: stopping ≠ completing */
+  GHashTable *previews;         /* session id → Preview* (broadcast-preview.c) */
+  guint answering;              /* preview offers being answered */
 };
+
+/* broadcast-run.c: the sink a running broadcast's feeders hold. */
+Sink    *sc_broadcast_sink_ref   (Sink *sink);
+void     sc_broadcast_sink_unref (Sink *sink);
+
+/* broadcast-preview.c: the program preview (WHEP) of running broadcasts. */
+void     sc_broadcast_previews_init (ScBroadcasts *b);
+/* Ends the preview sessions of broadcast @id (all when NULL): before its
+ * pipeline stops.  Offers still being answered are refused when done. */
+void     sc_broadcast_previews_end (ScBroadcasts *b, const char *id, const char *why);
+/* Waits (iterating the main context) for offers being answered, then frees. */
+void     sc_broadcast_previews_free (ScBroadcasts *b);
 
 /* broadcast.c: the output gave up (a refused key, say): stop the
  * broadcast, as errored. */

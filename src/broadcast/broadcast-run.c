@@ -39,6 +39,18 @@ sink_unref (Sink *s)
   g_atomic_rc_box_release_full (s, (GDestroyNotify) sink_clear);
 }
 
+Sink *
+sc_broadcast_sink_ref (Sink *s)
+{
+  return g_atomic_rc_box_acquire (s);
+}
+
+void
+sc_broadcast_sink_unref (Sink *s)
+{
+  sink_unref (s);
+}
+
 static void
 tap_data_free (TapData *t)
 {

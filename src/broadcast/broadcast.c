@@ -59,6 +59,7 @@ stop (ScBroadcasts *b, const char *id, const char *why, gboolean errored)
   if (!r)
     return;
   g_message ("broadcast %s: stopping: %s", id, why);
+  sc_broadcast_previews_end (b, id, "the broadcast stopped");
   g_hash_table_steal (b->running, id);
   g_hash_table_insert (b->stopping, r->id, r);
   if (!save_status (b, id, "idle", why, errored, &error))
@@ -337,6 +338,7 @@ sc_broadcasts_new (ScApi *api, ScSpaces *spaces, ScIngest *ingest)
   sc_api_add_route (api, "POST", BASE "/stop", j, stop_route, b);
   sc_api_add_route (api, "PATCH", BASE, j, patch_route, b);
   sc_api_set_decorate_func (api, decorate, b);
+  sc_broadcast_previews_init (b);
   return b;
 }
 
@@ -368,6 +370,7 @@ sc_broadcasts_free (ScBroadcasts *b)
   if (!b)
     return;
   sc_broadcasts_shutdown (b);
+  sc_broadcast_previews_free (b);
   g_hash_table_unref (b->idle_timers);
   g_hash_table_unref (b->running);
   g_hash_table_unref (b->stopping);

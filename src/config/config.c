@@ -35,6 +35,7 @@ sc_config_new_defaults (void)
   c->space_max_participants = 16;
   c->whip_max_pending_joins = 8;
   c->space_max_subscriptions = 64;
+  c->broadcast_preview_max_viewers = 10;
   c->token_max_lifetime_s = 7 * 24 * 3600;
   c->thumbnail_workers = 2;
   c->space_max_event_streams = 64;
@@ -148,6 +149,7 @@ static const OptDesc options[] = {
   { "space-max-participants", OPT_UINT, 0, OFF (space_max_participants), "Live WHIP sessions per space (16)" },
   { "whip-max-pending-joins", OPT_UINT, 0, OFF (whip_max_pending_joins), "WHIP and WHEP offers answered at once (8)" },
   { "space-max-subscriptions", OPT_UINT, 0, OFF (space_max_subscriptions), "Live WHEP sessions per space (64)" },
+  { "broadcast-preview-max-viewers", OPT_UINT, 0, OFF (broadcast_preview_max_viewers), "Program preview (WHEP) viewers per broadcast (10)" },
   { "token-max-lifetime", OPT_UINT, 0, OFF (token_max_lifetime_s), "Longest space JWT lifetime in seconds, exp - iat (604800)" },
   { "thumbnail-workers", OPT_UINT, 0, OFF (thumbnail_workers), "Threads decoding thumbnails (2)" },
   { "space-max-event-streams", OPT_UINT, 0, OFF (space_max_event_streams), "Open /rt/v1/spaces/ID/events streams per space (64)" },

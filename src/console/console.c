@@ -68,6 +68,7 @@ ingest_get (ScRequest *req)
   g_autoptr (JsonObject) o = json_object_new ();
   json_object_set_int_member (o, "rtmp_port", config->rtmp_port);
   json_object_set_int_member (o, "rtmps_port", config->rtmps_port);
+  json_object_set_int_member (o, "srt_port", config->srt_port);   /* 0: no SRT */
   sc_api_reply_data (req, SOUP_STATUS_OK, json_node_init_object (json_node_alloc (), o));
 }
 

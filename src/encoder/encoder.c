@@ -60,6 +60,7 @@ sc_encoder_fragment_copy (const ScEncoderFragment *f)
   c->kind = f->kind;
   c->hardware = f->hardware;
   c->priority = f->priority;
+  c->priming = f->priming;
   c->description = g_strdup (f->description);
   c->factories = g_strdupv (f->factories);
   return c;
@@ -94,6 +95,19 @@ factories_of (const char *desc)
   }
   g_ptr_array_add (out, NULL);
   return (char **) g_ptr_array_free (out, FALSE);
+}
+
+static gboolean
+parse_int (const char *key, const char *val, int min, int *out, GError **error)
+{
+  char *end = NULL;
+  long n = strtol (val, &end, 10);
+  if (!*val || *end || n < min || n > G_MAXINT) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "encoder fragment: bad %s '%s'", key, val);
+    return FALSE;
+  }
+  *out = (int) n;
+  return TRUE;
 }
 
 ScEncoderFragment *
@@ -143,13 +157,13 @@ sc_encoder_fragment_parse (const char *text, const char *fallback_name,
         return NULL;
       }
     } else if (!strcmp (key, "priority")) {
-      char *end = NULL;
-      f->priority = (int) strtol (val, &end, 10);
-      if (!end || *end) {
-        g_set_error (error, SC_ERROR, SC_ERROR_INVALID,
-                     "encoder fragment: bad priority '%s'", val);
+      if (!parse_int (key, val, G_MININT, &f->priority, error))
         return NULL;
-      }
+    } else if (!strcmp (key, "priming")) {
+      int n;
+      if (!parse_int (key, val, 0, &n, error))
+        return NULL;
+      f->priming = n;
     }
     /* other comment lines are free text */
   }

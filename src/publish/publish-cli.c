@@ -44,7 +44,7 @@ sc_publish_main (int argc, char **argv)
   g_autofree char *whip = NULL, *token = NULL, *pattern = NULL, *color = NULL;
   g_autofree char *file = NULL, *ice_host = NULL, *codec = NULL;
   gdouble freq = 440;
-  gint duration = 0, width = 640, height = 360;
+  gint duration = 0, width = 640, height = 360, keyframes = 60;
   gboolean clock = FALSE, flash = FALSE;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
@@ -64,6 +64,8 @@ sc_publish_main (int argc, char **argv)
     { "width", 0, 0, G_OPTION_ARG_INT, &width, "video width", "W" },
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "video height", "H" },
     { "video-codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 (default) or h264", "CODEC" },
+    { "keyframe-interval", 0, 0, G_OPTION_ARG_INT, &keyframes,
+      "a key frame every N frames at most, besides those a receiver asks for (60)", "N" },
     { "capture-clock", 0, 0, G_OPTION_ARG_NONE, &clock,
       "draw each frame's capture time (wall-clock ms mod 2^32) as 8x4 black/white cells", NULL },
     { "sync-flash", 0, 0, G_OPTION_ARG_NONE, &flash,
@@ -84,8 +86,8 @@ sc_publish_main (int argc, char **argv)
     g_printerr ("publish: --whip URL is required\n");
     return 2;
   }
-  if (width <= 0 || height <= 0 || duration < 0 || freq <= 0) {
-    g_printerr ("publish: --width, --height, --freq must be positive\n");
+  if (width <= 0 || height <= 0 || duration < 0 || freq <= 0 || keyframes <= 0) {
+    g_printerr ("publish: --width, --height, --freq, --keyframe-interval must be positive\n");
     return 2;
   }
   if (color != NULL) {
@@ -111,6 +113,7 @@ sc_publish_main (int argc, char **argv)
   opts.height = height;
   opts.ice_host = ice_host;
   opts.video_codec = codec;
+  opts.keyframe_frames = (guint) keyframes;
   opts.capture_clock = clock;
   opts.sync_flash = flash;
   opts.on_event = on_event;

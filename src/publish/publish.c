@@ -22,9 +22,9 @@
 
 /* Fixed element graph; user-supplied values are set as properties after
  * parsing, never spliced into the description. */
-#define VIDEO_ENC "queue ! vp8enc deadline=1 cpu-used=8 keyframe-max-dist=60 " \
+#define VIDEO_ENC "queue ! vp8enc name=venc deadline=1 cpu-used=8 " \
   "target-bitrate=800000 ! rtpvp8pay pt=96 ! " VIDEO_RTP_CAPS " ! w. "
-#define H264_ENC "queue ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 " \
+#define H264_ENC "queue ! x264enc name=venc tune=zerolatency speed-preset=ultrafast " \
   "bitrate=800 ! video/x-h264,profile=constrained-baseline ! " \
   "rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency ! " H264_RTP_CAPS " ! w. "
 #define AUDIO_ENC "queue ! opusenc ! rtpopuspay pt=111 ! " AUDIO_RTP_CAPS " ! w. "
@@ -431,6 +431,12 @@ bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
                             err->message));
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
     sc_publish_stop (pub);
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_LATENCY) {
+    /* webrtcbin's RTP session, linked once the answer is in, learns the
+     * pipeline's latency only from this: without it every packet has no
+     * send time, and the sender reports' RTP times run at twice the clock
+     * (the receiver then drops them and cannot lip-sync audio to video). */
+    gst_bin_recalculate_latency (GST_BIN (pub->pipeline));
   }
   return G_SOURCE_CONTINUE;
 }
@@ -512,8 +518,9 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
 
   g_autofree char *desc = NULL;
   const char *venc = VIDEO_ENC;
+  gboolean h264 = opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "h264") == 0;
 
-  if (opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "h264") == 0)
+  if (h264)
     venc = H264_ENC;
   else if (opts->video_codec != NULL && g_ascii_strcasecmp (opts->video_codec, "vp8") != 0) {
     g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "unsupported video codec '%s'",
@@ -548,6 +555,9 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
   if (opts->capture_clock)
     sc_publish_clock_attach (vcaps);
   g_object_set (vcaps, "caps", caps, NULL);
+  g_autoptr (GstElement) venc_el = gst_bin_get_by_name (GST_BIN (pub->pipeline), "venc");
+  g_object_set (venc_el, h264 ? "key-int-max" : "keyframe-max-dist",
+                opts->keyframe_frames ? opts->keyframe_frames : 60, NULL);
 
   if (opts->file != NULL) {
     g_autoptr (GstElement) dec = gst_bin_get_by_name (GST_BIN (pub->pipeline), "dec");

@@ -1,5 +1,6 @@
 /* What one target is sent, message by message: pure, no I/O. */
 #include "spacecast/simulcast.h"
+#include "simulcast-private.h"
 
 #include <string.h>
 
@@ -160,4 +161,13 @@ sc_simulcast_gate (ScSimulcastGate *g, const ScSimulcastHeaders *h, ScRtmpMediaT
   }
   g_ptr_array_add (out, sc_simulcast_flv_tag (type, ts - g->base_ms, data + off, len - off));
   return out;
+}
+
+GBytes *
+sc_simulcast_flv_header (void)
+{
+  /* "FLV", version 1, audio and video, header size 9, then the size of
+   * the tag before the first: none. */
+  static const guint8 header[] = { 'F', 'L', 'V', 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0 };
+  return g_bytes_new_static (header, sizeof header);
 }

@@ -1,15 +1,18 @@
-/* Each target's pushes: one throw-away pipeline (appsrc → rtmp2sink) per
- * connection attempt, as the broadcast output does it.  rtmp2sink has no
- * reconnect and stops at its first error; a fresh pipeline per attempt
- * also makes the new RTMP session start clean.  Everything here runs on
- * the owner's context; only the pipelines' own threads stream. */
+/* Each target's pushes: one throw-away pipeline per connection attempt
+ * (appsrc → rtmp2sink, as the broadcast output does it; for srt:// appsrc
+ * → simulcast-srt.c's MPEG-TS tail, once libsrt connected).  rtmp2sink has
+ * no reconnect and stops at its first error; a fresh pipeline per attempt
+ * also makes the new session start clean.  Everything here runs on the
+ * owner's context; only the pipelines' own threads stream. */
 #include "spacecast/simulcast.h"
+#include "simulcast-private.h"
 #include "spacecast/core.h"
 #include "spacecast/events.h"
 #include "spacecast/model.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+#include <srt/srt.h>
 #include <string.h>
 
 #define POLL_MS 250
@@ -25,13 +28,17 @@ struct _ScSimulcast {
   guint max_outputs;
   guint queue_bytes;
   guint n_outputs;
+  gboolean srt_started;
 };
 
 typedef struct {
   ScSimulcastSession *session;
   char *id;
-  char *url;                    /* never holds the key: the API refuses credentials in it */
+  char *url;                    /* for the log: never holds the key or a passphrase */
   char *key;
+  ScModelSrtUrl *srt_url;       /* an srt:// target's parts; NULL for RTMP */
+  ScSimulcastSrt *srt;          /* this attempt's SRT connection */
+  gboolean counted;             /* this attempt holds one of max_outputs */
   gboolean fatal;               /* refused: no more tries until the next asset */
   GstElement *pipe;
   GstElement *src;
@@ -73,6 +80,9 @@ sc_simulcast_free (ScSimulcast *sc)
   if (!sc)
     return;
   g_warn_if_fail (sc->n_outputs == 0);
+  /* Counted: the SRT ingest's own startup and cleanup stay balanced. */
+  if (sc->srt_started)
+    srt_cleanup ();
   g_main_context_unref (sc->ctx);
   g_free (sc);
 }
@@ -135,8 +145,12 @@ teardown (Target *t)
   if (t->pipe) {
     gst_element_set_state (t->pipe, GST_STATE_NULL);
     g_clear_object (&t->pipe);
-    t->session->sc->n_outputs--;
   }
+  /* After the pipeline: its streaming thread sends on the socket. */
+  g_clear_pointer (&t->srt, sc_simulcast_srt_free);
+  if (t->counted)
+    t->session->sc->n_outputs--;
+  t->counted = FALSE;
 }
 
 static gboolean
@@ -170,6 +184,31 @@ is_refusal (Target *t, const GError *e)
       g_error_matches (e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE);
 }
 
+/* The attempt is over: a refusal ends the tries for this asset, anything
+ * else retries with backoff. */
+static void
+fail (Target *t, const char *text, gboolean refused)
+{
+  g_autofree char *why = redact (text, t->key);
+  gboolean healthy = t->broadcasting_us &&
+      g_get_monotonic_time () - t->broadcasting_us > HEALTHY_SESSION_US;
+  /* Destroys the source that called: nothing of it is used after. */
+  teardown (t);
+  if (refused) {
+    t->fatal = TRUE;
+    g_warning ("live stream %s: simulcast target %s (%s) refused the stream: %s; "
+               "no more tries for this asset", t->session->live_stream_id, t->id, t->url, why);
+    set_status (t, "errored", "fatal");
+    return;
+  }
+  if (healthy)
+    t->backoff_s = 1;
+  g_message ("live stream %s: simulcast target %s (%s): %s; retrying in %u s",
+             t->session->live_stream_id, t->id, t->url, why, t->backoff_s);
+  set_status (t, "errored", "normal");
+  schedule_retry (t);
+}
+
 static gboolean
 on_bus (GstBus *bus, GstMessage *msg, gpointer data)
 {
@@ -178,41 +217,84 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
     return G_SOURCE_CONTINUE;
   g_autoptr (GError) e = NULL;
   gst_message_parse_error (msg, &e, NULL);
-  g_autofree char *why = redact (e->message, t->key);
-  gboolean refused = is_refusal (t, e);
-  gboolean healthy = t->broadcasting_us &&
-      g_get_monotonic_time () - t->broadcasting_us > HEALTHY_SESSION_US;
-  /* Destroys this very source: nothing of it is used after. */
-  teardown (t);
-  if (refused) {
-    t->fatal = TRUE;
-    g_warning ("live stream %s: simulcast target %s (%s) refused the stream: %s; "
-               "no more tries for this asset", t->session->live_stream_id, t->id, t->url, why);
-    set_status (t, "errored", "fatal");
-    return G_SOURCE_REMOVE;
-  }
-  if (healthy)
-    t->backoff_s = 1;
-  g_message ("live stream %s: simulcast target %s (%s): %s; retrying in %u s",
-             t->session->live_stream_id, t->id, t->url, why, t->backoff_s);
-  set_status (t, "errored", "normal");
-  schedule_retry (t);
+  /* An SRT listener refuses in the handshake, before any pipeline: what
+   * goes wrong in one is a lost connection. */
+  fail (t, e->message, !t->srt && is_refusal (t, e));
   return G_SOURCE_REMOVE;
 }
 
-/* rtmp2sink shows no event for a publish that succeeded; its stats count
- * the connection's bytes only once it has one. */
+static gboolean pipe_start (Target *t, GstElement *sink, gboolean live, GError **error);
+
+/* Connected: the pipeline starts, and the target's tags flow from the
+ * next keyframe on.  The FLV file header goes first, for flvdemux. */
+static gboolean
+srt_connected (Target *t, GError **error)
+{
+  GstElement *bin = sc_simulcast_srt_bin (t->srt);
+  if (!bin) {
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL,
+                 "flvdemux, mpegtsmux or appsink is missing");
+    return FALSE;
+  }
+  /* Not live: the muxer waits for audio and video alike, so they go out
+   * interleaved; the appsrc bound still drops before anything blocks. */
+  if (!pipe_start (t, bin, FALSE, error))
+    return FALSE;
+  gst_app_src_push_buffer (GST_APP_SRC (t->src),
+                           gst_buffer_new_wrapped_bytes (sc_simulcast_flv_header ()));
+  return TRUE;
+}
+
+/* Whether this attempt sent anything yet; FALSE with @stop set when it
+ * ended (and was torn down). */
+static gboolean
+sent_any (Target *t, gboolean *stop)
+{
+  *stop = FALSE;
+  if (!t->srt) {
+    /* rtmp2sink shows no event for a publish that succeeded; its stats
+     * count the connection's bytes only once it has one. */
+    g_autoptr (GstStructure) stats = NULL;
+    guint64 out = 0;
+    g_object_get (t->sink, "stats", &stats, NULL);
+    if (stats)
+      gst_structure_get_uint64 (stats, "out-bytes-total", &out);
+    return out > 0;
+  }
+  if (t->pipe)
+    return sc_simulcast_srt_sent (t->srt);
+  g_autofree char *why = NULL;
+  g_autoptr (GError) error = NULL;
+  switch (sc_simulcast_srt_state (t->srt, &why)) {
+  case SC_SIMULCAST_SRT_CONNECTING:
+    return FALSE;
+  case SC_SIMULCAST_SRT_CONNECTED:
+    if (srt_connected (t, &error))
+      return FALSE;
+    why = g_strdup (error->message);
+    break;
+  case SC_SIMULCAST_SRT_REFUSED:
+    *stop = TRUE;
+    fail (t, why, TRUE);
+    return FALSE;
+  case SC_SIMULCAST_SRT_FAILED:
+    break;
+  }
+  *stop = TRUE;
+  fail (t, why, FALSE);
+  return FALSE;
+}
+
 static gboolean
 on_poll (gpointer data)
 {
   Target *t = data;
-  g_autoptr (GstStructure) stats = NULL;
-  guint64 out = 0;
-  g_object_get (t->sink, "stats", &stats, NULL);
-  if (stats)
-    gst_structure_get_uint64 (stats, "out-bytes-total", &out);
+  gboolean stop;
+  gboolean out = sent_any (t, &stop);
+  if (stop)
+    return G_SOURCE_REMOVE;
   gint64 now = g_get_monotonic_time ();
-  if (out > 0 && !t->connected_us)
+  if (out && !t->connected_us)
     t->connected_us = now;
   if (!t->connected_us || now - t->connected_us < ESTABLISHED_US)
     return G_SOURCE_CONTINUE;
@@ -223,50 +305,72 @@ on_poll (gpointer data)
 }
 
 static gboolean
-output_start (Target *t, GError **error)
+pipe_start (Target *t, GstElement *sink, gboolean live, GError **error)
 {
   ScSimulcast *sc = t->session->sc;
-  g_autoptr (GUri) uri = g_uri_parse (t->url, G_URI_FLAGS_NONE, error);
-  if (!uri)
-    return FALSE;
-  g_autofree char *scheme = g_ascii_strdown (g_uri_get_scheme (uri), -1);
-  g_autofree char *app = sc_model_simulcast_url_app (uri);
-  gint port = g_uri_get_port (uri);
-  if (port <= 0)
-    port = g_str_equal (scheme, "rtmps") ? 443 : 1935;
-
   GstElement *pipe = gst_pipeline_new (NULL);
   GstElement *src = gst_element_factory_make ("appsrc", NULL);
-  GstElement *sink = gst_element_factory_make ("rtmp2sink", NULL);
   if (!src || !sink) {
-    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "appsrc or rtmp2sink is missing");
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "appsrc or the %s sink is missing",
+                 t->srt ? "SRT" : "RTMP");
     g_clear_object (&src);
-    g_clear_object (&sink);
+    if (sink)
+      gst_object_unref (sink);
     gst_object_unref (pipe);
     return FALSE;
   }
   g_autoptr (GstCaps) caps = gst_caps_new_empty_simple ("video/x-flv");
   /* Bounded twice: push_tag drops to the next keyframe before this fills,
    * and a full appsrc drops rather than grow or block the ingest. */
-  g_object_set (src, "is-live", TRUE, "block", FALSE, "caps", caps,
+  g_object_set (src, "is-live", live, "block", FALSE, "caps", caps,
                 "max-bytes", (guint64) sc->queue_bytes + (1 << 20), NULL);
   gst_util_set_object_arg (G_OBJECT (src), "leaky-type", "downstream");
-  g_object_set (sink, "host", g_uri_get_host (uri), "port", port, "application", app,
-                "stream", t->key, "sync", FALSE, "async", FALSE, NULL);
-  gst_util_set_object_arg (G_OBJECT (sink), "scheme", scheme);
   gst_bin_add_many (GST_BIN (pipe), src, sink, NULL);
   gst_element_link (src, sink);
 
   t->pipe = pipe;
   t->src = gst_object_ref (src);
   t->sink = gst_object_ref (sink);
-  sc->n_outputs++;
   g_autoptr (GstBus) bus = gst_element_get_bus (pipe);
   t->watch = attach (sc, gst_bus_create_watch (bus), G_SOURCE_FUNC (on_bus), t);
   if (gst_element_set_state (pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    teardown (t);
-    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "the RTMP push did not start");
+    g_set_error (error, SC_ERROR, SC_ERROR_INTERNAL, "the %s push did not start",
+                 t->srt ? "SRT" : "RTMP");
     return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+output_start (Target *t, GError **error)
+{
+  ScSimulcast *sc = t->session->sc;
+  sc->n_outputs++;
+  t->counted = TRUE;
+  if (t->srt_url) {
+    /* libsrt's threads only for a daemon that has srt:// targets. */
+    if (!sc->srt_started)
+      srt_startup ();
+    sc->srt_started = TRUE;
+    /* The pipeline waits for the handshake, which on_poll watches. */
+    t->srt = sc_simulcast_srt_new (t->srt_url);
+  } else {
+    g_autoptr (GUri) uri = g_uri_parse (t->url, G_URI_FLAGS_NONE, error);
+    if (!uri)
+      return FALSE;
+    g_autofree char *scheme = g_ascii_strdown (g_uri_get_scheme (uri), -1);
+    g_autofree char *app = sc_model_simulcast_url_app (uri);
+    gint port = g_uri_get_port (uri);
+    if (port <= 0)
+      port = g_str_equal (scheme, "rtmps") ? 443 : 1935;
+    GstElement *sink = gst_element_factory_make ("rtmp2sink", NULL);
+    if (sink) {
+      g_object_set (sink, "host", g_uri_get_host (uri), "port", port, "application", app,
+                    "stream", t->key, "sync", FALSE, "async", FALSE, NULL);
+      gst_util_set_object_arg (G_OBJECT (sink), "scheme", scheme);
+    }
+    if (!pipe_start (t, sink, TRUE, error))
+      return FALSE;
   }
   t->poll = attach (sc, g_timeout_source_new (POLL_MS), on_poll, t);
   return TRUE;
@@ -289,6 +393,7 @@ attempt (Target *t)
     return;
   }
   if (!output_start (t, &error)) {
+    teardown (t);
     g_warning ("live stream %s: simulcast target %s: %s; retrying in %u s",
                t->session->live_stream_id, t->id, error->message, t->backoff_s);
     set_status (t, "errored", "normal");
@@ -305,6 +410,7 @@ target_free (Target *t)
   g_free (t->id);
   g_free (t->url);
   g_free (t->key);
+  sc_model_srt_url_free (t->srt_url);
   g_free (t);
 }
 
@@ -350,8 +456,15 @@ sc_simulcast_session_start (ScSimulcastSession *s)
     Target *t = g_new0 (Target, 1);
     t->session = s;
     t->id = g_strdup (id);
-    t->url = g_strdup (json_object_get_string_member (doc, "url"));
-    t->key = g_strdup (json_object_get_string_member (doc, "stream_key"));
+    const char *url = json_object_get_string_member (doc, "url");
+    t->url = sc_model_simulcast_url_public (url);
+    t->key = g_strdup (json_object_get_string_member_with_default (doc, "stream_key", NULL));
+    if (g_ascii_strncasecmp (url, "srt:", 4) == 0) {
+      t->srt_url = sc_model_simulcast_srt_url_parse (url, NULL);
+      /* The stream id is as secret as an RTMP key. */
+      if (t->srt_url && !t->key)
+        t->key = g_strdup (t->srt_url->streamid);
+    }
     t->fatal = old && old->fatal;
     t->backoff_s = 1;
     g_ptr_array_add (targets, t);

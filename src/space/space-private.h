@@ -44,20 +44,10 @@ gboolean sc_spaces_admit (const ScAdmitState *state, guint *retry_after_s, GErro
 /* Fills the process's open fds and threads and their limits. */
 void sc_spaces_read_usage (ScAdmitState *state);
 void sc_spaces_register_routes (ScSpaces *spaces);
-/* The SDP offer of a WHIP or WHEP POST (@protocol names it in errors), or
- * NULL once a 415 or 400 has been answered. */
-char *sc_spaces_read_offer (ScRequest *req, const char *content_type, const char *protocol);
 
-/* space-whip.c, shared with space-whep.c: CORS and ICE server headers of
- * the WHIP/WHEP resources, error replies, and the space JWT of a request
+/* space-whip.c, shared with space-whep.c: the space JWT of a request
  * (NULL once a 401/403 has been replied). */
-void sc_spaces_add_cors (SoupServerMessage *msg);
-void sc_spaces_add_ice_links (ScConfig *config, SoupServerMessage *msg);
-void sc_spaces_reply_error_msg (SoupServerMessage *msg, const GError *error);
-void sc_spaces_reply_retry (ScRequest *req, const GError *error, guint retry_after_s);
 ScJwtClaims *sc_spaces_verify_bearer (ScSpaces *spaces, ScRequest *req, const char *space_id);
-/* OPTIONS (CORS preflight) of a WHIP or WHEP resource. */
-void sc_spaces_whip_options (ScRequest *req);
 
 /* space-whep.c: subscriptions to a participant's tracks. */
 typedef struct _ScSubscription ScSubscription;

@@ -6,6 +6,7 @@
  * to the publisher (coalesced there), and a publisher that leaves takes
  * its subscriptions along. */
 #include "space-private.h"
+#include "spacecast/auth.h"
 #include "spacecast/core.h"
 #include "spacecast/sdp.h"
 
@@ -137,15 +138,7 @@ on_viewer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autofree char *location = g_strdup_printf (WHEP_BASE "/%s/participants/%s/whep/%s",
                                                sub->space_id, sub->participant_id,
                                                sub->session_id);
-  g_autofree char *etag = g_strdup_printf ("\"%s\"", sub->session_id);
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_replace (h, "Location", location);
-  soup_message_headers_replace (h, "ETag", etag);
-  sc_spaces_add_cors (msg);
-  sc_spaces_add_ice_links (s->config, msg);
-  soup_server_message_set_status (msg, 201, NULL);
-  soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY, answer,
-                                    strlen (answer));
+  sc_spaces_reply_session (msg, s->config, location, sub->session_id, answer);
   soup_server_message_unpause (msg);
 }
 
@@ -222,14 +215,7 @@ whep_post (ScRequest *req)
     return;
   }
 
-  ScWhipConfig cfg = {
-    .ice_host = s->config->ice_host,
-    .udp_port_min = s->config->udp_port_min,
-    .udp_port_max = s->config->udp_port_max,
-    .stun_server = s->config->stun_server,
-    .turn_server = s->config->turn_server,
-    .no_media_timeout_s = s->config->participant_timeout_s,
-  };
+  ScWhipConfig cfg = sc_spaces_whip_config (s->config);
   ScSubscription *sub = g_new0 (ScSubscription, 1);
   sub->spaces = s;
   sub->session_id = sc_core_new_id ();
@@ -264,6 +250,60 @@ whep_delete (ScRequest *req)
   }
   end_subscription (s, sub, "WHEP session deleted");
   soup_server_message_set_status (req->msg, 200, NULL);
+}
+
+gboolean
+sc_spaces_check_viewer (ScSpaces *s, ScRequest *req, const char *space_id)
+{
+  g_autoptr (GError) error = NULL;
+  const char *auth = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (req->msg), "Authorization");
+
+  if (auth && g_ascii_strncasecmp (auth, "Basic ", 6) == 0) {
+    if (sc_auth_check_basic (s->store, auth, &error))
+      return TRUE;
+    sc_api_reply_error (req, error);
+    return FALSE;
+  }
+  if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0) {
+    sc_api_reply_error_code (req, SC_ERROR_UNAUTHORIZED,
+                             "API credentials (Authorization: Basic) or a space JWT "
+                             "(Authorization: Bearer <token>) are required");
+    return FALSE;
+  }
+  g_autoptr (ScJwtClaims) claims = sc_spaces_verify_bearer (s, req, space_id);
+  return claims != NULL;
+}
+
+gboolean
+sc_spaces_admit_offer (ScSpaces *s, ScRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  guint retry_after_s = 0;
+
+  if (s->closing) {
+    sc_api_reply_error_code (req, SC_ERROR_UNAVAILABLE, "spacecast is shutting down");
+    return FALSE;
+  }
+  ScAdmitState admit = {
+    .pending_joins = s->pending_joins,
+    .max_pending_joins = s->config->whip_max_pending_joins,
+    .whep = TRUE,
+  };
+  sc_spaces_read_usage (&admit);
+  if (!sc_spaces_admit (&admit, &retry_after_s, &error)) {
+    sc_spaces_reply_retry (req, error, retry_after_s);
+    return FALSE;
+  }
+  s->pending_joins++;
+  return TRUE;
+}
+
+void
+sc_spaces_offer_done (ScSpaces *s)
+{
+  g_return_if_fail (s->pending_joins > 0);
+  s->pending_joins--;
 }
 
 void

@@ -65,6 +65,34 @@ ice_link (const char *server)
 }
 
 void
+sc_spaces_reply_session (SoupServerMessage *msg, ScConfig *config, const char *location,
+                         const char *session_id, const char *answer)
+{
+  g_autofree char *etag = g_strdup_printf ("\"%s\"", session_id);
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (h, "Location", location);
+  soup_message_headers_replace (h, "ETag", etag);
+  sc_spaces_add_cors (msg);
+  sc_spaces_add_ice_links (config, msg);
+  soup_server_message_set_status (msg, 201, NULL);
+  soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_COPY, answer,
+                                    strlen (answer));
+}
+
+ScWhipConfig
+sc_spaces_whip_config (const ScConfig *config)
+{
+  return (ScWhipConfig) {
+    .ice_host = config->ice_host,
+    .udp_port_min = config->udp_port_min,
+    .udp_port_max = config->udp_port_max,
+    .stun_server = config->stun_server,
+    .turn_server = config->turn_server,
+    .no_media_timeout_s = config->participant_timeout_s,
+  };
+}
+
+void
 sc_spaces_add_ice_links (ScConfig *config, SoupServerMessage *msg)
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
@@ -138,15 +166,7 @@ on_peer_ready (GObject *source, GAsyncResult *res, gpointer user_data)
 
     g_autofree char *location = g_strdup_printf (WHIP_BASE "/%s/whip/%s", j->space_id,
                                                  j->connection_id);
-    g_autofree char *etag = g_strdup_printf ("\"%s\"", j->connection_id);
-    SoupMessageHeaders *h = soup_server_message_get_response_headers (j->msg);
-    soup_message_headers_replace (h, "Location", location);
-    soup_message_headers_replace (h, "ETag", etag);
-    sc_spaces_add_cors (j->msg);
-    sc_spaces_add_ice_links (s->config, j->msg);
-    soup_server_message_set_status (j->msg, 201, NULL);
-    soup_server_message_set_response (j->msg, "application/sdp", SOUP_MEMORY_COPY,
-                                      answer, strlen (answer));
+    sc_spaces_reply_session (j->msg, s->config, location, j->connection_id, answer);
   }
   soup_server_message_unpause (j->msg);
   join_free (j);
@@ -276,14 +296,7 @@ whip_post (ScRequest *req)
     return;
   }
 
-  ScWhipConfig cfg = {
-    .ice_host = s->config->ice_host,
-    .udp_port_min = s->config->udp_port_min,
-    .udp_port_max = s->config->udp_port_max,
-    .stun_server = s->config->stun_server,
-    .turn_server = s->config->turn_server,
-    .no_media_timeout_s = s->config->participant_timeout_s,
-  };
+  ScWhipConfig cfg = sc_spaces_whip_config (s->config);
   Join *j = g_new0 (Join, 1);
   j->spaces = s;
   j->msg = g_object_ref (req->msg);

@@ -14,6 +14,11 @@ from N minutes, and right after a PATCH to a custom layout that moves and
 shrinks the tile.  Target |offset| < 40 ms everywhere, and no drift.
 
 Usage: tests/bench/av-sync.py [BUILD_DIR] [MINUTES (10)] [WINDOW_S (20)]
+       tests/bench/av-sync.py --encoders [PIPELINES_DIR (pipelines)]
+The second form measures each audio encoder fragment alone: a flash/beep
+file made by ffmpeg (offset 0 by construction) through x264enc and the
+fragment into FLV, as the broadcast output sends it.  Its offset is the
+encoder's priming, which the fragment's `priming:` header must state.
 """
 import os, subprocess, sys, tempfile, time, urllib.request
 
@@ -39,13 +44,17 @@ def lavfi_frames(graph, tag):
 
 
 def onsets(rows, threshold, quiet_s):
-    """Times where the value rises above threshold after quiet_s below it."""
-    out, last_high = [], None
+    """Times where the value rises above threshold after quiet_s below it.
+    A window that opens inside a flash or a beep has seen no rise: that
+    one is not an onset."""
+    out, last_high, seen_quiet = [], None, False
     for t, v in rows:
         if v > threshold:
-            if last_high is None or t - last_high > quiet_s:
+            if seen_quiet and (last_high is None or t - last_high > quiet_s):
                 out.append(t)
             last_high = t
+        else:
+            seen_quiet = True
     return out
 
 
@@ -80,7 +89,42 @@ def report(name, pairs, n_flash, n_beep):
     return mean, max(abs(o) for o in offs)
 
 
+def encoders(pipelines):
+    work = tempfile.mkdtemp()
+    src = os.path.join(work, "src.mkv")
+    subprocess.check_call([
+        "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+        "color=black:s=320x180:r=30,geq=lum='if(lt(mod(T\\,1)\\,0.1)\\,235\\,16)':cb=128:cr=128",
+        "-f", "lavfi", "-i", "sine=f=1000:r=48000,asetnsamples=n=48,"
+        "volume='if(lt(mod(t\\,1)\\,0.1)\\,4\\,0)':eval=frame,aformat=channel_layouts=stereo",
+        "-t", "12", "-c:v", "ffv1", "-c:a", "pcm_s16le", src])
+    for name in sorted(os.listdir(pipelines)):
+        text = open(os.path.join(pipelines, name)).read()
+        head = {k.strip(): v.strip() for k, v in (l[1:].split(":", 1) for l in text.splitlines()
+                                                   if l.startswith("#") and ":" in l)}
+        if head.get("kind") != "audio":
+            continue
+        desc = " ".join(l for l in text.splitlines() if l.strip() and not l.startswith("#"))
+        desc = desc.replace("{audio_rate}", "48000").replace("{audio_bitrate_bps}", "128000")
+        out = os.path.join(work, name + ".flv")
+        ok = subprocess.call(
+            f"gst-launch-1.0 -q filesrc location={src} ! matroskademux name=d "
+            f"d.video_0 ! queue ! avdec_ffv1 ! videoconvert ! x264enc tune=zerolatency ! h264parse "
+            f"! flvmux name=m streamable=true ! filesink location={out} "
+            f"d.audio_0 ! queue ! {desc} ! aacparse ! m.", shell=True,
+            stderr=subprocess.DEVNULL) == 0
+        stated = int(head.get("priming", "0"))
+        if not ok:
+            print(f"{name:<28} not runnable here")
+            continue
+        r = report(name, *measure(out, 1, 10))
+        if r:
+            print(f"{'':<28} stated priming {stated} samples = {stated / 48:.1f} ms")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--encoders":
+        return encoders(sys.argv[2] if len(sys.argv) > 2 else "pipelines")
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     minutes = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
     W = float(sys.argv[3]) if len(sys.argv) > 3 else 20.0

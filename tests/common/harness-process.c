@@ -1,6 +1,6 @@
 /* Test harness, the daemon as a process: its pid, fds, threads, CPU and
  * memory, its log, fd limits, raw HTTP/1.1 on one connection, parallel
- * requests, and fuzz seeds. */
+ * requests, fuzz seeds, and the browser tests' tools. */
 #include "harness.h"
 
 #include <fcntl.h>
@@ -351,4 +351,58 @@ sc_harness_fuzz_seed (const char *fuzzer, const guint8 *data, gsize len)
   g_autoptr (GError) error = NULL;
   g_file_set_contents (path, (const char *) data, (gssize) len, &error);
   g_assert_no_error (error);
+}
+
+/* ---- the browser tests' tools -------------------------------------------- */
+
+char *
+sc_harness_browser_find (ScBrowser *b, const char *script)
+{
+  const char *src = g_getenv ("SC_SOURCE_ROOT");
+  g_autofree char *modules = g_build_filename (src, "tests", "browser", "node_modules",
+                                               "puppeteer-core", "package.json", NULL);
+  b->chromium = g_strdup (g_getenv ("CHROMIUM") ? g_getenv ("CHROMIUM") : "/usr/bin/chromium");
+  b->node = g_find_program_in_path ("node");
+  b->script = g_build_filename (src, "tests", "browser", script, NULL);
+  if (!g_file_test (b->chromium, G_FILE_TEST_IS_EXECUTABLE))
+    return g_strdup_printf ("%s is not installed (apt-get install chromium)", b->chromium);
+  if (!b->node)
+    return g_strdup ("node is not installed (apt-get install nodejs npm)");
+  if (!g_file_test (modules, G_FILE_TEST_EXISTS))
+    return g_strdup ("puppeteer-core is not installed (cd tests/browser && npm ci)");
+  return NULL;
+}
+
+GSubprocess *
+sc_harness_browser_spawn (const ScBrowser *b, const char *const *args, GSubprocessFlags flags)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, b->node);
+  g_ptr_array_add (argv, b->script);
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (flags);
+  g_subprocess_launcher_setenv (l, "CHROMIUM", b->chromium, TRUE);
+  GSubprocess *p = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+void
+sc_harness_browser_clear (ScBrowser *b)
+{
+  g_clear_pointer (&b->node, g_free);
+  g_clear_pointer (&b->chromium, g_free);
+  g_clear_pointer (&b->script, g_free);
+}
+
+char *
+sc_harness_sample_page (const char *name)
+{
+  g_autofree char *page = g_build_filename (g_getenv ("SC_SOURCE_ROOT"), "samples", "web",
+                                            name, NULL);
+  g_assert_true (g_file_test (page, G_FILE_TEST_EXISTS));
+  return g_filename_to_uri (page, NULL, NULL);
 }

@@ -14,6 +14,10 @@ on_frame (GstElement *sink, GstBuffer *buf, GstPad *pad, ScHarnessWhep *s)
 {
   if (g_atomic_int_add (&s->frames, 1) == 0)
     s->first_frame_us = g_get_monotonic_time ();
+  if (s->on_video) {
+    g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+    s->on_video (buf, caps, s->on_video_data);
+  }
 }
 
 static void
@@ -31,10 +35,13 @@ on_pad_added (GstElement *webrtc, GstPad *pad, ScHarnessWhep *s)
   const char *media = gst_structure_get_string (gst_caps_get_structure (caps, 0), "media");
   gboolean video = g_strcmp0 (media, "video") == 0;
   g_autoptr (GError) error = NULL;
-  GstElement *bin = gst_parse_bin_from_description (
-      video && s->decode ? "rtpvp8depay ! vp8dec ! fakesink name=sink signal-handoffs=true sync=false"
-      : video ? "rtpvp8depay ! fakesink name=sink signal-handoffs=true sync=false"
-            : "fakesink name=sink signal-handoffs=true sync=false", TRUE, &error);
+  const char *depay = s->h264 ? "rtph264depay request-keyframe=true ! h264parse"
+                              : "rtpvp8depay";
+  const char *dec = s->h264 ? "avdec_h264" : "vp8dec";
+  g_autofree char *desc = !video ? g_strdup ("fakesink name=sink signal-handoffs=true sync=false")
+      : g_strdup_printf ("%s%s%s ! fakesink name=sink signal-handoffs=true sync=false", depay,
+                         s->decode ? " ! " : "", s->decode ? dec : "");
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &error);
   g_assert_no_error (error);
   g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
   g_signal_connect (sink, "handoff", video ? G_CALLBACK (on_frame) : G_CALLBACK (on_audio), s);
@@ -54,11 +61,12 @@ wait_promise (GstPromise *p)
   return reply ? gst_structure_copy (reply) : gst_structure_new_empty ("ok");
 }
 
-ScHarnessWhep *
-sc_harness_whep_new (gboolean decode)
+static ScHarnessWhep *
+whep_new (gboolean decode, gboolean h264)
 {
   ScHarnessWhep *s = g_new0 (ScHarnessWhep, 1);
   s->decode = decode;
+  s->h264 = h264;
   g_autoptr (GError) error = NULL;
   s->pipeline = gst_pipeline_new (NULL);
   s->webrtc = gst_element_factory_make ("webrtcbin", NULL);
@@ -68,8 +76,13 @@ sc_harness_whep_new (gboolean decode)
   g_signal_connect (s->webrtc, "pad-added", G_CALLBACK (on_pad_added), s);
   g_assert_cmpint (gst_element_set_state (s->pipeline, GST_STATE_PLAYING), !=,
                    GST_STATE_CHANGE_FAILURE);
-  const char *caps[] = { "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96",
-                         "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,encoding-params=(string)2,payload=111" };
+  const char *caps[] = {
+    h264 ? "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=108,"
+           "packetization-mode=(string)1,level-asymmetry-allowed=(string)1,profile-level-id=(string)42e01f;"
+           "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=123,"
+           "packetization-mode=(string)1,level-asymmetry-allowed=(string)1,profile-level-id=(string)4d001f"
+         : "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96",
+    "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,encoding-params=(string)2,payload=111" };
   for (guint i = 0; i < G_N_ELEMENTS (caps); i++) {
     g_autoptr (GstCaps) c = gst_caps_from_string (caps[i]);
     GstWebRTCRTPTransceiver *t = NULL;
@@ -78,6 +91,18 @@ sc_harness_whep_new (gboolean decode)
     g_clear_object (&t);
   }
   return s;
+}
+
+ScHarnessWhep *
+sc_harness_whep_new (gboolean decode)
+{
+  return whep_new (decode, FALSE);
+}
+
+ScHarnessWhep *
+sc_harness_whep_new_h264 (gboolean decode)
+{
+  return whep_new (decode, TRUE);
 }
 
 char *
@@ -142,7 +167,7 @@ sc_harness_whep_start (ScHarness *h, ScHarnessWhep *s, const char *path, const c
   g_autofree char *text = g_strndup (body, len);
   /* Only what the publisher sends, and sent by us. */
   g_assert_nonnull (strstr (text, "a=sendonly"));
-  g_assert_nonnull (strstr (text, "VP8/90000"));
+  g_assert_nonnull (strstr (text, s->h264 ? "H264/90000" : "VP8/90000"));
   g_assert_nonnull (strstr (text, "a=ssrc:"));
   GstSDPMessage *sdp = NULL;
   g_assert_cmpint (gst_sdp_message_new_from_text (text, &sdp), ==, GST_SDP_OK);

@@ -4,7 +4,11 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 /* A daemon must never outlive a crashed test. */
 static void
@@ -13,16 +17,54 @@ die_with_parent (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* Whether @port is free on loopback for both TCP and UDP (SRT listens on
+ * UDP) right now. */
+static gboolean
+port_is_free (guint16 port)
+{
+  static const GSocketType types[] = { G_SOCKET_TYPE_STREAM, G_SOCKET_TYPE_DATAGRAM };
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, port);
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++) {
+    g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, types[i],
+                                          G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    if (!s || !g_socket_bind (s, addr, types[i] == G_SOCKET_TYPE_STREAM, NULL))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* A port the daemon will bind later, so nothing may take it meanwhile.
+ * Asking the kernel for an ephemeral one (bind to port 0) races with
+ * every outgoing connection of the tests running beside this one, which
+ * draw their local ports from that same range: pick below the ephemeral
+ * range instead, and claim the port against the other test processes
+ * with a lock file held until this process exits. */
 guint16
 sc_harness_free_port (void)
 {
-  g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                        G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-  g_assert_true (g_socket_bind (s, any, TRUE, NULL));
-  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (s, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  guint lo = 32768, hi = 60999;
+  g_autofree char *range = NULL;
+  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &range, NULL, NULL))
+    sscanf (range, "%u %u", &lo, &hi);
+  g_assert_cmpuint (lo, >, 2048);
+  guint first = MAX (1024, lo > 16384 ? lo - 16384 : 1024), count = lo - first;
+  g_autofree char *dir = g_build_filename (g_get_tmp_dir (), "spacecast-test-ports", NULL);
+  g_mkdir_with_parents (dir, 0777);
+
+  guint start = g_random_int_range (0, count);
+  for (guint i = 0; i < count; i++) {
+    guint16 port = first + (start + i) % count;
+    g_autofree char *name = g_strdup_printf ("%s/%u.lock", dir, port);
+    int fd = open (name, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+      continue;
+    if (flock (fd, LOCK_EX | LOCK_NB) == 0 && port_is_free (port))
+      return port;      /* fd stays open: the claim lasts as long as we do */
+    close (fd);
+  }
+  g_error ("no free loopback port in %u-%u", first, lo - 1);
 }
 
 static void

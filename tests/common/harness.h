@@ -89,6 +89,21 @@ void         sc_harness_wait_exit_ok   (GSubprocess *p, double timeout_s);
  * publishers and browsers are not under test (see sc_harness_launch). */
 GSubprocessLauncher *sc_harness_launcher_new (GSubprocessFlags flags);
 
+/* The browser tests' tools: node, Chromium ($CHROMIUM or Debian's) and a
+ * puppeteer-core script of tests/browser. */
+typedef struct {
+  char *node, *chromium, *script;
+} ScBrowser;
+/* Fills @b for tests/browser/@script: NULL when node, Chromium and
+ * puppeteer-core are all there, else why not (the reason to skip with). */
+char        *sc_harness_browser_find  (ScBrowser *b, const char *script);
+/* node @b->script @args... with CHROMIUM set for it. */
+GSubprocess *sc_harness_browser_spawn (const ScBrowser *b, const char *const *args,
+                                       GSubprocessFlags flags);
+void         sc_harness_browser_clear (ScBrowser *b);
+/* The file:// URI of samples/web/@name (which must exist). */
+char        *sc_harness_sample_page   (const char *name);
+
 /* Live streams and their recordings. */
 /* POST a live stream whose playback and recordings are public, with
  * @reconnect_window; its .data (a new reference), asserting 201. */
@@ -155,21 +170,28 @@ void         sc_harness_stop_publisher (GSubprocess *p, gboolean crash);
  * subscribes as a browser does.  Call gst_init () first. */
 typedef struct {
   GstElement *pipeline, *webrtc;
-  gboolean decode;             /* decode VP8, or only depayload it */
+  gboolean decode;             /* decode the video, or only depayload it */
+  gboolean h264;               /* offer H.264 (a program preview), not VP8 */
   gint frames;                 /* video frames out of vp8dec/rtpvp8depay, atomic */
   gint audio_buffers;          /* audio packets received, atomic */
   gint64 posted_us;            /* when the offer went out */
   gint64 first_frame_us;       /* when the first frame came out */
   char *location;              /* the session URL's path, once started */
+  /* Set before start: called with every decoded video frame (streaming thread). */
+  void (*on_video) (GstBuffer *frame, GstCaps *caps, gpointer data);
+  gpointer on_video_data;
 } ScHarnessWhep;
 ScHarnessWhep *sc_harness_whep_new   (gboolean decode);
+/* One that offers H.264 as Chromium does (constrained baseline and main,
+ * packetization-mode 1, level-asymmetry-allowed) instead of VP8. */
+ScHarnessWhep *sc_harness_whep_new_h264 (gboolean decode);
 /* Its offer, candidates gathered (up to 5 s); set as its local description. */
 char        *sc_harness_whep_offer     (ScHarnessWhep *s);
 /* POST @sdp to @path with @token (NULL: no Authorization). */
 ScResponse  *sc_harness_whep_post      (ScHarness *h, const char *path, const char *token,
                                         const char *ctype, const char *sdp);
-/* Offers, POSTs to @path, asserts the 201 (a sendonly VP8 answer with
- * SSRCs) and applies the answer. */
+/* Offers, POSTs to @path, asserts the 201 (a sendonly VP8 or H.264
+ * answer with SSRCs) and applies the answer. */
 void         sc_harness_whep_start     (ScHarness *h, ScHarnessWhep *s, const char *path,
                                         const char *token);
 /* Receiver reports every second, as browsers send them (GStreamer's

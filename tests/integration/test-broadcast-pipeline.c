@@ -29,15 +29,34 @@ typedef struct {
   ScBcastPipeline *bcast;
   char *id;
   GstElement *video, *audio;
+  gint lag_ms;          /* their clock falls behind by this much (atomic) */
 } Participant;
+
+/* @s as a participant whose timestamps lag by @pt's lag_ms: a stall that
+ * their pipeline never made up for. */
+static GstSample *
+lagged (Participant *pt, GstSample *s)
+{
+  gint lag = g_atomic_int_get (&pt->lag_ms);
+  GstBuffer *b = gst_sample_get_buffer (s);
+  if (lag == 0 || GST_BUFFER_PTS (b) < (GstClockTime) lag * GST_MSECOND)
+    return gst_sample_ref (s);
+  g_autoptr (GstBuffer) copy = gst_buffer_copy (b);
+  GST_BUFFER_PTS (copy) -= (GstClockTime) lag * GST_MSECOND;
+  GstSample *out = gst_sample_copy (s);
+  gst_sample_set_buffer (out, copy);
+  return out;
+}
 
 static GstFlowReturn
 on_part_video (GstAppSink *sink, gpointer data)
 {
   Participant *pt = data;
   g_autoptr (GstSample) s = gst_app_sink_pull_sample (sink);
-  if (s)
-    sc_bcast_pipeline_push_video (pt->bcast, pt->id, s);
+  if (s) {
+    g_autoptr (GstSample) l = lagged (pt, s);
+    sc_bcast_pipeline_push_video (pt->bcast, pt->id, l);
+  }
   return GST_FLOW_OK;
 }
 
@@ -46,8 +65,10 @@ on_part_audio (GstAppSink *sink, gpointer data)
 {
   Participant *pt = data;
   g_autoptr (GstSample) s = gst_app_sink_pull_sample (sink);
-  if (s)
-    sc_bcast_pipeline_push_audio (pt->bcast, pt->id, s);
+  if (s) {
+    g_autoptr (GstSample) l = lagged (pt, s);
+    sc_bcast_pipeline_push_audio (pt->bcast, pt->id, l);
+  }
   return GST_FLOW_OK;
 }
 
@@ -510,6 +531,60 @@ test_input_failed (void)
   sc_bcast_pipeline_free (b);
   g_free (failure.id);
   g_free (failure.reason);
+  g_unlink (srv->path);
+  server_free (srv);
+  g_rmdir (dir);
+}
+
+static double
+volume_from (const char *path, double from)
+{
+  const char *argv[] = { "sh", "-c", NULL, NULL };
+  g_autofree char *cmd = g_strdup_printf (
+      "ffmpeg -nostdin -v info -ss %.2f -i '%s' -map 0:a:0 -af volumedetect -f null - 2>&1"
+      " | sed -n 's/.*mean_volume: \\(-*[0-9.]*\\) dB.*/\\1/p'", from, path);
+  argv[2] = cmd;
+  g_autofree char *out = run_out (argv);
+  g_assert_true (*out);
+  return g_ascii_strtod (out, NULL);
+}
+
+/* A participant whose clock falls behind ours for good (a stall their
+ * pipeline never made up for) is heard and seen again within a second or
+ * two, not dropped by the mixers as late forever. */
+static void
+test_lagging_participant (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("sc-bcast-XXXXXX", &error);
+  RtmpServer *srv = server_start (dir, "out.flv", sc_harness_free_port ());
+  ScBcastConfig cfg = { .width = OUT_W, .height = OUT_H, .fps = 30, .rtmp_url = srv->url,
+                        .background_argb = BG_ARGB };
+  ScBcastPipeline *b = sc_bcast_pipeline_new (&cfg, &error);
+  g_assert_no_error (error);
+  g_assert_true (sc_bcast_pipeline_start (b, &error));
+  Participant *red = participant_start (b, "red", RED_ARGB, 440);
+  ScTile tile;
+  make_tile (&tile, "red", 0, 0, OUT_W, OUT_H);
+  sc_bcast_pipeline_set_tiles (b, &tile, 1, 0);
+  spin (3000);
+  ScBcastHealth h;
+  sc_bcast_pipeline_get_health (b, &h);
+  double lag_at = stream_time (&h);
+  g_atomic_int_set (&red->lag_ms, 400);
+  spin (4000);
+  sc_bcast_pipeline_stop (b);
+  participant_stop (red);
+  server_wait (srv);
+  double before = volume_from (srv->path, 1.0), after = volume_from (srv->path, lag_at + 2.5);
+  g_test_message ("red's tone: %.1f dB before the lag, %.1f dB from 2.5 s after it", before, after);
+  g_assert_cmpfloat (before, >, -30);
+  g_assert_cmpfloat (after, >, -30);
+  g_autoptr (GArray) frames = probe_frames (srv->path);
+  g_autoptr (GBytes) raw = decode_small (srv->path);
+  const guint8 *px = g_bytes_get_data (raw, NULL);
+  g_assert_cmpint (classify (px + (frames->len - 10) * 64 * 36 * 3 + (18 * 64 + 32) * 3), ==, C_RED);
+  sc_bcast_pipeline_free (b);
   g_unlink (srv->path);
   server_free (srv);
   g_rmdir (dir);
@@ -1021,6 +1096,7 @@ main (int argc, char **argv)
   g_test_add_func ("/broadcast-pipeline/layout-switch", test_layout_switch);
   g_test_add_func ("/broadcast-pipeline/placeholder-transition", test_placeholder_transition);
   g_test_add_func ("/broadcast-pipeline/background-image", test_background_image);
+  g_test_add_func ("/broadcast-pipeline/lagging-participant", test_lagging_participant);
   g_test_add_func ("/broadcast-pipeline/input-failed", test_input_failed);
   g_test_add_func ("/broadcast-pipeline/reconnect", test_reconnect);
   g_test_add_func ("/broadcast-pipeline/refusal-classification", test_refusal_classification);

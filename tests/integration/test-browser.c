@@ -12,30 +12,8 @@
 
 static ScHarness *h;
 static char *kid, *priv;
-static char *node, *chromium, *script, *page_url;
-
-/* Everything the browser side needs; NULL when all is there, else why not. */
-static char *
-missing_browser_tools (void)
-{
-  const char *src = g_getenv ("SC_SOURCE_ROOT");
-  g_autofree char *modules = g_build_filename (src, "tests", "browser", "node_modules",
-                                               "puppeteer-core", "package.json", NULL);
-  chromium = g_strdup (g_getenv ("CHROMIUM") ? g_getenv ("CHROMIUM") : "/usr/bin/chromium");
-  node = g_find_program_in_path ("node");
-  script = g_build_filename (src, "tests", "browser", "publish.js", NULL);
-  g_autofree char *page = g_build_filename (src, "samples", "web", "publish.html", NULL);
-  page_url = g_filename_to_uri (page, NULL, NULL);
-
-  if (!g_file_test (chromium, G_FILE_TEST_IS_EXECUTABLE))
-    return g_strdup_printf ("%s is not installed (apt-get install chromium)", chromium);
-  if (!node)
-    return g_strdup ("node is not installed (apt-get install nodejs npm)");
-  if (!g_file_test (modules, G_FILE_TEST_EXISTS))
-    return g_strdup ("puppeteer-core is not installed (cd tests/browser && npm ci)");
-  g_assert_true (g_file_test (page, G_FILE_TEST_EXISTS));
-  return NULL;
-}
+static ScBrowser browser;
+static char *page_url;
 
 /* The browser's participant once it has decoded > 30 video frames and
  * some audio. */
@@ -61,14 +39,9 @@ wait_decoding (const char *space_id)
 static GSubprocess *
 spawn_browser (const char *space_id, const char *token, GSubprocessFlags flags)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *whip = g_strdup_printf ("%s/rt/v1/spaces/%s/whip", h->base_url, space_id);
-  const char *argv[] = { node, script, page_url, whip, token, NULL };
-  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (flags);
-  g_subprocess_launcher_setenv (l, "CHROMIUM", chromium, TRUE);
-  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
-  g_assert_no_error (error);
-  return p;
+  const char *args[] = { page_url, whip, token, NULL };
+  return sc_harness_browser_spawn (&browser, args, flags);
 }
 
 static char *
@@ -161,7 +134,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autofree char *missing = missing_browser_tools ();
+  g_autofree char *missing = sc_harness_browser_find (&browser, "publish.js");
+  page_url = sc_harness_sample_page ("publish.html");
   if (missing) {
     sc_harness_add_skip ("/browser/publish-and-stop", missing);
     sc_harness_add_skip ("/browser/refused", missing);
@@ -176,9 +150,7 @@ main (int argc, char **argv)
   sc_harness_free (h);
   g_free (kid);
   g_free (priv);
-  g_free (node);
-  g_free (chromium);
-  g_free (script);
+  sc_harness_browser_clear (&browser);
   g_free (page_url);
   return rc;
 }

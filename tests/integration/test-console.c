@@ -6,26 +6,8 @@
 #include <string.h>
 
 static ScHarness *h;
-static char *node, *chromium, *script;
-
-/* Everything the browser side needs; NULL when all is there, else why not. */
-static char *
-missing_browser_tools (void)
-{
-  const char *src = g_getenv ("SC_SOURCE_ROOT");
-  g_autofree char *modules = g_build_filename (src, "tests", "browser", "node_modules",
-                                               "puppeteer-core", "package.json", NULL);
-  chromium = g_strdup (g_getenv ("CHROMIUM") ? g_getenv ("CHROMIUM") : "/usr/bin/chromium");
-  node = g_find_program_in_path ("node");
-  script = g_build_filename (src, "tests", "browser", "console.js", NULL);
-  if (!g_file_test (chromium, G_FILE_TEST_IS_EXECUTABLE))
-    return g_strdup_printf ("%s is not installed (apt-get install chromium)", chromium);
-  if (!node)
-    return g_strdup ("node is not installed (apt-get install nodejs npm)");
-  if (!g_file_test (modules, G_FILE_TEST_EXISTS))
-    return g_strdup ("puppeteer-core is not installed (cd tests/browser && npm ci)");
-  return NULL;
-}
+static ScBrowser browser;
+static guint16 srt_port;
 
 static ScResponse *
 get (const char *path)
@@ -119,15 +101,12 @@ test_show (void)
 
   const char *shots = g_getenv ("SC_BUILD_ROOT") ? g_getenv ("SC_BUILD_ROOT") : ".";
   g_autofree char *shot_dir = g_build_filename (shots, "console-screenshots", NULL);
-  const char *argv[] = { node, script, h->base_url, h->token_id, h->token_secret, space,
-                         shot_dir, NULL };
+  const char *args[] = { h->base_url, h->token_id, h->token_secret, space, shot_dir, NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_setenv (l, "CHROMIUM", chromium, TRUE);
-  g_autoptr (GSubprocess) browser = g_subprocess_launcher_spawnv (l, argv, &error);
-  g_assert_no_error (error);
+  g_autoptr (GSubprocess) browser_proc =
+      sc_harness_browser_spawn (&browser, args, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr (GDataInputStream) out =
-      g_data_input_stream_new (g_subprocess_get_stdout_pipe (browser));
+      g_data_input_stream_new (g_subprocess_get_stdout_pipe (browser_proc));
   g_autoptr (GSubprocess) encoder = NULL;
   g_autofree char *result = NULL;
   while (!result) {
@@ -140,8 +119,8 @@ test_show (void)
     else if (g_str_has_prefix (line, "RESULT "))
       result = g_strdup (line + strlen ("RESULT "));
   }
-  g_assert_true (g_subprocess_wait (browser, NULL, &error));
-  if (!result || g_subprocess_get_exit_status (browser) != 0)
+  g_assert_true (g_subprocess_wait (browser_proc, NULL, &error));
+  if (!result || g_subprocess_get_exit_status (browser_proc) != 0)
     g_error ("console.js failed (see its errors above)");
   if (encoder)
     g_subprocess_force_exit (encoder);
@@ -180,8 +159,55 @@ test_show (void)
   JsonObject *opts = json_object_get_object_member (bc, "layout_options");
   g_assert_cmpstr (json_object_get_string_member (opts, "participant_id"), ==,
                    json_object_get_string_member (res, "spotlit"));
-  /* Labels were switched on after the spotlight, which they kept. */
+  /* The program preview (WHEP of the broadcast) showed the gallery, then
+   * followed the spotlight (console.js waited for both pictures). */
+  JsonObject *before = json_object_get_object_member (res, "program_before");
+  JsonObject *after = json_object_get_object_member (res, "program_after");
+  g_assert_cmpint (json_object_get_int_member (before, "width"), ==, 1920);
+  g_assert_cmpint (json_object_get_int_member (before, "height"), ==, 1080);
+  const char *spotlit = json_object_get_string_member (res, "spotlit");
+  const char *other = g_str_equal (spotlit, names[0]) ? names[1] : names[0];
+  JsonObject *sb = json_object_get_object_member (before, "shares");
+  JsonObject *sa = json_object_get_object_member (after, "shares");
+  g_test_message ("program preview: %s %.2f / %s %.2f of the picture in the gallery, "
+                  "%.2f / %.2f %d ms after the spotlight click", spotlit,
+                  json_object_get_double_member (sb, spotlit), other,
+                  json_object_get_double_member (sb, other),
+                  json_object_get_double_member (sa, spotlit),
+                  json_object_get_double_member (sa, other),
+                  (int) json_object_get_int_member (res, "program_switch_ms"));
+  g_assert_cmpfloat (json_object_get_double_member (sb, other), >=, 0.15);
+  /* In the right places: the gallery's halves are the two participants,
+   * the spotlight's main tile (the left four fifths) the one clicked and
+   * its strip (the right fifth) the other. */
+  JsonObject *ab = json_object_get_object_member (before, "at");
+  JsonObject *aa = json_object_get_object_member (after, "at");
+  g_assert_false (json_object_get_null_member (ab, "left"));
+  g_assert_false (json_object_get_null_member (ab, "right"));
+  g_assert_cmpstr (json_object_get_string_member (ab, "left"), !=,
+                   json_object_get_string_member (ab, "right"));
+  g_assert_false (json_object_get_null_member (aa, "main"));
+  g_assert_cmpstr (json_object_get_string_member (aa, "main"), ==, spotlit);
+  g_assert_false (json_object_get_null_member (aa, "strip"));
+  g_assert_cmpstr (json_object_get_string_member (aa, "strip"), ==, other);
+  g_assert_cmpfloat (json_object_get_double_member (sa, spotlit), >=,
+                     3 * json_object_get_double_member (sa, other));
+  /* Labels were switched on after the spotlight, which they kept, and the
+   * tiles dragged into a new order, which the PATCH stored. */
   g_assert_true (json_object_get_boolean_member (opts, "labels"));
+  JsonArray *want = json_object_get_array_member (res, "order");
+  JsonArray *stored = json_object_get_array_member (opts, "order");
+  g_assert_nonnull (stored);
+  g_assert_cmpuint (json_array_get_length (stored), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpstr (json_array_get_string_element (stored, i), ==,
+                     json_array_get_string_element (want, i));
+  /* the second tile went before the first */
+  JsonArray *was = json_object_get_array_member (res, "order_before");
+  g_assert_cmpstr (json_array_get_string_element (want, 0), ==,
+                   json_array_get_string_element (was, 1));
+  g_assert_cmpstr (json_array_get_string_element (want, 1), ==,
+                   json_array_get_string_element (was, 0));
 
   /* The page's live stream took the encoder's push. */
   g_assert_cmpstr (json_object_get_string_member (res, "status_before"), ==, "idle");
@@ -191,6 +217,22 @@ test_show (void)
                                             json_object_get_string_member (res, "live_stream_id"));
   g_autoptr (JsonObject) ls = sc_harness_get_data (h, lpath);
   g_assert_nonnull (ls);
+  /* Its key, reset from the page, is the stored one; the SRT URL the page
+   * showed before the reset held the key and passphrase as Mux writes them. */
+  const char *key = json_object_get_string_member (res, "key_after_reset");
+  g_assert_cmpstr (key, ==, json_object_get_string_member (ls, "stream_key"));
+  g_assert_cmpstr (key, !=, json_object_get_string_member (res, "key_before_reset"));
+  g_autofree char *srt = g_strdup_printf ("srt://127.0.0.1:%u?streamid=%s&passphrase=",
+                                          srt_port, json_object_get_string_member (res, "key_before_reset"));
+  const char *srt_url = json_object_get_string_member (res, "srt_url");
+  g_assert_true (g_str_has_prefix (srt_url, srt));
+  g_assert_cmpuint (strlen (srt_url), >=, strlen (srt) + 10);   /* a passphrase: 10-79 chars */
+  g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "disabled");
+  /* The asset deleted from the page is gone. */
+  g_autofree char *apath = g_strdup_printf ("/video/v1/assets/%s",
+                                            json_object_get_string_member (res, "deleted_asset"));
+  g_autoptr (ScResponse) gone = sc_harness_request (h, "GET", apath, NULL);
+  g_assert_cmpuint (gone->status, ==, 404);
 
   const char *views[] = { "signin", "spaces", "space", "live-streams", "assets", "tablet" };
   for (guint i = 0; i < G_N_ELEMENTS (views); i++) {
@@ -210,18 +252,19 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  h = sc_harness_start (NULL);
+  srt_port = sc_harness_free_port ();
+  g_autofree char *srt_arg = g_strdup_printf ("--srt=127.0.0.1:%u", srt_port);
+  const char *const serve_args[] = { srt_arg, NULL };
+  h = sc_harness_start (serve_args);
   g_test_add_func ("/console/static-files", test_static_files);
   g_test_add_func ("/console/unknown-refused", test_unknown_refused);
-  g_autofree char *missing = missing_browser_tools ();
+  g_autofree char *missing = sc_harness_browser_find (&browser, "console.js");
   if (missing)
     sc_harness_add_skip ("/console/show", missing);
   else
     g_test_add_func ("/console/show", test_show);
   int rc = g_test_run ();
   sc_harness_free (h);
-  g_free (node);
-  g_free (chromium);
-  g_free (script);
+  sc_harness_browser_clear (&browser);
   return rc;
 }

@@ -3,8 +3,11 @@
  * config on loopback) record what spacecast re-pushes from one ffmpeg
  * publish, read back with ffprobe; one application refuses the publish
  * outright, one through an on_publish hook answering 403; one nginx is
- * killed mid-stream and comes back.  Plus the API's rules and the Mux Node
- * SDK's simulcast calls.  One daemon for every case. */
+ * killed mid-stream and comes back.  srt:// targets push to two
+ * srt-live-transmit listeners (srt-tools), one recording what it gets to
+ * a file, the other seeing a wrong passphrase.  Plus the API's rules and
+ * the Mux Node SDK's simulcast calls (v7 and v15).  One daemon for every
+ * case. */
 #include "harness.h"
 
 #include <glib/gstdio.h>
@@ -21,9 +24,71 @@ typedef struct {
   GSubprocess *proc;
 } Nginx;
 
+typedef struct {
+  char *dir;
+  guint16 port;
+  GSubprocess *proc;
+} SrtListener;
+
+#define SRT_PASSPHRASE "simulcast-srt-secret"
+
 static ScHarness *daemon_h;
 static char *daemon_log;
 static Nginx ngx[2];
+static SrtListener srt_rx[2];
+static guint16 srt_ingest_port;   /* the daemon's own SRT ingest */
+
+/* srt-live-transmit as a third-party SRT server: a listener that asks for
+ * SRT_PASSPHRASE and writes what it receives to out.ts. */
+static void
+srt_listener_launch (SrtListener *l)
+{
+  g_autofree char *in = g_strdup_printf ("srt://127.0.0.1:%u?mode=listener&passphrase=%s",
+                                         l->port, SRT_PASSPHRASE);
+  g_autofree char *out = g_build_filename (l->dir, "out.ts", NULL);
+  g_autoptr (GSubprocessLauncher) launcher = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  /* Its only file target is the console. */
+  g_subprocess_launcher_set_stdout_file_path (launcher, out);
+  g_autoptr (GError) error = NULL;
+  l->proc = g_subprocess_launcher_spawn (launcher, &error, "srt-live-transmit", "-q", in,
+                                         "file://con", NULL);
+  g_assert_no_error (error);
+}
+
+static void
+srt_listener_start (SrtListener *l)
+{
+  l->dir = g_dir_make_tmp ("sc-srt-rx-XXXXXX", NULL);
+  l->port = sc_harness_free_port ();
+  srt_listener_launch (l);
+}
+
+/* Gone without a word, as a crashed server or a cut link: the caller can
+ * tell only by hearing nothing back. */
+static void
+srt_listener_kill (SrtListener *l)
+{
+  g_subprocess_send_signal (l->proc, SIGKILL);
+  g_subprocess_wait (l->proc, NULL, NULL);
+  g_clear_object (&l->proc);
+}
+
+static void
+srt_listener_stop (SrtListener *l)
+{
+  if (l->proc)
+    srt_listener_kill (l);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", l->dir);
+  g_assert_cmpint (system (cmd), ==, 0);
+  g_free (l->dir);
+}
+
+static char *
+srt_target_url (SrtListener *l, const char *streamid, const char *passphrase)
+{
+  return g_strdup_printf ("srt://127.0.0.1:%u?streamid=%s&passphrase=%s", l->port, streamid,
+                          passphrase);
+}
 
 static void
 nginx_launch (Nginx *n)
@@ -253,8 +318,11 @@ test_api (void)
 
   static const char *const bad[][2] = {
     { "{\"stream_key\":\"k\"}", "url is required" },
-    { "{\"url\":\"http://127.0.0.1/app\",\"stream_key\":\"k\"}", "rtmp:// or rtmps://" },
-    { "{\"url\":\"srt://127.0.0.1:9000?streamid=k\"}", "srt://" },
+    { "{\"url\":\"http://127.0.0.1/app\",\"stream_key\":\"k\"}", "rtmp://, rtmps:// or srt://" },
+    { "{\"url\":\"srt://127.0.0.1?streamid=k\"}", "with a port" },
+    { "{\"url\":\"srt://127.0.0.1:9000?streamid=k&latency=9\"}", "latency" },
+    { "{\"url\":\"srt://127.0.0.1:9000?passphrase=short\"}", "10 to 79" },
+    { "{\"url\":\"srt://127.0.0.1:9000?streamid=k\",\"stream_key\":\"k\"}", "no stream_key" },
     { "{\"url\":\"rtmp://127.0.0.1\",\"stream_key\":\"k\"}", "application" },
     { "{\"url\":\"rtmp://127.0.0.1/app\"}", "stream_key is required" },
     { "{\"url\":\"rtmp://127.0.0.1/app\",\"stream_key\":\"k\",\"colour\":\"red\"}", "colour" },
@@ -341,8 +409,47 @@ test_api (void)
   }
 }
 
-/* One publish, four targets: two nginx applications that record it, one
- * that denies the publish and one whose on_publish hook answers 403. */
+/* What an SRT listener recorded: the same H.264 640x360 and AAC in
+ * MPEG-TS, lasting about @seconds, decodable from its start. */
+static void
+assert_received_ts (const char *file, double seconds, double tolerance)
+{
+  g_assert_true (g_file_test (file, G_FILE_TEST_EXISTS));
+  sc_harness_assert_h264_aac (file);
+  const char *args[] = { "-select_streams", "v:0", "-show_entries", "stream=width,height",
+                         "-of", "csv=p=0", NULL };
+  g_autofree char *size = sc_harness_ffprobe (file, args);
+  /* Listed under the program and again on its own: the same stream. */
+  g_auto (GStrv) sizes = g_strsplit (g_strstrip (size), "\n", 2);
+  g_assert_cmpstr (sizes[0], ==, "640,360");
+  const char *fmt[] = { "-show_entries", "format=format_name", "-of", "csv=p=0", NULL };
+  g_autofree char *format = sc_harness_ffprobe (file, fmt);
+  g_assert_cmpstr (g_strstrip (format), ==, "mpegts");
+  double d = sc_harness_media_duration (file);
+  if (fabs (d - seconds) > tolerance)
+    g_error ("%s lasts %.2f s, expected %.2f ± %.1f", file, d, seconds, tolerance);
+  g_autoptr (GArray) keys = sc_harness_keyframe_times (file);
+  g_assert_cmpuint (keys->len, >, 0);
+}
+
+static char *
+add_srt_target (const char *stream_id, const char *url)
+{
+  g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s/simulcast-targets",
+                                           stream_id);
+  g_autofree char *body = g_strdup_printf ("{\"url\":\"%s\",\"passthrough\":\"srt\"}", url);
+  g_autoptr (ScResponse) r = sc_harness_request (daemon_h, "POST", path, body);
+  g_assert_cmpuint (r->status, ==, 201);
+  JsonObject *t = sc_response_data (r);
+  g_assert_cmpstr (json_object_get_string_member (t, "status"), ==, "idle");
+  g_assert_cmpstr (json_object_get_string_member (t, "url"), ==, url);
+  g_assert_false (json_object_has_member (t, "stream_key"));
+  return g_strdup (json_object_get_string_member (t, "id"));
+}
+
+/* One publish, six targets: two nginx applications that record it, one
+ * that denies the publish, one whose on_publish hook answers 403, an SRT
+ * listener that records it and one that sees a wrong passphrase. */
 static void
 test_push (void)
 {
@@ -366,6 +473,11 @@ test_push (void)
   const char *tb = json_object_get_string_member (json_array_get_object_element (targets, 1), "id");
   g_autofree char *tdeny = add_target (id, &ngx[1], "deny", key_deny);
   g_autofree char *thook = add_target (id, &ngx[1], "hook", key_hook);
+  g_autofree char *sid = new_key ("srt"), *wrong = g_strdup ("not-the-passphrase");
+  g_autofree char *srt_ok = srt_target_url (&srt_rx[0], sid, SRT_PASSPHRASE);
+  g_autofree char *srt_bad = srt_target_url (&srt_rx[1], sid, wrong);
+  g_autofree char *tsrt = add_srt_target (id, srt_ok);
+  g_autofree char *tsrt_bad = add_srt_target (id, srt_bad);
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (daemon_h,
                                                          json_object_get_string_member (ls, "stream_key"),
@@ -374,6 +486,8 @@ test_push (void)
   wait_target (id, tb, "broadcasting", NULL);
   wait_target (id, tdeny, "errored", "fatal");
   wait_target (id, thook, "errored", "fatal");
+  wait_target (id, tsrt, "broadcasting", NULL);
+  wait_target (id, tsrt_bad, "errored", "fatal");
 
   /* Only while idle, as Mux. */
   g_autofree char *spath = g_strdup_printf ("/video/v1/live-streams/%s", id);
@@ -391,6 +505,8 @@ test_push (void)
   wait_target (id, ta, "idle", NULL);
   wait_target (id, tb, "idle", NULL);
   wait_target (id, tdeny, "idle", NULL);
+  wait_target (id, tsrt, "idle", NULL);
+  wait_target (id, tsrt_bad, "idle", NULL);
 
   g_autofree char *rec_a = nginx_recording (&ngx[0], key_a);
   g_autofree char *rec_b = nginx_recording (&ngx[1], key_b);
@@ -398,6 +514,11 @@ test_push (void)
   assert_received (rec_b, sent, 1.0);
   g_autofree char *rec_deny = nginx_recording (&ngx[1], key_deny);
   g_assert_false (g_file_test (rec_deny, G_FILE_TEST_EXISTS));
+  g_autofree char *rec_srt = g_build_filename (srt_rx[0].dir, "out.ts", NULL);
+  assert_received_ts (rec_srt, sent, 1.0);
+  g_autofree char *rec_srt_bad = g_build_filename (srt_rx[1].dir, "out.ts", NULL);
+  GStatBuf st;
+  g_assert_true (g_stat (rec_srt_bad, &st) != 0 || st.st_size == 0);
   assert_asset (id, sent, 1.0);
 
   /* Each transition was a webhook, in order; a target added by POST
@@ -405,36 +526,51 @@ test_push (void)
   wait_events (&ngx[0], id, ta, "starting,broadcasting,idle");
   wait_events (&ngx[0], id, tdeny, "created,starting,errored:fatal,idle");
   wait_events (&ngx[0], id, thook, "created,starting,errored:fatal,idle");
+  wait_events (&ngx[0], id, tsrt, "created,starting,broadcasting,idle");
+  wait_events (&ngx[0], id, tsrt_bad, "created,starting,errored:fatal,idle");
 
   /* The keys were never written in spacecast's log. */
   g_autofree char *log = NULL;
   g_assert_true (g_file_get_contents (daemon_log, &log, NULL, NULL));
   g_assert_nonnull (strstr (log, tdeny));
-  const char *keys[] = { key_a, key_b, key_deny, key_hook };
+  const char *keys[] = { key_a, key_b, key_deny, key_hook, sid, SRT_PASSPHRASE, wrong };
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     if (strstr (log, keys[i]))
       g_error ("stream key %s is in the log", keys[i]);
 }
 
-/* nginx B dies mid-stream: A and the recording go on untouched, and B's
- * target reconnects once B is back. */
+/* nginx B and the SRT listener die mid-stream: A and the recording go on
+ * untouched, and B's and the SRT target reconnect once theirs is back.  A
+ * fourth target pushes to an SRT ingest (the daemon's own, shaped as
+ * Mux's) with a stream id it does not know: rejected in the handshake
+ * (1404), fatal. */
 static void
 test_target_dies (void)
 {
-  const double sent = 14.0;
+  const double sent = 16.0;
   g_autofree char *key_a = new_key ("a"), *key_b = new_key ("b");
   g_autoptr (JsonObject) ls = sc_harness_create_live_stream (daemon_h, 0);
   const char *id = json_object_get_string_member (ls, "id");
   g_autofree char *ta = add_target (id, &ngx[0], "live", key_a);
   g_autofree char *tb = add_target (id, &ngx[1], "live", key_b);
+  g_autofree char *sid = new_key ("srt");
+  g_autofree char *srt = srt_target_url (&srt_rx[0], sid, SRT_PASSPHRASE);
+  g_autofree char *tsrt = add_srt_target (id, srt);
+  g_autofree char *unknown = new_key ("unknown");
+  g_autofree char *srt_unknown = g_strdup_printf ("srt://127.0.0.1:%u?streamid=%s&passphrase=%s",
+                                                  srt_ingest_port, unknown, SRT_PASSPHRASE);
+  g_autofree char *tunknown = add_srt_target (id, srt_unknown);
 
   g_autoptr (GSubprocess) p = sc_harness_ffmpeg_publish (daemon_h,
                                                          json_object_get_string_member (ls, "stream_key"),
                                                          sent);
   wait_target (id, ta, "broadcasting", NULL);
   wait_target (id, tb, "broadcasting", NULL);
+  wait_target (id, tsrt, "broadcasting", NULL);
+  wait_target (id, tunknown, "errored", "fatal");
   g_usleep (2 * G_USEC_PER_SEC);
   nginx_kill (&ngx[1]);
+  srt_listener_kill (&srt_rx[0]);
   wait_target (id, tb, "errored", "normal");
   g_autofree char *pa = target_path (id, ta);
   g_autoptr (JsonObject) a = sc_harness_get_data (daemon_h, pa);
@@ -450,6 +586,10 @@ test_target_dies (void)
   wait_target (id, tb, "broadcasting", NULL);
   g_autoptr (JsonObject) a2 = sc_harness_get_data (daemon_h, pa);
   g_assert_cmpstr (json_object_get_string_member (a2, "status"), ==, "broadcasting");
+  /* SRT says a silent peer is gone after its idle timeout (5 s). */
+  wait_target (id, tsrt, "errored", "normal");
+  srt_listener_launch (&srt_rx[0]);
+  wait_target (id, tsrt, "broadcasting", NULL);
 
   sc_harness_wait_exit_ok (p, sent + WAIT_S);
   wait_target (id, tb, "idle", NULL);
@@ -460,9 +600,17 @@ test_target_dies (void)
   g_autofree char *rec_b = nginx_recording (&ngx[1], key_b);
   sc_harness_assert_h264_aac (rec_b);
   g_assert_cmpfloat (sc_harness_media_duration (rec_b), >, 2.0);
+  wait_target (id, tsrt, "idle", NULL);
+  g_autofree char *rec_srt = g_build_filename (srt_rx[0].dir, "out.ts", NULL);
+  sc_harness_assert_h264_aac (rec_srt);
+  g_assert_cmpfloat (sc_harness_media_duration (rec_srt), >, 1.0);
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (daemon_log, &log, NULL, NULL));
+  g_assert_null (strstr (log, unknown));
 }
 
-/* Mux's Node SDK, unmodified: create, retrieve and delete a target. */
+/* Mux's Node SDKs v15 and v7, unmodified: create with targets, add
+ * (rtmp:// and srt://), retrieve and delete a target, a bad url. */
 static void
 test_mux_sdk (void)
 {
@@ -471,12 +619,14 @@ test_mux_sdk (void)
   if (!script)
     return;
   g_autofree char *url = nginx_url (&ngx[0], "live");
+  g_autofree char *srt = srt_target_url (&srt_rx[0], "sdk", SRT_PASSPHRASE);
   g_autofree char *out = NULL;
   const char *argv[] = { node, script, daemon_h->base_url, daemon_h->token_id,
-                         daemon_h->token_secret, url, NULL };
+                         daemon_h->token_secret, url, srt, NULL };
   int status = sc_harness_run (&out, argv);
   g_assert_cmpint (status, ==, 0);
-  g_assert_cmpuint (sc_harness_count_lines (out, "ok "), ==, 5);
+  g_assert_cmpuint (sc_harness_count_lines (out, "ok v15 "), ==, 6);
+  g_assert_cmpuint (sc_harness_count_lines (out, "ok v7 "), ==, 6);
 }
 
 int
@@ -484,18 +634,24 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_autofree char *nginx = g_find_program_in_path ("nginx");
-  if (!g_file_test (NGINX_MODULE, G_FILE_TEST_EXISTS) || !nginx) {
-    sc_harness_add_skip ("/simulcast", "nginx with libnginx-mod-rtmp is not installed");
+  g_autofree char *transmit = g_find_program_in_path ("srt-live-transmit");
+  if (!g_file_test (NGINX_MODULE, G_FILE_TEST_EXISTS) || !nginx || !transmit) {
+    sc_harness_add_skip ("/simulcast", "nginx with libnginx-mod-rtmp, or srt-live-transmit "
+                         "(srt-tools), is not installed");
     return g_test_run ();
   }
   g_autofree char *dir = g_dir_make_tmp ("sc-simulcast-XXXXXX", NULL);
   daemon_log = g_build_filename (dir, "daemon.log", NULL);
   nginx_start (&ngx[0]);
   nginx_start (&ngx[1]);
+  srt_listener_start (&srt_rx[0]);
+  srt_listener_start (&srt_rx[1]);
   g_autofree char *hook = g_strdup_printf ("--webhook-url=http://127.0.0.1:%u/hook",
                                            ngx[0].http_port);
+  srt_ingest_port = sc_harness_free_port ();
+  g_autofree char *srt = g_strdup_printf ("--srt=127.0.0.1:%u", srt_ingest_port);
   const char *args[] = { hook, "--webhook-secret=whsec_simulcast", "--webhook-retry-initial=1",
-                         NULL };
+                         srt, NULL };
   daemon_h = sc_harness_start_logged (args, daemon_log);
   g_test_add_func ("/simulcast/api", test_api);
   g_test_add_func ("/simulcast/push", test_push);
@@ -505,6 +661,8 @@ main (int argc, char **argv)
   sc_harness_free (daemon_h);
   nginx_stop (&ngx[0]);
   nginx_stop (&ngx[1]);
+  srt_listener_stop (&srt_rx[0]);
+  srt_listener_stop (&srt_rx[1]);
   g_unlink (daemon_log);
   g_rmdir (dir);
   g_free (daemon_log);

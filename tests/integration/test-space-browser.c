@@ -15,29 +15,8 @@ static const int rgb[][3] = { { 220, 40, 40 }, { 40, 200, 60 }, { 40, 60, 220 } 
 
 static ScHarness *h;
 static char *kid, *priv;
-static char *node, *chromium, *script, *page_url;
-
-static char *
-missing_browser_tools (void)
-{
-  const char *src = g_getenv ("SC_SOURCE_ROOT");
-  g_autofree char *modules = g_build_filename (src, "tests", "browser", "node_modules",
-                                               "puppeteer-core", "package.json", NULL);
-  chromium = g_strdup (g_getenv ("CHROMIUM") ? g_getenv ("CHROMIUM") : "/usr/bin/chromium");
-  node = g_find_program_in_path ("node");
-  script = g_build_filename (src, "tests", "browser", "space.js", NULL);
-  g_autofree char *page = g_build_filename (src, "samples", "web", "space.html", NULL);
-  page_url = g_filename_to_uri (page, NULL, NULL);
-
-  if (!g_file_test (chromium, G_FILE_TEST_IS_EXECUTABLE))
-    return g_strdup_printf ("%s is not installed (apt-get install chromium)", chromium);
-  if (!node)
-    return g_strdup ("node is not installed (apt-get install nodejs npm)");
-  if (!g_file_test (modules, G_FILE_TEST_EXISTS))
-    return g_strdup ("puppeteer-core is not installed (cd tests/browser && npm ci)");
-  g_assert_true (g_file_test (page, G_FILE_TEST_EXISTS));
-  return NULL;
-}
+static ScBrowser browser;
+static char *page_url;
 
 static char *
 sign (const char *space, const char *role, const char *participant)
@@ -76,8 +55,6 @@ test_three_and_a_watcher (void)
 {
   g_autofree char *space = sc_harness_create_space (h);
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (argv, g_strdup (node));
-  g_ptr_array_add (argv, g_strdup (script));
   g_ptr_array_add (argv, g_strdup (page_url));
   g_ptr_array_add (argv, g_strdup (h->base_url));
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
@@ -88,15 +65,12 @@ test_three_and_a_watcher (void)
   g_ptr_array_add (argv, NULL);
 
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_setenv (l, "CHROMIUM", chromium, TRUE);
-  g_autoptr (GSubprocess) browser =
-      g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
+  g_autoptr (GSubprocess) browser_proc = sc_harness_browser_spawn (
+      &browser, (const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autofree char *out = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (browser, NULL, NULL, &out, NULL, &error));
+  g_assert_true (g_subprocess_communicate_utf8 (browser_proc, NULL, NULL, &out, NULL, &error));
   g_assert_no_error (error);
-  if (g_subprocess_get_exit_status (browser) != 0)
+  if (g_subprocess_get_exit_status (browser_proc) != 0)
     g_error ("space.js failed (see its errors above)");
 
   g_autoptr (JsonNode) root = json_from_string (out, &error);
@@ -139,7 +113,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autofree char *missing = missing_browser_tools ();
+  g_autofree char *missing = sc_harness_browser_find (&browser, "space.js");
+  page_url = sc_harness_sample_page ("space.html");
   if (missing) {
     sc_harness_add_skip ("/space-browser/three-and-a-watcher", missing);
     return g_test_run ();
@@ -153,9 +128,7 @@ main (int argc, char **argv)
   sc_harness_free (h);
   g_free (kid);
   g_free (priv);
-  g_free (node);
-  g_free (chromium);
-  g_free (script);
+  sc_harness_browser_clear (&browser);
   g_free (page_url);
   return rc;
 }

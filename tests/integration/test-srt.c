@@ -4,8 +4,10 @@
  * the control API, live HLS and the finished MP4 show that the same live
  * stream lifecycle as RTMP's runs: active with active_ingest_protocol srt,
  * a reconnect within the window continuing the asset, ready after the
- * window; refusals in the handshake leave nothing behind; reset-stream-key,
- * disable and the connection cap.  One daemon for every case. */
+ * window; an encoder switching RTMP → SRT → RTMP within the window keeps
+ * its asset; refusals in the handshake leave nothing behind;
+ * reset-stream-key, disable and the connection cap.  One daemon for every
+ * case. */
 #include "harness.h"
 
 #include <math.h>
@@ -193,6 +195,61 @@ test_publish (void)
   g_assert_cmpfloat (fabs (duration - json_object_get_double_member (a, "duration")), <, 0.5);
 }
 
+/* Gone from the stream, its window still running: nobody is publishing. */
+static void
+wait_between (Stream *s)
+{
+  g_autofree char *path = stream_path (s, NULL);
+  g_assert_true (sc_harness_wait_member (daemon_h, path, "active_ingest_protocol", NULL, WAIT_S));
+  g_autoptr (JsonObject) ls = get_stream (s);
+  g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "active");
+}
+
+/* One encoder drops RTMP and resumes the same live stream over SRT within
+ * the reconnect window, then goes back to RTMP: one asset recording all
+ * three sessions, active_ingest_protocol following each. */
+static void
+test_switch (void)
+{
+  const double part = 2.0;
+  g_autoptr (Stream) s = create_stream (3);
+  g_autofree char *path = stream_path (s, NULL);
+
+  g_autoptr (GSubprocess) rtmp = sc_harness_ffmpeg_publish (daemon_h, s->key, part);
+  g_assert_true (sc_harness_wait_member (daemon_h, path, "active_ingest_protocol", "rtmp", WAIT_S));
+  g_autoptr (JsonObject) first = get_stream (s);
+  g_autofree char *asset_id = g_strdup (json_object_get_string_member (first, "active_asset_id"));
+  sc_harness_wait_exit_ok (rtmp, WAIT_S);
+  wait_between (s);
+
+  g_autoptr (GSubprocess) srt = ffmpeg_publish (s->key, s->passphrase, part);
+  g_autofree char *again = wait_active (s);
+  g_assert_cmpstr (again, ==, asset_id);
+  sc_harness_wait_exit_ok (srt, WAIT_S);
+  wait_between (s);
+
+  g_autoptr (GSubprocess) back = sc_harness_ffmpeg_publish (daemon_h, s->key, part);
+  g_assert_true (sc_harness_wait_member (daemon_h, path, "active_ingest_protocol", "rtmp", WAIT_S));
+  g_autoptr (JsonObject) last = get_stream (s);
+  g_assert_cmpstr (json_object_get_string_member (last, "active_asset_id"), ==, asset_id);
+  sc_harness_wait_exit_ok (back, WAIT_S);
+
+  g_autoptr (JsonObject) a = sc_harness_wait_asset_ready (daemon_h, asset_id, WAIT_S);
+  /* The asset says how it began. */
+  g_assert_cmpstr (json_object_get_string_member (a, "ingest_type"), ==, "live_rtmp");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (a, "recording_times")), ==,
+                    3);
+  g_assert_true (sc_harness_wait_member (daemon_h, path, "status", "idle", WAIT_S));
+  g_assert_cmpuint (count_assets (s), ==, 1);
+  g_autofree char *mp4 = sc_harness_download_mp4 (daemon_h, sc_harness_playback_id (a),
+                                                  "switch.mp4");
+  sc_harness_assert_h264_aac (mp4);
+  double duration = sc_harness_media_duration (mp4);
+  g_test_message ("%.0f s RTMP + %.0f s SRT + %.0f s RTMP recorded as %.2f s", part, part, part,
+                  duration);
+  g_assert_cmpfloat (fabs (duration - 3 * part), <, 1.0);
+}
+
 static void
 test_refused (void)
 {
@@ -301,6 +358,7 @@ main (int argc, char **argv)
   const char *args[] = { "--srt", listen, "--srt-max-connections", cap, NULL };
   daemon_h = sc_harness_start (args);
   g_test_add_func ("/srt/publish", test_publish);
+  g_test_add_func ("/srt/switch", test_switch);
   g_test_add_func ("/srt/refused", test_refused);
   g_test_add_func ("/srt/reset-stream-key", test_reset_stream_key);
   g_test_add_func ("/srt/disable", test_disable);

@@ -1,8 +1,9 @@
 /* WHEP subscriptions to a participant (POST
  * /rt/v1/spaces/ID/participants/PID/whep): `spacecast publish` publishes,
  * and a webrtcbin in this process subscribes the way a browser would
- * (recvonly audio + video, no trickle), decoding the forwarded VP8.  One
- * daemon serves every case. */
+ * (recvonly audio + video, no trickle), decoding the forwarded VP8; and
+ * the program preview of a broadcast, in H.264.  One daemon serves every
+ * case. */
 #include "harness.h"
 #include "spacecast/jwt.h"
 
@@ -34,7 +35,10 @@ room_open (Room *room)
   room->sub_token = sign (room->space, "subscriber", NULL);
   room->path = g_strdup_printf ("/rt/v1/spaces/%s/participants/ann/whep", room->space);
   g_autofree char *loc = NULL;
-  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, NULL, &loc);
+  /* Key frames 30 s apart: a subscriber sees a picture soon only if its
+   * key frame request reached the publisher. */
+  const char *const args[] = { "--keyframe-interval", "900", NULL };
+  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, args, &loc);
   g_autoptr (JsonObject) p = sc_harness_wait_participants (h, room->space, 1, 0, 20);
 }
 
@@ -49,8 +53,10 @@ room_close (Room *room)
   g_free (room->path);
 }
 
-/* Subscribers that join mid-GOP (the publisher's key frames are 2 s apart)
- * see a picture at once: their key frame requests reach the publisher. */
+/* Subscribers that join mid-GOP see a picture at once: their key frame
+ * requests reach the publisher.  Without them the first picture would wait
+ * for the publisher's next key frame, up to 30 s away; how soon it comes
+ * (a few hundred ms) is a figure for the benchmark, not a bound here. */
 static void
 test_subscribe (void)
 {
@@ -62,11 +68,11 @@ test_subscribe (void)
     sc_harness_whep_wait (s, 30, 10);
     double ms = (s->first_frame_us - s->posted_us) / 1000.0;
     g_test_message ("subscriber %u: first decoded frame %.0f ms after its POST", i, ms);
-    g_assert_cmpfloat (ms, <, 1000);
+    g_assert_cmpfloat (ms, <, 10000);
     g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 200);
     g_assert_cmpuint (sc_harness_whep_delete (h, s->location, room.sub_token), ==, 404);
     sc_harness_whep_free (s);
-    /* A little later in the publisher's GOP each time. */
+    /* Later in the publisher's GOP each time. */
     g_usleep (450 * 1000);
   }
   room_close (&room);
@@ -175,17 +181,94 @@ test_refusals (void)
   room_close (&room);
 }
 
+/* The program preview (POST /rt/v1/spaces/ID/broadcasts/BID/whep): the
+ * broadcast's own H.264 and its mix in Opus play in a viewer that offers
+ * H.264 as Chromium does; refusals, the viewer cap (1 here), DELETE, and a
+ * broadcast that stops ends its sessions. */
+static void
+test_preview (void)
+{
+  Room room = { 0 };
+  room_open (&room);
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, 0);
+  g_autofree char *b = sc_harness_create_broadcast (h, room.space,
+                                                    json_object_get_string_member (ls, "id"),
+                                                    "gallery");
+  g_autofree char *path = g_strdup_printf ("/rt/v1/spaces/%s/broadcasts/%s/whep", room.space, b);
+  g_autofree char *basic = sc_harness_basic_auth (h);
+  ScHarnessWhep *s = sc_harness_whep_new_h264 (TRUE);
+  g_autofree char *offer = sc_harness_whep_offer (s);
+
+  g_autoptr (ScResponse) r1 = sc_harness_whep_post (h, path, NULL, "application/sdp", offer);
+  assert_refused (r1, 401, "Basic");
+  g_autoptr (ScResponse) r2 = sc_harness_whep_post (h, path, room.sub_token, "application/sdp",
+                                                    offer);
+  assert_refused (r2, 409, "is not running");
+  g_autofree char *nobody = g_strdup_printf ("/rt/v1/spaces/%s/broadcasts/nope/whep", room.space);
+  g_autoptr (ScResponse) r3 = sc_harness_raw (h, "POST", nobody, "application/sdp", offer,
+                                              strlen (offer), basic);
+  assert_refused (r3, 404, "nope");
+
+  g_assert_cmpuint (sc_harness_broadcast_action (h, room.space, b, "start"), ==, 200);
+  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, room.space, b, 20);
+  g_autoptr (ScResponse) r4 = sc_harness_whep_post (h, path, room.sub_token, "text/plain", offer);
+  assert_refused (r4, 415, "application/sdp");
+
+  /* A subscriber token watches; it decodes the broadcast's H.264 and
+   * receives Opus. */
+  ScHarnessWhep *a = sc_harness_whep_new_h264 (TRUE);
+  sc_harness_whep_start (h, a, path, room.sub_token);
+  sc_harness_whep_wait (a, 10, 10);
+  g_test_message ("preview: first frame %.0f ms after the POST",
+                  (a->first_frame_us - a->posted_us) / 1000.0);
+  /* --broadcast-preview-max-viewers 1 */
+  g_autoptr (ScResponse) r5 = sc_harness_raw (h, "POST", path, "application/sdp", offer,
+                                              strlen (offer), basic);
+  assert_refused (r5, 429, "broadcast_preview_max_viewers");
+  g_assert_nonnull (soup_message_headers_get_one (r5->headers, "Retry-After"));
+  g_assert_cmpuint (sc_harness_whep_delete (h, a->location, room.sub_token), ==, 200);
+  g_assert_cmpuint (sc_harness_whep_delete (h, a->location, room.sub_token), ==, 404);
+
+  /* API credentials watch too, once there is room again. */
+  g_autoptr (ScResponse) r6 = sc_harness_raw (h, "POST", path, "application/sdp", offer,
+                                              strlen (offer), basic);
+  g_assert_cmpuint (r6->status, ==, 201);
+  const char *loc = soup_message_headers_get_one (r6->headers, "Location");
+  g_assert_true (g_str_has_prefix (loc, path));
+  gsize len;
+  const char *body = g_bytes_get_data (r6->body, &len);
+  g_autofree char *answer = g_strndup (body, len);
+  g_assert_nonnull (strstr (answer, "H264/90000"));
+  g_assert_nonnull (strstr (answer, "OPUS/48000"));
+  /* x264enc's Main profile (pipelines/x264enc.pipeline) answers on the
+   * offer's Main payload type, with that type's profile-level-id. */
+  g_assert_nonnull (strstr (answer, "profile-level-id=4d001f"));
+  g_autoptr (ScResponse) r7 = sc_harness_raw (h, "OPTIONS", loc, NULL, NULL, 0, NULL);
+  g_assert_cmpuint (r7->status, ==, 204);
+  g_assert_cmpstr (soup_message_headers_get_one (r7->headers, "Access-Control-Allow-Origin"),
+                   ==, "*");
+
+  /* A stopped broadcast ends its viewers' sessions. */
+  g_assert_cmpuint (sc_harness_broadcast_action (h, room.space, b, "stop"), ==, 200);
+  g_assert_cmpuint (sc_harness_whep_delete (h, loc, room.sub_token), ==, 404);
+  sc_harness_whep_free (a);
+  sc_harness_whep_free (s);
+  room_close (&room);
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
-  const char *args[] = { "--participant-timeout", "2", "--space-max-subscriptions", "2", NULL };
+  const char *args[] = { "--participant-timeout", "2", "--space-max-subscriptions", "2",
+                         "--broadcast-preview-max-viewers", "1", NULL };
   h = sc_harness_start (args);
   sc_harness_create_signing_key (h, &kid, &priv);
   g_test_add_func ("/whep/subscribe", test_subscribe);
   g_test_add_func ("/whep/publisher-leaves", test_publisher_leaves);
   g_test_add_func ("/whep/refusals", test_refusals);
+  g_test_add_func ("/whep/preview", test_preview);
   int rc = g_test_run ();
   sc_harness_free (h);
   g_free (kid);

@@ -43,6 +43,7 @@ test_fragments_parse (void)
       g_assert_cmpint (f->kind, ==, SC_ENCODER_AUDIO);
       g_assert_nonnull (strstr (r, "bitrate=128000"));
       g_assert_nonnull (strstr (r, "rate=48000"));
+      g_assert_cmpuint (f->priming, ==, 1024);   /* one AAC frame */
     } else if (!strcmp (f->name, "nvh264enc")) {
       g_assert_true (f->hardware);
       g_assert_nonnull (strstr (r, "gop-size=60 "));
@@ -62,6 +63,7 @@ test_render_defaults_and_errors (void)
   g_assert_no_error (error);
   g_assert_cmpstr (f->name, ==, "t");
   g_assert_cmpint (f->priority, ==, 5);
+  g_assert_cmpuint (f->priming, ==, 0);
   g_assert_cmpstrv (f->factories, ((const char *[]) { "x264enc", NULL }));
 
   ScEncoderSettings s720 = { .width = 1280, .height = 720, .fps = 30 };
@@ -72,6 +74,16 @@ test_render_defaults_and_errors (void)
   ScEncoderSettings custom = { .width = 1280, .height = 720, .fps = 25, .video_kbps = 2500 };
   g_autofree char *r2 = sc_encoder_fragment_render (f, &custom, &error);
   g_assert_cmpstr (r2, ==, "x264enc bitrate=2500 key-int-max=50 ! video/x-h264");
+
+  for (guint i = 0; i < 3; i++) {
+    const char *priming[] = { "-1", "12x", "" };
+    g_autofree char *text = g_strdup_printf ("# kind: audio\n# priming: %s\nvoaacenc\n", priming[i]);
+    g_autoptr (ScEncoderFragment) neg = sc_encoder_fragment_parse (text, "neg", &error);
+    g_assert_null (neg);
+    g_assert_error (error, SC_ERROR, SC_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "priming"));
+    g_clear_error (&error);
+  }
 
   g_autoptr (ScEncoderFragment) bad = sc_encoder_fragment_parse (
       "# kind: video\nx264enc bitrate={bitrate_mbps}\n", "bad", &error);

@@ -139,8 +139,12 @@ test_simulcast_targets (void)
     { "{\"simulcast_targets\":{}}", "must be an array" },
     { "{\"simulcast_targets\":[1]}", "simulcast_targets[0] must be an object" },
     { "{\"simulcast_targets\":[{\"stream_key\":\"k\"}]}", "url is required" },
-    { "{\"simulcast_targets\":[{\"url\":\"http://h/app\",\"stream_key\":\"k\"}]}", "rtmp:// or rtmps://" },
-    { "{\"simulcast_targets\":[{\"url\":\"srt://h:1234\"}]}", "srt://" },
+    { "{\"simulcast_targets\":[{\"url\":\"http://h/app\",\"stream_key\":\"k\"}]}", "rtmp://, rtmps:// or srt://" },
+    { "{\"simulcast_targets\":[{\"url\":\"srt://h\"}]}", "with a port" },
+    { "{\"simulcast_targets\":[{\"url\":\"srt://h:1234/live\"}]}", "no path" },
+    { "{\"simulcast_targets\":[{\"url\":\"srt://h:1234?mode=listener\"}]}", "not \"mode\"" },
+    { "{\"simulcast_targets\":[{\"url\":\"srt://h:1234?passphrase=123456789\"}]}", "10 to 79" },
+    { "{\"simulcast_targets\":[{\"url\":\"srt://h:1234\",\"stream_key\":\"k\"}]}", "no stream_key" },
     { "{\"simulcast_targets\":[{\"url\":\"rtmp://h\",\"stream_key\":\"k\"}]}", "application" },
     { "{\"simulcast_targets\":[{\"url\":\"rtmp://u:p@h/app\",\"stream_key\":\"k\"}]}", "credentials" },
     { "{\"simulcast_targets\":[{\"url\":\"rtmp://h/app\"}]}", "stream_key is required" },
@@ -156,6 +160,37 @@ test_simulcast_targets (void)
   g_string_append (seven, "]}");
   expect_invalid (sc_model_live_stream_new, seven->str, "at most 6");
   g_string_free (seven, TRUE);
+}
+
+/* Mux's SRT target: one URL, its stream id and passphrase in the query,
+ * percent-encoded; the log sees it without them. */
+static void
+test_simulcast_srt_url (void)
+{
+  const char *url = "srt://live.example.com:6001?streamid=k%26ey&passphrase=0123456789%3D";
+  g_autofree char *body = g_strdup_printf ("{\"simulcast_targets\":[{\"url\":\"%s\"}]}", url);
+  g_autoptr (JsonObject) req = obj (body);
+  g_autoptr (JsonObject) doc = sc_model_live_stream_new (req, 1, NULL);
+  JsonObject *t = json_array_get_object_element (json_object_get_array_member (doc,
+                                                 "simulcast_targets"), 0);
+  g_assert_cmpstr (json_object_get_string_member (t, "url"), ==, url);
+  g_assert_false (json_object_has_member (t, "stream_key"));
+
+  g_autoptr (ScModelSrtUrl) u = sc_model_simulcast_srt_url_parse (url, NULL);
+  g_assert_cmpstr (u->host, ==, "live.example.com");
+  g_assert_cmpint (u->port, ==, 6001);
+  g_assert_cmpstr (u->streamid, ==, "k&ey");
+  g_assert_cmpstr (u->passphrase, ==, "0123456789=");
+  g_autofree char *shown = sc_model_simulcast_url_public (url);
+  g_assert_cmpstr (shown, ==, "srt://live.example.com:6001");
+  g_autofree char *upper = sc_model_simulcast_url_public ("SrT://h:1?passphrase=0123456789");
+  g_assert_cmpstr (upper, ==, "srt://h:1");
+  g_autofree char *rtmp = sc_model_simulcast_url_public ("rtmp://h/app");
+  g_assert_cmpstr (rtmp, ==, "rtmp://h/app");
+
+  g_autoptr (ScModelSrtUrl) bare = sc_model_simulcast_srt_url_parse ("srt://10.0.0.1:9000", NULL);
+  g_assert_null (bare->streamid);
+  g_assert_null (bare->passphrase);
 }
 
 static void
@@ -267,6 +302,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/live-stream/invalid", test_live_stream_invalid);
   g_test_add_func ("/model/live-stream/patch", test_live_stream_patch);
   g_test_add_func ("/model/live-stream/simulcast-targets", test_simulcast_targets);
+  g_test_add_func ("/model/live-stream/simulcast-srt-url", test_simulcast_srt_url);
   g_test_add_func ("/model/space-and-broadcast", test_space_and_broadcast);
   g_test_add_func ("/model/pagination", test_pagination);
   g_test_add_func ("/model/asset-from-live-stream", test_asset_from_live_stream);

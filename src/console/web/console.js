@@ -245,10 +245,18 @@ function openStreams() {
       const confirmed = (what, fn) => () => act(async () => {
         if (confirm(what + " live stream " + ls.id + "?")) await fn();
       });
+      /* Mux's SRT URL shape, where the daemon listens for SRT. */
+      const srt = ingest.srt_port && ls.srt_passphrase
+        ? "srt://" + location.hostname + ":" + ingest.srt_port + "?streamid=" +
+          encodeURIComponent(ls.stream_key) + "&passphrase=" + encodeURIComponent(ls.srt_passphrase)
+        : null;
       const secret = revealed.has(ls.id)
         ? el("span", {}, el("code", { "data-rtmp": "" }, rtmp), " key ", el("code", { "data-key": "" }, ls.stream_key),
              button("Copy", "Copy RTMP URL and key of " + ls.id, () =>
-               act(() => navigator.clipboard.writeText(rtmp + "/" + ls.stream_key))))
+               act(() => navigator.clipboard.writeText(rtmp + "/" + ls.stream_key))),
+             srt ? el("span", {}, " SRT ", el("code", { "data-srt": "" }, srt),
+                      button("Copy", "Copy SRT URL of " + ls.id, () =>
+                        act(() => navigator.clipboard.writeText(srt)))) : "")
         : button("Reveal", "Reveal RTMP URL and key of " + ls.id, () => revealed.add(ls.id));
       return el("li", { "data-live-stream": ls.id },
         el("span", { class: "status", "data-status": ls.status }, ls.status),
