@@ -88,30 +88,13 @@ void        sc_api_spaces_register        (ScApi *api);
 void        sc_api_assets_register        (ScApi *api);
 void        sc_api_simulcast_register     (ScApi *api);
 
-/* What a live-stream action means for a connected encoder is the ingest's
- * business: the API reports each committed action here. */
-typedef enum {
-  SC_API_LIVE_ENABLE,
-  SC_API_LIVE_DISABLE,
-  SC_API_LIVE_COMPLETE,
-  SC_API_LIVE_RESET_KEY,
-  SC_API_LIVE_DELETE,
-} ScApiLiveAction;
-typedef void (*ScApiLiveActionFunc) (const char *live_stream_id, ScApiLiveAction action,
-                                  gpointer user_data);
-void        sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data);
-void        sc_api_notify_live_action   (ScApi *api, const char *id, ScApiLiveAction action);
-
 /* Running state a module adds to a stored resource when it is rendered
- * (a broadcast's live health, say). */
+ * (a broadcast's live health, say).  A query asked at render time, not a
+ * change to announce, so not an event: what it adds is never stored, and
+ * events carry the stored resource only. */
 typedef void (*ScApiDecorateFunc) (ScKind kind, JsonObject *rendered, gpointer user_data);
 void        sc_api_set_decorate_func (ScApi *api, ScApiDecorateFunc func, gpointer user_data);
 /* sc_model_render plus the decoration. */
 JsonNode   *sc_api_render (ScApi *api, ScKind kind, JsonObject *doc);
-
-/* Deleting an asset removes its files: the media owner says how. */
-typedef void (*ScAssetDeleteFunc) (const char *asset_id, gpointer user_data);
-void        sc_api_set_asset_delete_func (ScApi *api, ScAssetDeleteFunc func, gpointer user_data);
-void        sc_api_notify_asset_deleted  (ScApi *api, const char *asset_id);
 
 G_END_DECLS

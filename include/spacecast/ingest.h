@@ -11,6 +11,7 @@
 
 #include "spacecast/api.h"
 #include "spacecast/rtmp.h"
+#include "spacecast/srt.h"
 #include "spacecast/events.h"
 
 G_BEGIN_DECLS
@@ -18,14 +19,21 @@ G_BEGIN_DECLS
 typedef struct _ScIngest ScIngest;
 
 /* Starts listening (--rtmp, and --rtmps and --srt when configured),
- * registers the playback routes, and finalises any recording a previous
- * run left behind.  @events tells it of new live streams (SRT keys). */
+ * registers the playback and complete routes, and finalises any recording a
+ * previous run left behind.  It follows the committed changes on @events:
+ * a disabled or deleted live stream loses its encoder, a new or reset key
+ * reaches the SRT handshake table, a deleted asset its files. */
 ScIngest *sc_ingest_new  (ScApi *api, ScEvents *events, GError **error);
 /* Shutdown, first half: stop accepting publishers, end the connected ones
  * and wait (iterating the main context) for their recordings to be
  * finalised.  The second half, _free, never iterates. */
 void      sc_ingest_shutdown (ScIngest *ingest);
 void      sc_ingest_free (ScIngest *ingest);
+
+/* Signal complete, as PUT /video/v1/live-streams/{ID}/complete (a route
+ * of the ingest's): the active asset ends now, a connected encoder is left
+ * to drain for complete_hold seconds. */
+void      sc_ingest_complete (ScIngest *ingest, const char *live_stream_id);
 
 /* The ingest URL a local publisher (a broadcast) pushes @stream_key to. */
 char     *sc_ingest_local_url (ScIngest *ingest, const char *stream_key);
@@ -44,5 +52,7 @@ void      sc_ingest_foreach_stream (ScIngest *ingest, ScIngestStreamFunc func,
                                     gpointer user_data);
 /* The RTMP(S) door's connections (both listeners together). */
 void      sc_ingest_get_rtmp_stats (ScIngest *ingest, ScRtmpServerStats *stats);
+/* The SRT door's; FALSE when it is not listening (no --srt). */
+gboolean  sc_ingest_get_srt_stats  (ScIngest *ingest, ScSrtServerStats *stats);
 
 G_END_DECLS

@@ -14,6 +14,9 @@
  * TIMER_EXPIRED with the generation given; CANCEL_TIMER removes the source.
  * The daemon persists status, active_asset_id and recent_asset_ids after
  * each call, and after a restart loads them and calls sc_livestate_recover.
+ * Disable and delete are announced by the API that commits them
+ * (video.live_stream.disabled / .deleted); the machine announces only what
+ * follows from them for the encoder and the asset.
  *
  * Decisions where Mux is silent (see mux-api.md §1.5):
  *  - complete: the asset is finalised and the stream goes idle at once; the
@@ -61,7 +64,6 @@ typedef enum {
   SC_LIVE_EV_COMPLETE,
   SC_LIVE_EV_DISABLE,
   SC_LIVE_EV_ENABLE,
-  SC_LIVE_EV_RESET_STREAM_KEY,
   SC_LIVE_EV_DELETE,
 } ScLiveEventType;
 

@@ -58,6 +58,10 @@ gboolean   sc_spaces_is_active (ScSpaces *spaces, const char *space_id);
 /* Connected participants per space: space id (borrowed, valid as above) →
  * GUINT_TO_POINTER (count); spaces with none are absent. */
 GHashTable *sc_spaces_count_participants (ScSpaces *spaces);
+/* What each space's publishers' media has been through since start, those
+ * who left included: space id (owned) → ScWhipMediaStats* (owned); spaces
+ * nobody published to are absent. */
+GHashTable *sc_spaces_media_stats (ScSpaces *spaces);
 
 /* The WHIP/WHEP conventions, shared with other modules' WHEP routes (the
  * broadcast's program preview): CORS and ICE server headers, error replies

@@ -49,6 +49,27 @@ void         sc_srt_server_set_max_connections (ScSrtServer *s, guint max_connec
  * removes it. */
 void         sc_srt_server_set_key (ScSrtServer *s, const char *owner, const char *stream_key,
                                     const char *passphrase, gboolean allowed);
+/* Why a caller was refused: in the handshake, or by the embedder's
+ * publish callback (whose error code says which). */
+typedef enum {
+  SC_SRT_REFUSED_LIMIT,         /* max_connections reached */
+  SC_SRT_REFUSED_UNKNOWN_KEY,
+  SC_SRT_REFUSED_DISABLED,
+  SC_SRT_REFUSED_ERROR,         /* anything else */
+  SC_SRT_N_REFUSALS
+} ScSrtRefusal;
+/* "limit", "unknown_key", "disabled", "error" */
+const char  *sc_srt_refusal_name (ScSrtRefusal refusal);
+/* Connections now and since start (metrics).  A wrong passphrase fails in
+ * libsrt's own key exchange, after the table was consulted, and is not
+ * seen here. */
+typedef struct {
+  guint open;                   /* accepted and not yet gone */
+  guint publishing;             /* of those, taken by the embedder */
+  guint64 accepted;             /* callers that passed the handshake */
+  guint64 refused[SC_SRT_N_REFUSALS];
+} ScSrtServerStats;
+void         sc_srt_server_get_stats (ScSrtServer *s, ScSrtServerStats *stats);
 /* Drops every caller (closed callbacks fire), stops listening, and waits
  * for the threads. */
 void         sc_srt_server_free   (ScSrtServer *s);

@@ -3,7 +3,9 @@
  * Resources (live streams, assets, spaces, broadcasts) are JSON documents
  * keyed by kind and id; secrets (API tokens, signing keys) and playback ids
  * have their own tables.  Owned by the main thread: never call it from a
- * streaming thread. */
+ * streaming thread.  Commits do not wait for the disk: a thread of the
+ * store's own checkpoints the WAL (and so syncs it) every second there was
+ * a commit (store-checkpoint.c). */
 #pragma once
 
 #include <glib.h>

@@ -95,6 +95,17 @@ const char  *sc_whip_peer_get_label     (ScWhipPeer *peer);
 GstClockTime sc_whip_peer_get_base_time (ScWhipPeer *peer);
 /* Array of ScWhipTrackStats, one per track seen so far. */
 GArray      *sc_whip_peer_get_stats     (ScWhipPeer *peer);
+/* What a publisher's media has been through so far: webrtcbin's
+ * inbound-rtp statistics (read every 2 s, summed over its tracks) and its
+ * decoders' errors.  All 0 for a viewer. */
+typedef struct {
+  guint64  packets_received;
+  guint64  packets_lost;          /* never reached the jitterbuffer in time */
+  guint64  nacks_sent;            /* retransmissions asked of the publisher */
+  guint64  keyframe_requests;     /* PLI and FIR sent to the publisher */
+  guint64  decode_errors;         /* frames or packets a decoder refused */
+} ScWhipMediaStats;
+void         sc_whip_peer_get_media_stats (ScWhipPeer *peer, ScWhipMediaStats *stats);
 /* Last measured audio level (dBov), -127 when none yet. */
 gdouble      sc_whip_peer_get_audio_level (ScWhipPeer *peer);
 

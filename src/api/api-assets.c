@@ -70,9 +70,9 @@ delete (ScRequest *req)
     sc_api_reply_error (req, error);
     return;
   }
-  /* Files go after the rows: a crash in between leaves orphan files, never a
-   * stored asset without its media. */
-  sc_api_notify_asset_deleted (req->api, req->params[0]);
+  /* Its files go after the rows, removed by their owner (the ingest) on
+   * this event: a crash in between leaves orphan files, never a stored
+   * asset without its media. */
   g_message ("asset %s deleted", req->params[0]);
   sc_api_reply_no_content (req);
 }

@@ -1,6 +1,8 @@
-/* /video/v1/live-streams: the resource and its persisted state.  What the
- * actions do to a connected encoder is the ingest's job; it hears about each
- * committed action through sc_api_notify_live_action. */
+/* /video/v1/live-streams: the resource and its persisted state.  What a
+ * change means for a connected encoder is the ingest's job: it hears of
+ * each one through the event committed with it (enabled, disabled,
+ * updated, deleted).  complete changes nothing stored, so that route is
+ * the ingest's own. */
 #include "api-list.h"
 #include "spacecast/core.h"
 #include "spacecast/events.h"
@@ -88,11 +90,8 @@ delete (ScRequest *req)
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
   if (!doc)
     return;
-  /* The ingest disconnects and finalises first, while the stream still
-   * exists for it to update. */
-  sc_api_notify_live_action (req->api, req->params[0], SC_API_LIVE_DELETE);
-  if (!sc_store_delete_with_playback_ids (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM,
-                                          req->params[0], &error)) {
+  if (!sc_events_delete (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
+                         "video.live_stream.deleted", &error)) {
     sc_api_reply_error (req, error);
     return;
   }
@@ -100,53 +99,54 @@ delete (ScRequest *req)
   sc_api_reply_no_content (req);
 }
 
-/* enable, disable, complete, reset-stream-key: persist, then tell the ingest. */
+typedef enum { ACTION_ENABLE, ACTION_DISABLE, ACTION_RESET_KEY } Action;
+
+/* enable, disable, reset-stream-key: the change and its event in one
+ * transaction.  A key reset is announced as Mux does, as
+ * video.live_stream.updated. */
 static void
 action (ScRequest *req)
 {
-  ScApiLiveAction act = GPOINTER_TO_INT (req->user_data);
+  Action act = GPOINTER_TO_INT (req->user_data);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) doc = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
   if (!doc)
     return;
-  const char *status = json_object_get_string_member (doc, "status");
+  const char *type = NULL;
 
   switch (act) {
-  case SC_API_LIVE_ENABLE:
-    if (g_str_equal (status, "disabled"))
+  case ACTION_ENABLE:
+    if (g_str_equal (json_object_get_string_member (doc, "status"), "disabled"))
       json_object_set_string_member (doc, "status", "idle");
+    type = "video.live_stream.enabled";
     break;
-  case SC_API_LIVE_DISABLE:
+  case ACTION_DISABLE:
+    if (g_str_equal (json_object_get_string_member (doc, "status"), "disabled")) {
+      sc_api_reply_empty_data (req, 200);
+      return;
+    }
     json_object_set_string_member (doc, "status", "disabled");
+    type = "video.live_stream.disabled";
     break;
-  case SC_API_LIVE_RESET_KEY: {
+  case ACTION_RESET_KEY: {
     /* Both secrets of the stream: the old SRT passphrase dies with the key. */
     g_autofree char *key = sc_core_new_secret ();
     g_autofree char *passphrase = sc_core_new_secret ();
     json_object_set_string_member (doc, "stream_key", key);
     json_object_set_string_member (doc, "srt_passphrase", passphrase);
+    type = "video.live_stream.updated";
     break;
   }
-  default:
-    break;
   }
-  ScStore *store = sc_api_get_store (req->api);
-  if (act == SC_API_LIVE_ENABLE
-          ? !sc_events_put (store, SC_KIND_LIVE_STREAM, req->params[0], doc,
-                            "video.live_stream.enabled", &error)
-          : !sc_store_put (store, SC_KIND_LIVE_STREAM, req->params[0], doc, &error)) {
+  if (!sc_events_put (sc_api_get_store (req->api), SC_KIND_LIVE_STREAM, req->params[0], doc,
+                      type, &error)) {
     sc_api_reply_error (req, error);
     return;
   }
-  sc_api_notify_live_action (req->api, req->params[0], act);
-  if (act == SC_API_LIVE_RESET_KEY) {
-    /* The ingest may have changed the document; answer with what is stored. */
-    g_autoptr (JsonObject) fresh = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
-    if (fresh)
-      sc_api_reply_data (req, 201, sc_model_render (fresh));
-  } else {
+  if (act == ACTION_RESET_KEY)
+    sc_api_reply_data (req, 201, sc_model_render (doc));
+  else
     sc_api_reply_empty_data (req, 200);
-  }
 }
 
 /* Playback ids of a live stream: add, get, delete. */
@@ -241,14 +241,10 @@ sc_api_live_streams_register (ScApi *api)
   sc_api_add_route (api, "GET", BASE "/*", j, get, NULL);
   sc_api_add_route (api, "PATCH", BASE "/*", j, update, NULL);
   sc_api_add_route (api, "DELETE", BASE "/*", j, delete, NULL);
-  sc_api_add_route (api, "PUT", BASE "/*/enable", j, action,
-                    GINT_TO_POINTER (SC_API_LIVE_ENABLE));
-  sc_api_add_route (api, "PUT", BASE "/*/disable", j, action,
-                    GINT_TO_POINTER (SC_API_LIVE_DISABLE));
-  sc_api_add_route (api, "PUT", BASE "/*/complete", j, action,
-                    GINT_TO_POINTER (SC_API_LIVE_COMPLETE));
+  sc_api_add_route (api, "PUT", BASE "/*/enable", j, action, GINT_TO_POINTER (ACTION_ENABLE));
+  sc_api_add_route (api, "PUT", BASE "/*/disable", j, action, GINT_TO_POINTER (ACTION_DISABLE));
   sc_api_add_route (api, "POST", BASE "/*/reset-stream-key", j, action,
-                    GINT_TO_POINTER (SC_API_LIVE_RESET_KEY));
+                    GINT_TO_POINTER (ACTION_RESET_KEY));
   sc_api_add_route (api, "POST", BASE "/*/playback-ids", j, playback_id_add, NULL);
   sc_api_add_route (api, "GET", BASE "/*/playback-ids/*", j, playback_id_get, NULL);
   sc_api_add_route (api, "DELETE", BASE "/*/playback-ids/*", j, playback_id_delete, NULL);

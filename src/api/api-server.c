@@ -23,10 +23,6 @@ struct _ScApi {
   SoupServer *server;
   ScApiDoor *door;
   GPtrArray *routes;
-  ScApiLiveActionFunc live_action;
-  gpointer live_action_data;
-  ScAssetDeleteFunc asset_delete;
-  gpointer asset_delete_data;
   ScApiDecorateFunc decorate;
   gpointer decorate_data;
 };
@@ -504,34 +500,6 @@ void
 sc_api_get_connection_stats (ScApi *api, ScApiConnectionStats *stats)
 {
   sc_api_door_get_stats (api->door, stats);
-}
-
-void
-sc_api_set_live_action_func (ScApi *api, ScApiLiveActionFunc func, gpointer user_data)
-{
-  api->live_action = func;
-  api->live_action_data = user_data;
-}
-
-void
-sc_api_notify_live_action (ScApi *api, const char *id, ScApiLiveAction action)
-{
-  if (api->live_action)
-    api->live_action (id, action, api->live_action_data);
-}
-
-void
-sc_api_set_asset_delete_func (ScApi *api, ScAssetDeleteFunc func, gpointer user_data)
-{
-  api->asset_delete = func;
-  api->asset_delete_data = user_data;
-}
-
-void
-sc_api_notify_asset_deleted (ScApi *api, const char *asset_id)
-{
-  if (api->asset_delete)
-    api->asset_delete (asset_id, api->asset_delete_data);
 }
 
 void

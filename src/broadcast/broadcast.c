@@ -47,7 +47,7 @@ on_stopped (Running *r, gpointer user_data)
   /* At shutdown the stream only disconnects, and the live stream's own
    * reconnect window and recovery decide what happens to it. */
   if (!b->closing)
-    sc_api_notify_live_action (b->api, ls, SC_API_LIVE_COMPLETE);
+    sc_ingest_complete (b->ingest, ls);
 }
 
 /* Stop a running broadcast; its live stream is completed, as Mux does. */

@@ -27,7 +27,7 @@ struct _ScIngest {
   guint16 rtmp_port;
   ScSrtServer *srt;             /* NULL without --srt */
   ScEvents *events;
-  guint created_subscription;
+  guint subscription;
   GHashTable *streams;          /* live stream id → Stream* */
   guint64 next_connection_id;
   guint finalising;             /* assets being finalised on worker threads */

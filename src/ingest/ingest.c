@@ -101,7 +101,10 @@ publish (ScIngest *ing, Encoder enc, guint64 conn_id, const char *peer, const ch
   }
   Stream *s = sc_ingest_stream_get (ing, ls);
   refresh_settings (s, ls);
-  if (!sc_livestate_publish_allowed (&s->state)) {
+  /* The stored status too: a disable committed in this main-loop turn
+   * reaches the state machine in the next. */
+  if (g_str_equal (json_object_get_string_member (ls, "status"), "disabled") ||
+      !sc_livestate_publish_allowed (&s->state)) {
     g_message ("live stream %s: publish refused on %s conn %" G_GUINT64_FORMAT ": disabled", s->id,
                proto, conn_id);
     g_set_error (error, SC_ERROR, SC_ERROR_FORBIDDEN, "live stream is disabled");
@@ -244,42 +247,8 @@ srt_sync (ScIngest *ing, const char *id, JsonObject *ls)
 }
 
 static void
-on_event (ScEvent *event, gpointer user_data)
+remove_asset_files (ScIngest *ing, const char *asset_id)
 {
-  if (g_str_equal (event->type, "video.live_stream.created"))
-    srt_sync (user_data, event->object_id, event->data);
-}
-
-static void
-on_live_action (const char *id, ScApiLiveAction action, gpointer user_data)
-{
-  ScIngest *ing = user_data;
-  static const ScLiveEventType events[] = {
-    [SC_API_LIVE_ENABLE] = SC_LIVE_EV_ENABLE,
-    [SC_API_LIVE_DISABLE] = SC_LIVE_EV_DISABLE,
-    [SC_API_LIVE_COMPLETE] = SC_LIVE_EV_COMPLETE,
-    [SC_API_LIVE_RESET_KEY] = SC_LIVE_EV_RESET_STREAM_KEY,
-    [SC_API_LIVE_DELETE] = SC_LIVE_EV_DELETE,
-  };
-  g_autoptr (JsonObject) ls = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, id, NULL);
-  if (!ls)
-    return;
-  Stream *s = sc_ingest_stream_get (ing, ls);
-  ScLiveEvent ev = { .type = events[action] };
-  sc_ingest_dispatch (ing, s, &ev);
-  if (action == SC_API_LIVE_DELETE) {
-    g_hash_table_remove (ing->streams, id);
-    srt_sync (ing, id, NULL);
-  } else {
-    g_autoptr (JsonObject) now = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, id, NULL);
-    srt_sync (ing, id, now);
-  }
-}
-
-static void
-on_asset_deleted (const char *asset_id, gpointer user_data)
-{
-  ScIngest *ing = user_data;
   g_autofree char *dir = sc_ingest_asset_dir (ing, asset_id);
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;
@@ -288,6 +257,71 @@ on_asset_deleted (const char *asset_id, gpointer user_data)
     g_unlink (path);
   }
   g_rmdir (dir);
+}
+
+/* What a committed change means for the media: a connected encoder, the
+ * recording, the SRT handshake table, an asset's files.  The bus calls
+ * this in the main-loop turn after the commit. */
+static void
+on_event (ScEvent *event, gpointer user_data)
+{
+  static const struct {
+    const char *type;
+    ScLiveEventType live_event;
+  } actions[] = {
+    { "video.live_stream.enabled", SC_LIVE_EV_ENABLE },
+    { "video.live_stream.disabled", SC_LIVE_EV_DISABLE },
+    { "video.live_stream.deleted", SC_LIVE_EV_DELETE },
+  };
+  ScIngest *ing = user_data;
+  const char *id = event->object_id;
+
+  if (g_str_equal (event->type, "video.asset.deleted")) {
+    remove_asset_files (ing, id);
+    return;
+  }
+  /* Only a stream the ingest holds has an encoder, a recording or timers. */
+  Stream *s = g_hash_table_lookup (ing->streams, id);
+  for (guint i = 0; s && i < G_N_ELEMENTS (actions); i++) {
+    if (g_str_equal (event->type, actions[i].type)) {
+      ScLiveEvent ev = { .type = actions[i].live_event };
+      sc_ingest_dispatch (ing, s, &ev);
+    }
+  }
+  if (g_str_equal (event->type, "video.live_stream.deleted")) {
+    g_hash_table_remove (ing->streams, id);
+    srt_sync (ing, id, NULL);
+  } else if (ing->srt && (g_str_equal (event->type, "video.live_stream.created") ||
+                          g_str_equal (event->type, "video.live_stream.enabled") ||
+                          g_str_equal (event->type, "video.live_stream.disabled") ||
+                          g_str_equal (event->type, "video.live_stream.updated"))) {
+    /* updated: a key reset, say; the stored stream says what is new. */
+    g_autoptr (JsonObject) ls = sc_store_get (ing->store, SC_KIND_LIVE_STREAM, id, NULL);
+    srt_sync (ing, id, ls);
+  }
+}
+
+void
+sc_ingest_complete (ScIngest *ing, const char *live_stream_id)
+{
+  Stream *s = g_hash_table_lookup (ing->streams, live_stream_id);
+  if (!s)
+    return;
+  ScLiveEvent ev = { .type = SC_LIVE_EV_COMPLETE };
+  sc_ingest_dispatch (ing, s, &ev);
+}
+
+/* Mux's "signal complete" is an instruction to the ingest that changes
+ * nothing stored by itself (the recording ends, the encoder drains), so it
+ * is the ingest's route rather than an event. */
+static void
+complete_route (ScRequest *req)
+{
+  g_autoptr (JsonObject) ls = sc_api_load (req, SC_KIND_LIVE_STREAM, req->params[0]);
+  if (!ls)
+    return;
+  sc_ingest_complete (req->user_data, req->params[0]);
+  sc_api_reply_empty_data (req, 200);
 }
 
 /* Recordings a killed daemon left behind become ready assets now, with
@@ -352,7 +386,6 @@ srt_listen (ScIngest *ing, GError **error)
   ing->srt = sc_srt_server_new (&callbacks, ing);
   sc_srt_server_set_max_connections (ing->srt, ing->config->srt_max_connections);
   srt_load (ing);
-  ing->created_subscription = sc_events_subscribe (ing->events, NULL, on_event, ing, NULL);
   return sc_srt_server_listen (ing->srt, ing->config->srt_host, ing->config->srt_port, error);
 }
 
@@ -406,8 +439,9 @@ sc_ingest_new (ScApi *api, ScEvents *events, GError **error)
       return NULL;
     }
   }
-  sc_api_set_live_action_func (api, on_live_action, ing);
-  sc_api_set_asset_delete_func (api, on_asset_deleted, ing);
+  ing->subscription = sc_events_subscribe (ing->events, NULL, on_event, ing, NULL);
+  sc_api_add_route (api, "PUT", "/video/v1/live-streams/*/complete",
+                    SC_ROUTE_BASIC_AUTH | SC_ROUTE_JSON_BODY, complete_route, ing);
   sc_ingest_register_playback (ing);
   recover (ing);
   if (ing->config->srt_port && !srt_listen (ing, error)) {
@@ -436,8 +470,8 @@ sc_ingest_free (ScIngest *ing)
 {
   if (!ing)
     return;
-  if (ing->created_subscription)
-    sc_events_unsubscribe (ing->events, ing->created_subscription);
+  if (ing->subscription)
+    sc_events_unsubscribe (ing->events, ing->subscription);
   g_clear_pointer (&ing->rtmp, sc_rtmp_server_free);
   g_clear_pointer (&ing->srt, sc_srt_server_free);
   g_clear_pointer (&ing->thumbnailer, sc_thumbnailer_free);
@@ -492,4 +526,13 @@ sc_ingest_get_rtmp_stats (ScIngest *ing, ScRtmpServerStats *st)
     sc_rtmp_server_get_stats (ing->rtmp, st);
   else
     *st = (ScRtmpServerStats) { 0 };
+}
+
+gboolean
+sc_ingest_get_srt_stats (ScIngest *ing, ScSrtServerStats *st)
+{
+  if (!ing->srt)
+    return FALSE;
+  sc_srt_server_get_stats (ing->srt, st);
+  return TRUE;
 }

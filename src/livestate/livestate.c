@@ -48,8 +48,8 @@ set_status (ScLiveState *s, GArray *acts, ScLiveStatus st, gint64 now)
   static const char *hooks[] = {
     [SC_LIVE_STATUS_IDLE] = "video.live_stream.idle",
     [SC_LIVE_STATUS_ACTIVE] = "video.live_stream.active",
-    [SC_LIVE_STATUS_DISABLED] = "video.live_stream.disabled",
   };
+  g_return_if_fail (st != SC_LIVE_STATUS_DISABLED);
   if (s->status == st)
     return;
   s->status = st;
@@ -226,6 +226,8 @@ on_timer (ScLiveState *s, const ScLiveEvent *ev, GArray *acts, gint64 now)
   }
 }
 
+/* The API stored and announced the disable (video.live_stream.disabled);
+ * what is left is what it means for the encoder and the asset. */
 static void
 on_disable (ScLiveState *s, GArray *acts, gint64 now)
 {
@@ -236,9 +238,10 @@ on_disable (ScLiveState *s, GArray *acts, gint64 now)
   close_connection (s, acts, now);
   if (connected)
     notify (acts, "video.live_stream.disconnected", now);
-  set_status (s, acts, SC_LIVE_STATUS_DISABLED, now);
+  s->status = SC_LIVE_STATUS_DISABLED;
 }
 
+/* Likewise the API deleted the stream and announced it. */
 static void
 on_delete (ScLiveState *s, GArray *acts, gint64 now)
 {
@@ -248,7 +251,6 @@ on_delete (ScLiveState *s, GArray *acts, gint64 now)
   close_connection (s, acts, now);
   s->deleted = TRUE;
   push (acts, SC_LIVE_ACT_REMOVE, now);
-  notify (acts, "video.live_stream.deleted", now);
 }
 
 GArray *
@@ -286,9 +288,6 @@ sc_livestate_handle (ScLiveState *s, const ScLiveEvent *ev, gint64 now)
     case SC_LIVE_EV_ENABLE:
       if (s->status == SC_LIVE_STATUS_DISABLED)
         set_status (s, acts, SC_LIVE_STATUS_IDLE, now);
-      break;
-    case SC_LIVE_EV_RESET_STREAM_KEY:
-      /* The key lives in the store; a connected session is left alone. */
       break;
     case SC_LIVE_EV_DELETE:
       on_delete (s, acts, now);

@@ -133,6 +133,23 @@ write_ingest (GString *out, ScIngest *ingest)
   counter (out, "spacecast_rtmp_publishes_refused_total",
            "RTMP publish commands refused (unknown or reused key, disabled stream).",
            (double) rt.publishes_refused);
+
+  ScSrtServerStats srt;
+  if (!sc_ingest_get_srt_stats (ingest, &srt))
+    return;
+  gauge (out, "spacecast_srt_connections_open", "Open SRT connections, publishing or not.",
+         srt.open);
+  gauge (out, "spacecast_srt_connections_publishing", "SRT connections accepted as publishers.",
+         srt.publishing);
+  counter (out, "spacecast_srt_connections_accepted_total", "SRT callers that passed the handshake.",
+           (double) srt.accepted);
+  sc_metrics_write_family (out, "spacecast_srt_connections_refused_total", "counter",
+                           "SRT callers refused, in the handshake or after it, by reason.");
+  for (guint r = 0; r < SC_SRT_N_REFUSALS; r++) {
+    const char *labels[] = { "reason", sc_srt_refusal_name (r), NULL };
+    sc_metrics_write_sample (out, "spacecast_srt_connections_refused_total", labels,
+                             (double) srt.refused[r]);
+  }
 }
 
 /* Every status of every live stream, 1 for the one it is in: a stream
@@ -159,7 +176,9 @@ write_live_streams (GString *out, ScStore *store)
   }
 }
 
-/* Every stored space, 0 when nobody is in it. */
+/* Every stored space, 0 when nobody is in it or published to it.  The
+ * media families are counters over everyone who published there, those
+ * who left included. */
 static void
 write_spaces (GString *out, ScStore *store, ScSpaces *spaces)
 {
@@ -170,13 +189,36 @@ write_spaces (GString *out, ScStore *store, ScSpaces *spaces)
     return;
   }
   g_autoptr (GHashTable) counts = sc_spaces_count_participants (spaces);
-  sc_metrics_write_family (out, "spacecast_space_participants", "gauge",
-                           "WHIP participants connected to each space.");
+  g_autoptr (GHashTable) media = sc_spaces_media_stats (spaces);
+  Family fams[] = {
+    { g_string_new (NULL), "spacecast_space_participants", "gauge",
+      "WHIP participants connected to each space." },
+    { g_string_new (NULL), "spacecast_space_rtp_packets_received_total", "counter",
+      "RTP packets received from the space's publishers." },
+    { g_string_new (NULL), "spacecast_space_rtp_packets_lost_total", "counter",
+      "RTP packets from the space's publishers that never arrived in time." },
+    { g_string_new (NULL), "spacecast_space_rtp_nacks_sent_total", "counter",
+      "Retransmissions asked of the space's publishers (NACK)." },
+    { g_string_new (NULL), "spacecast_space_keyframe_requests_total", "counter",
+      "Key frames asked of the space's publishers (PLI and FIR)." },
+    { g_string_new (NULL), "spacecast_space_decode_errors_total", "counter",
+      "Frames or packets from the space's publishers that a decoder refused." },
+  };
   for (guint i = 0; i + 1 < rows->len; i += 2) {
     const char *labels[] = { "space_id", rows->pdata[i], NULL };
-    sc_metrics_write_sample (out, "spacecast_space_participants", labels,
-                             GPOINTER_TO_UINT (g_hash_table_lookup (counts, rows->pdata[i])));
+    const ScWhipMediaStats none = { 0 };
+    const ScWhipMediaStats *m = g_hash_table_lookup (media, rows->pdata[i]);
+    if (!m)
+      m = &none;
+    const double values[G_N_ELEMENTS (fams)] = {
+      GPOINTER_TO_UINT (g_hash_table_lookup (counts, rows->pdata[i])),
+      (double) m->packets_received, (double) m->packets_lost, (double) m->nacks_sent,
+      (double) m->keyframe_requests, (double) m->decode_errors,
+    };
+    for (guint f = 0; f < G_N_ELEMENTS (fams); f++)
+      sc_metrics_write_sample (fams[f].body, fams[f].name, labels, values[f]);
   }
+  write_families (out, fams, G_N_ELEMENTS (fams));
 }
 
 static void

@@ -161,13 +161,15 @@ on_track_added (const ScParticipant *p, ScWhipTrackKind kind, gpointer user_data
   broadcast (user_data, p->space_id, text);
 }
 
-/* A deleted space has nobody left to show: its streams end. */
+/* A deleted space has nobody left to show: its streams end, and its media
+ * counters go with it. */
 static void
 on_event (ScEvent *event, gpointer user_data)
 {
   ScSpaceEvents *se = user_data;
   if (!g_str_equal (event->type, "video.space.deleted"))
     return;
+  g_hash_table_remove (se->spaces->media_left, event->object_id);
   GPtrArray *list = g_hash_table_lookup (se->streams, event->object_id);
   g_autoptr (GPtrArray) ending = list ? g_ptr_array_copy (list, NULL, NULL) : NULL;
   for (guint i = 0; ending && i < ending->len; i++) {

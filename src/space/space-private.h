@@ -11,6 +11,7 @@ struct _ScSpaces {
   GHashTable *participants;   /* connection_id → ScParticipant* (owned) */
   GHashTable *reserved;       /* "space_id/participant_id" while joining or joined */
   GHashTable *subscriptions;  /* session id → ScSubscription* (owned), space-whep.c */
+  GHashTable *media_left;     /* space_id → ScWhipMediaStats*: of publishers who left */
   GArray *observers;          /* of Observer */
   guint next_observer_id;
   guint next_join_order;

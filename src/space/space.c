@@ -44,6 +44,7 @@ sc_spaces_new (ScApi *api)
   s->reserved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   s->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                             (GDestroyNotify) sc_subscription_free);
+  s->media_left = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->observers = g_array_new (FALSE, FALSE, sizeof (Observer));
   s->next_observer_id = 1;
   sc_spaces_register_routes (s);
@@ -73,6 +74,7 @@ sc_spaces_free (ScSpaces *s)
   g_hash_table_unref (s->subscriptions);
   g_hash_table_unref (s->participants);
   g_hash_table_unref (s->reserved);
+  g_hash_table_unref (s->media_left);
   g_array_unref (s->observers);
   g_free (s);
 }
@@ -144,6 +146,42 @@ sc_spaces_count_participants (ScSpaces *s)
     g_hash_table_insert (counts, p->space_id, GUINT_TO_POINTER (n + 1));
   }
   return counts;
+}
+
+static void
+media_add (GHashTable *sums, const char *space_id, ScWhipPeer *peer)
+{
+  ScWhipMediaStats st;
+  ScWhipMediaStats *sum = g_hash_table_lookup (sums, space_id);
+  if (!peer)
+    return;
+  if (!sum) {
+    sum = g_new0 (ScWhipMediaStats, 1);
+    g_hash_table_insert (sums, g_strdup (space_id), sum);
+  }
+  sc_whip_peer_get_media_stats (peer, &st);
+  sum->packets_received += st.packets_received;
+  sum->packets_lost += st.packets_lost;
+  sum->nacks_sent += st.nacks_sent;
+  sum->keyframe_requests += st.keyframe_requests;
+  sum->decode_errors += st.decode_errors;
+}
+
+GHashTable *
+sc_spaces_media_stats (ScSpaces *s)
+{
+  GHashTable *sums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, s->media_left);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    g_hash_table_insert (sums, g_strdup (key), g_memdup2 (value, sizeof (ScWhipMediaStats)));
+  g_hash_table_iter_init (&it, s->participants);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    ScParticipant *p = value;
+    media_add (sums, p->space_id, p->peer);
+  }
+  return sums;
 }
 
 /* Keep the stored space in line with who is connected.  A failure to write
@@ -250,6 +288,8 @@ sc_spaces_remove_participant (ScSpaces *s, const char *connection_id, const char
   sc_spaces_end_subscriptions (s, connection_id, "the publisher left");
   NOTIFY (s, left, p);
   publish_participant (s, p, "video.space.participant.left");
+  /* Its counts stay with the space: they are counters. */
+  media_add (s->media_left, p->space_id, p->peer);
   participant_free (p);
   if (!sc_spaces_is_active (s, space_id)) {
     set_space_status (s, space_id, FALSE);

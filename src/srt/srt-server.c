@@ -46,7 +46,7 @@ struct _ScSrtServer {
   GMainContext *context;
   guint max_connections;
 
-  GMutex lock;                  /* keys and owners, for on_listen */
+  GMutex lock;                  /* keys, owners and refused, for on_listen */
   GHashTable *keys;             /* stream key → Key* (owned by owners) */
   GHashTable *owners;           /* owner → Key* */
 
@@ -55,6 +55,9 @@ struct _ScSrtServer {
   gint stop;                    /* atomic */
   gint n_conns;                 /* atomic: accepted and not yet gone */
   guint64 next_id;              /* accept thread only */
+  guint64 refused[SC_SRT_N_REFUSALS];
+  guint64 accepted;             /* owner's context */
+  guint publishing;             /* owner's context */
   GHashTable *conns;            /* ScSrtConn* (owner's context) */
   ServerRef *self;
 };
@@ -195,20 +198,27 @@ on_listen (void *opaque, SRTSOCKET ns, int hsversion, const struct sockaddr *pee
 
   g_mutex_lock (&s->lock);
   Key *k = streamid && *streamid ? g_hash_table_lookup (s->keys, streamid) : NULL;
+  ScSrtRefusal refusal = SC_SRT_N_REFUSALS;
   if (s->max_connections && (guint) g_atomic_int_get (&s->n_conns) >= s->max_connections) {
     reason = SRT_REJX_OVERLOAD;
+    refusal = SC_SRT_REFUSED_LIMIT;
     why = "too many SRT connections";
   } else if (!k) {
     reason = SRT_REJX_NOTFOUND;
+    refusal = SC_SRT_REFUSED_UNKNOWN_KEY;
     why = "unknown stream key";
   } else if (!k->allowed) {
     reason = SRT_REJX_FORBIDDEN;
+    refusal = SC_SRT_REFUSED_DISABLED;
     why = "live stream is disabled";
   } else if (srt_setsockflag (ns, SRTO_PASSPHRASE, k->passphrase,
                               (int) strlen (k->passphrase)) == SRT_ERROR) {
     reason = SRT_REJX_ISE;
+    refusal = SC_SRT_REFUSED_ERROR;
     why = srt_getlasterror_str ();
   }
+  if (reason)
+    s->refused[refusal]++;
   g_mutex_unlock (&s->lock);
   if (!reason)
     return 0;
@@ -341,6 +351,7 @@ conn_finish (ScSrtServer *s, ScSrtConn *c)
 {
   if (c->accepted) {
     c->accepted = FALSE;
+    s->publishing--;
     if (s->cb.closed)
       s->cb.closed (c, s->user_data);
   }
@@ -352,14 +363,23 @@ on_accepted (ScSrtServer *s, ScSrtConn *c)
   g_autoptr (GError) error = NULL;
   g_hash_table_add (s->conns, conn_ref (c));
   conn_log (c, "connected");
+  s->accepted++;
   if (s->max_connections && (guint) g_atomic_int_get (&s->n_conns) > s->max_connections) {
     g_set_error (&error, SC_ERROR, SC_ERROR_TOO_MANY_REQUESTS, "too many SRT connections");
   } else if (s->cb.publish (c, c->stream_key, s->user_data, &error)) {
     c->accepted = TRUE;
+    s->publishing++;
     conn_log (c, "publishing");
     c->reader = g_thread_new ("srt-reader", reader_thread, conn_ref (c));
     return;
   }
+  ScSrtRefusal refusal = g_error_matches (error, SC_ERROR, SC_ERROR_TOO_MANY_REQUESTS) ? SC_SRT_REFUSED_LIMIT
+      : g_error_matches (error, SC_ERROR, SC_ERROR_NOT_FOUND) ? SC_SRT_REFUSED_UNKNOWN_KEY
+      : g_error_matches (error, SC_ERROR, SC_ERROR_FORBIDDEN) ? SC_SRT_REFUSED_DISABLED
+      : SC_SRT_REFUSED_ERROR;
+  g_mutex_lock (&s->lock);
+  s->refused[refusal]++;
+  g_mutex_unlock (&s->lock);
   sc_srt_conn_close (c, error ? error->message : "refused");
 }
 
@@ -455,6 +475,28 @@ sc_srt_server_new (const ScSrtServerCallbacks *cb, gpointer user_data)
   srt_setloghandler (NULL, on_srt_log);
   srt_setloglevel (LOG_WARNING);
   return s;
+}
+
+const char *
+sc_srt_refusal_name (ScSrtRefusal refusal)
+{
+  static const char *const names[] = {
+    [SC_SRT_REFUSED_LIMIT] = "limit", [SC_SRT_REFUSED_UNKNOWN_KEY] = "unknown_key",
+    [SC_SRT_REFUSED_DISABLED] = "disabled", [SC_SRT_REFUSED_ERROR] = "error",
+  };
+  g_return_val_if_fail (refusal < SC_SRT_N_REFUSALS, NULL);
+  return names[refusal];
+}
+
+void
+sc_srt_server_get_stats (ScSrtServer *s, ScSrtServerStats *stats)
+{
+  stats->open = (guint) MAX (g_atomic_int_get (&s->n_conns), 0);
+  stats->publishing = s->publishing;
+  stats->accepted = s->accepted;
+  g_mutex_lock (&s->lock);
+  memcpy (stats->refused, s->refused, sizeof stats->refused);
+  g_mutex_unlock (&s->lock);
 }
 
 gboolean

@@ -608,6 +608,7 @@ sc_whip_peer_finalize (GObject *object)
   g_clear_pointer (&peer->pipeline, gst_object_unref);
   g_main_context_unref (peer->ctx);
   g_mutex_clear (&peer->lock);
+  sc_whip_media_box_release (peer->media);
   g_free (peer->label);
   G_OBJECT_CLASS (sc_whip_peer_parent_class)->finalize (object);
 }
@@ -618,6 +619,7 @@ sc_whip_peer_init (ScWhipPeer *peer)
   peer->ctx = g_main_context_ref_thread_default ();
   peer->created_us = g_get_monotonic_time ();
   peer->audio_level = -127;
+  peer->media = sc_whip_media_box_new ();
   g_mutex_init (&peer->lock);
   peer->taps = g_ptr_array_new ();
   peer->tracks = g_ptr_array_new_with_free_func (g_free);

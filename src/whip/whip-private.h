@@ -16,6 +16,13 @@ typedef struct {
   gint64          last_key_us;    /* last key unit request sent, this pad's thread */
 } ScWhipTrack;
 
+/* A publisher's ScWhipMediaStats, shared (atomic refcounted box) with
+ * webrtcbin's statistics replies, which may outlive the peer. */
+typedef struct {
+  GMutex           lock;
+  ScWhipMediaStats stats;
+} ScWhipMediaBox;
+
 /* What a viewer sends on one m-line. */
 typedef struct {
   gboolean        present;
@@ -53,6 +60,9 @@ struct _ScWhipPeer {
   GPtrArray    *tracks;           /* ScWhipTrack*, freed with the peer */
   gdouble       audio_level;
 
+  ScWhipMediaBox *media;
+  guint         ticks;            /* of the watchdog, main context only */
+
   gint          want_keyframe;    /* atomic: a forwarded viewer asked */
   ScWhipSendTrack published[2];   /* publishers: what the answer negotiated */
   guint         n_published;
@@ -79,6 +89,8 @@ void     sc_whip_peer_touch_media    (ScWhipPeer *peer);
 /* whip-watch.c: the watchdog (a 500 ms timeout on the owner's context),
  * the bus watch and webrtcbin's notify::*connection-state handler. */
 gboolean sc_whip_peer_watchdog_tick  (gpointer peer);
+ScWhipMediaBox *sc_whip_media_box_new (void);
+void     sc_whip_media_box_release   (gpointer box);
 gboolean sc_whip_peer_bus_message    (GstBus *bus, GstMessage *msg, gpointer peer);
 void     sc_whip_peer_connection_state (GstElement *webrtc, GParamSpec *pspec, ScWhipPeer *peer);
 

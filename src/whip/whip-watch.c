@@ -1,12 +1,102 @@
-/* A peer's liveness: its no-media watchdog, its pipeline's bus (errors,
- * audio levels, latency) and webrtcbin's connection states.  Everything
- * that ends a peer goes through sc_whip_peer_end. */
+/* A peer's liveness and health: its no-media watchdog, which also asks
+ * webrtcbin for its RTP statistics, its pipeline's bus (errors, decode
+ * errors, audio levels, latency) and webrtcbin's connection states.
+ * Everything that ends a peer goes through sc_whip_peer_end. */
 #define GST_USE_UNSTABLE_API
 #include "whip-private.h"
 #include "spacecast/core.h"
 
 #include <gst/webrtc/webrtc.h>
 #include <math.h>
+
+/* Watchdog ticks (500 ms) between two statistics requests. */
+#define STATS_TICKS 4
+
+ScWhipMediaBox *
+sc_whip_media_box_new (void)
+{
+  ScWhipMediaBox *box = g_atomic_rc_box_new0 (ScWhipMediaBox);
+  g_mutex_init (&box->lock);
+  return box;
+}
+
+static void
+media_box_clear (ScWhipMediaBox *box)
+{
+  g_mutex_clear (&box->lock);
+}
+
+void
+sc_whip_media_box_release (gpointer box)
+{
+  g_atomic_rc_box_release_full (box, (GDestroyNotify) media_box_clear);
+}
+
+static gboolean
+add_inbound (GQuark field, const GValue *value, gpointer user_data)
+{
+  ScWhipMediaStats *sum = user_data;
+  gint type;
+  guint64 received = 0;
+  gint64 lost = 0;
+  guint nacks = 0, plis = 0, firs = 0;
+
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  const GstStructure *s = gst_value_get_structure (value);
+  if (!gst_structure_get_enum (s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type) ||
+      type != GST_WEBRTC_STATS_INBOUND_RTP)
+    return TRUE;
+  gst_structure_get_uint64 (s, "packets-received", &received);
+  gst_structure_get_int64 (s, "packets-lost", &lost);
+  gst_structure_get_uint (s, "nack-count", &nacks);
+  gst_structure_get_uint (s, "pli-count", &plis);
+  gst_structure_get_uint (s, "fir-count", &firs);
+  sum->packets_received += received;
+  sum->packets_lost += (guint64) MAX (lost, 0);
+  sum->nacks_sent += nacks;
+  sum->keyframe_requests += (guint64) plis + firs;
+  return TRUE;
+}
+
+/* webrtcbin's thread.  The counts only grow: a track whose source is gone
+ * from the statistics keeps what it had. */
+static void
+on_stats (GstPromise *promise, gpointer user_data)
+{
+  ScWhipMediaBox *box = user_data;
+  ScWhipMediaStats sum = { 0 };
+
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED)
+    return;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  if (reply != NULL)
+    gst_structure_foreach (reply, add_inbound, &sum);
+  g_mutex_lock (&box->lock);
+  box->stats.packets_received = MAX (box->stats.packets_received, sum.packets_received);
+  box->stats.packets_lost = MAX (box->stats.packets_lost, sum.packets_lost);
+  box->stats.nacks_sent = MAX (box->stats.nacks_sent, sum.nacks_sent);
+  box->stats.keyframe_requests = MAX (box->stats.keyframe_requests, sum.keyframe_requests);
+  g_mutex_unlock (&box->lock);
+}
+
+static void
+request_stats (ScWhipPeer *peer)
+{
+  GstPromise *promise = gst_promise_new_with_change_func (
+      on_stats, g_atomic_rc_box_acquire (peer->media), sc_whip_media_box_release);
+  g_signal_emit_by_name (peer->webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
+}
+
+void
+sc_whip_peer_get_media_stats (ScWhipPeer *peer, ScWhipMediaStats *stats)
+{
+  g_return_if_fail (SC_IS_WHIP_PEER (peer));
+  g_mutex_lock (&peer->media->lock);
+  *stats = peer->media->stats;
+  g_mutex_unlock (&peer->media->lock);
+}
 
 gboolean
 sc_whip_peer_watchdog_tick (gpointer user_data)
@@ -23,7 +113,27 @@ sc_whip_peer_watchdog_tick (gpointer user_data)
     sc_whip_peer_end (peer, SC_WHIP_END_NO_MEDIA, msg);
     return G_SOURCE_REMOVE;
   }
+  if (!peer->viewer && ++peer->ticks % STATS_TICKS == 0)
+    request_stats (peer);
   return G_SOURCE_CONTINUE;
+}
+
+/* Decoders say so of a frame they cannot decode (GST_*_DECODER_ERROR):
+ * as a warning while under their max-errors, as the error beyond. */
+static void
+count_decode_error (ScWhipPeer *peer, GstMessage *msg)
+{
+  g_autoptr (GError) err = NULL;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+    gst_message_parse_warning (msg, &err, NULL);
+  else
+    gst_message_parse_error (msg, &err, NULL);
+  if (!g_error_matches (err, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE))
+    return;
+  g_mutex_lock (&peer->media->lock);
+  peer->media->stats.decode_errors++;
+  g_mutex_unlock (&peer->media->lock);
 }
 
 /* ---- bus and connection state ----------------------------------------- */
@@ -58,11 +168,15 @@ sc_whip_peer_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
     return G_SOURCE_CONTINUE;
 
   switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_WARNING:
+      count_decode_error (peer, msg);
+      break;
     case GST_MESSAGE_ERROR: {
       g_autoptr (GError) err = NULL;
       g_autofree char *dbg = NULL;
       g_autofree char *text = NULL;
 
+      count_decode_error (peer, msg);
       gst_message_parse_error (msg, &err, &dbg);
       text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
                               err->message);

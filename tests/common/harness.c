@@ -373,19 +373,31 @@ spawn_publisher (const char *const *argv)
   return p;
 }
 
-GSubprocess *
-sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds)
+static GSubprocess *
+ffmpeg_publish (const char *format, const char *url, double seconds)
 {
   g_autofree char *t = g_strdup_printf ("%.3f", seconds);
-  g_autofree char *url = g_strdup_printf ("rtmp://127.0.0.1:%u/app/%s", h->rtmp_port, key);
   const char *argv[] = {
     "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
     "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
     "-t", t, "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
-    "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url, NULL
+    "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", format, url, NULL
   };
   return spawn_publisher (argv);
+}
+
+GSubprocess *
+sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds)
+{
+  g_autofree char *url = g_strdup_printf ("rtmp://127.0.0.1:%u/app/%s", h->rtmp_port, key);
+  return ffmpeg_publish ("flv", url, seconds);
+}
+
+GSubprocess *
+sc_harness_ffmpeg_publish_srt (const char *url, double seconds)
+{
+  return ffmpeg_publish ("mpegts", url, seconds);
 }
 
 GSubprocess *

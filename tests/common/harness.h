@@ -63,6 +63,8 @@ int         sc_harness_run        (char **out, const char *const *argv);
 /* ffmpeg pushing testsrc2 640x360@30 + a 440 Hz sine (H.264 with a keyframe
  * every 2 s, AAC) for @seconds to rtmp://127.0.0.1:RTMP/app/@key. */
 GSubprocess *sc_harness_ffmpeg_publish (ScHarness *h, const char *key, double seconds);
+/* The same media as MPEG-TS to @url (srt://127.0.0.1:PORT?streamid=...). */
+GSubprocess *sc_harness_ffmpeg_publish_srt (const char *url, double seconds);
 /* The same through GStreamer's rtmp2sink, @seconds of 30 fps video. */
 GSubprocess *sc_harness_gst_publish    (ScHarness *h, const char *key, int seconds);
 /* Waits up to @timeout_s for @p to exit; TRUE with its status (-1 when killed

@@ -1,6 +1,7 @@
 /* Prometheus metrics against the real daemon: with --metrics, GET /metrics
  * on that port is valid exposition text (parsed by prometheus_client, as a
- * Prometheus server would) whose samples say what the test did; the API
+ * Prometheus server would) whose samples say what the test did (HTTP,
+ * live streams, spaces and their WebRTC media, RTMP and SRT doors); the API
  * port has no /metrics; without --metrics nothing more listens. */
 #include "harness.h"
 #include "spacecast/jwt.h"
@@ -11,6 +12,7 @@
 
 static ScHarness *h;
 static guint16 metrics_port;
+static guint16 srt_port;
 
 /* Debian's python3-prometheus-client is installed for /usr/bin/python3,
  * which a python3 earlier in PATH (a pyenv, say) may not see. */
@@ -159,6 +161,17 @@ expected_ports (guint a, guint b, guint c)
   return join_sorted (ports);
 }
 
+/* The value of one sample ("name{labels}" exactly as exposed), or -1. */
+static double
+sample_value (const char *name_and_labels)
+{
+  guint status;
+  g_autofree char *text = metrics_fetch ("GET", "/metrics", &status, NULL);
+  g_autofree char *needle = g_strdup_printf ("\n%s ", name_and_labels);
+  const char *at = strstr (text, needle);
+  return at ? g_ascii_strtod (at + strlen (needle), NULL) : -1;
+}
+
 static void
 test_scrape (void)
 {
@@ -217,21 +230,33 @@ test_scrape (void)
   };
   assert_samples (checks);
 
+  /* The publisher's media, from webrtcbin's statistics (read every 2 s). */
+  g_autofree char *received = g_strdup_printf ("spacecast_space_rtp_packets_received_total{space_id=\"%s\"}", space);
+  gint64 end = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  while (sample_value (received) <= 0 && g_get_monotonic_time () < end)
+    g_usleep (100 * 1000);
+  double packets = sample_value (received);
+  g_test_message ("space %s: %.0f RTP packets received", space, packets);
+  g_assert_cmpfloat (packets, >, 0);
+  const char *families[] = {
+    "spacecast_space_rtp_packets_received_total", "spacecast_space_rtp_packets_lost_total",
+    "spacecast_space_rtp_nacks_sent_total", "spacecast_space_keyframe_requests_total",
+    "spacecast_space_decode_errors_total", NULL,
+  };
+  g_autoptr (GPtrArray) media = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; families[i]; i++) {
+    g_ptr_array_add (media, g_strdup_printf ("%s|space_id=%s|==|0", families[i], empty_space));
+    g_ptr_array_add (media, g_strdup_printf ("%s|space_id=%s|>|-1", families[i], space));
+  }
+  g_ptr_array_add (media, NULL);
+  assert_samples ((const char *const *) media->pdata);
+
   sc_harness_stop_publisher (pub, FALSE);
   g_autoptr (JsonObject) gone = sc_harness_wait_participants (h, space, 0, 0, WAIT_S);
   g_autofree char *left = g_strdup_printf ("spacecast_space_participants|space_id=%s|==|0", space);
   assert_samples ((const char *[]) { left, NULL });
-}
-
-/* The value of one sample ("name{labels}" exactly as exposed), or -1. */
-static double
-sample_value (const char *name_and_labels)
-{
-  guint status;
-  g_autofree char *text = metrics_fetch ("GET", "/metrics", &status, NULL);
-  g_autofree char *needle = g_strdup_printf ("\n%s ", name_and_labels);
-  const char *at = strstr (text, needle);
-  return at ? g_ascii_strtod (at + strlen (needle), NULL) : -1;
+  /* Counters: what the leaver brought stays with the space. */
+  g_assert_cmpfloat (sample_value (received), >=, packets);
 }
 
 /* A broadcast is a WHIP participant in, RTMP into our own ingest out: its
@@ -268,6 +293,11 @@ test_media_moves (void)
   g_assert_cmpfloat (bytes1, >, 0);
   g_assert_cmpfloat (bytes2, >, bytes1);
 
+  /* The output closes its first rate window a second after its first
+   * frame; until then its fps reads 0. */
+  g_autofree char *fps_sample = g_strdup_printf ("spacecast_broadcast_output_fps{broadcast_id=\"%s\"}", b);
+  while (sample_value (fps_sample) <= 0 && g_get_monotonic_time () < end)
+    g_usleep (100 * 1000);
   g_autofree char *fps = g_strdup_printf ("spacecast_broadcast_output_fps|broadcast_id=%s|>|0", b);
   g_autofree char *errors = g_strdup_printf ("spacecast_live_stream_media_errors_total|live_stream_id=%s|==|0", ls_id);
   assert_samples ((const char *[]) {
@@ -288,6 +318,40 @@ test_media_moves (void)
   g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "stop"), ==, 200);
   sc_harness_stop_publisher (pub, FALSE);
   g_autoptr (JsonObject) gone = sc_harness_wait_participants (h, space, 0, 0, WAIT_S);
+}
+
+/* The SRT door: a caller with a key nobody has is refused in the
+ * handshake, one with the right key and passphrase publishes. */
+static void
+test_srt (void)
+{
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, 0);
+  const char *id = json_object_get_string_member (ls, "id");
+  g_autofree char *path = g_strdup_printf ("/video/v1/live-streams/%s", id);
+  g_autofree char *stranger_url = g_strdup_printf ("srt://127.0.0.1:%u?streamid=no-such-key", srt_port);
+  g_autoptr (GSubprocess) stranger = sc_harness_ffmpeg_publish_srt (stranger_url, 2);
+  g_assert_true (sc_harness_wait_exit (stranger, WAIT_S, NULL));
+
+  g_autofree char *url = g_strdup_printf ("srt://127.0.0.1:%u?streamid=%s&passphrase=%s", srt_port,
+                                          json_object_get_string_member (ls, "stream_key"),
+                                          json_object_get_string_member (ls, "srt_passphrase"));
+  g_autoptr (GSubprocess) pub = sc_harness_ffmpeg_publish_srt (url, 3);
+  g_assert_true (sc_harness_wait_member (h, path, "status", "active", WAIT_S));
+  assert_samples ((const char *[]) {
+    "spacecast_srt_connections_open||==|1",
+    "spacecast_srt_connections_publishing||==|1",
+    "spacecast_srt_connections_accepted_total||==|1",
+    "spacecast_srt_connections_refused_total|reason=unknown_key|>|0",
+    "spacecast_srt_connections_refused_total|reason=disabled|==|0",
+    "spacecast_srt_connections_refused_total|reason=limit|==|0",
+    "spacecast_srt_connections_refused_total|reason=error|==|0",
+    NULL });
+  sc_harness_wait_exit_ok (pub, WAIT_S);
+  g_assert_true (sc_harness_wait_member (h, path, "status", "idle", WAIT_S));
+  assert_samples ((const char *[]) {
+    "spacecast_srt_connections_open||==|0",
+    "spacecast_srt_connections_publishing||==|0",
+    NULL });
 }
 
 /* /metrics lives on its own port only; that port serves nothing else. */
@@ -322,11 +386,14 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   metrics_port = sc_harness_free_port ();
+  srt_port = sc_harness_free_port ();
   g_autofree char *arg = g_strdup_printf ("--metrics=127.0.0.1:%u", metrics_port);
-  h = sc_harness_start ((const char *[]) { arg, NULL });
+  g_autofree char *srt = g_strdup_printf ("127.0.0.1:%u", srt_port);
+  h = sc_harness_start ((const char *[]) { arg, "--srt", srt, NULL });
 
   g_test_add_func ("/metrics/scrape", test_scrape);
   g_test_add_func ("/metrics/media-moves", test_media_moves);
+  g_test_add_func ("/metrics/srt", test_srt);
   g_test_add_func ("/metrics/ports", test_ports);
   g_test_add_func ("/metrics/off", test_off);
   int rc = g_test_run ();

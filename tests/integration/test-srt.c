@@ -70,24 +70,11 @@ srt_url (const char *key, const char *passphrase)
   return g_string_free (u, FALSE);
 }
 
-/* The encoder of sc_harness_ffmpeg_publish, as MPEG-TS over SRT. */
 static GSubprocess *
 ffmpeg_publish (const char *key, const char *passphrase, double seconds)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *t = g_strdup_printf ("%.3f", seconds);
   g_autofree char *url = srt_url (key, passphrase);
-  const char *argv[] = {
-    "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-t", t, "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60",
-    "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts", url, NULL
-  };
-  g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  GSubprocess *p = g_subprocess_launcher_spawnv (l, argv, &error);
-  g_assert_no_error (error);
-  return p;
+  return sc_harness_ffmpeg_publish_srt (url, seconds);
 }
 
 /* The same media written to stdout, sent by srt-live-transmit, which
