@@ -262,6 +262,13 @@ async function main() {
       const n = document.querySelector('#assets [data-status="ready"]');
       return n && n.closest("[data-asset]").dataset.asset;
     })).jsonValue();
+    // Play the recording in the page, then delete it.
+    await press(page, `button[aria-label="Play asset ${doomed}"]`);
+    result.played = await (await waitFor(page, "the recording playing", () => {
+      const v = document.querySelector("#asset-player");
+      return !v.hidden && v.currentTime > 0.5 && v.videoWidth > 0 &&
+        { time: v.currentTime, width: v.videoWidth, height: v.videoHeight };
+    })).jsonValue();
     await press(page, `button[aria-label="Delete asset ${doomed}"]`);
     await waitFor(page, "the deleted asset gone from the list", (id) =>
       !document.querySelector(`#assets [data-asset="${id}"]`), doomed);

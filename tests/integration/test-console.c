@@ -228,7 +228,12 @@ test_show (void)
   g_assert_true (g_str_has_prefix (srt_url, srt));
   g_assert_cmpuint (strlen (srt_url), >=, strlen (srt) + 10);   /* a passphrase: 10-79 chars */
   g_assert_cmpstr (json_object_get_string_member (ls, "status"), ==, "disabled");
-  /* The asset deleted from the page is gone. */
+  /* The page played that recording (its MP4, decoded by Chromium) and then
+   * deleted it: it is gone. */
+  JsonObject *played = json_object_get_object_member (res, "played");
+  g_assert_nonnull (played);
+  g_assert_cmpfloat (json_object_get_double_member (played, "time"), >, 0.5);
+  g_assert_cmpint (json_object_get_int_member (played, "width"), >, 0);
   g_autofree char *apath = g_strdup_printf ("/video/v1/assets/%s",
                                             json_object_get_string_member (res, "deleted_asset"));
   g_autoptr (ScResponse) gone = sc_harness_request (h, "GET", apath, NULL);
