@@ -220,12 +220,12 @@ decode_small (const char *path)
 }
 
 double
-mean_volume (const char *path)
+mean_volume (const char *path, double from)
 {
   const char *argv[] = { "sh", "-c", NULL, NULL };
   g_autofree char *cmd = g_strdup_printf (
-      "ffmpeg -nostdin -v info -i '%s' -map 0:a:0 -af volumedetect -f null - 2>&1"
-      " | sed -n 's/.*mean_volume: \\(-*[0-9.]*\\) dB.*/\\1/p'", path);
+      "ffmpeg -nostdin -v info -ss %.2f -i '%s' -map 0:a:0 -af volumedetect -f null - 2>&1"
+      " | sed -n 's/.*mean_volume: \\(-*[0-9.]*\\) dB.*/\\1/p'", from, path);
   argv[2] = cmd;
   g_autofree char *out = run_out (argv);
   g_assert_true (*out);

@@ -49,7 +49,8 @@ void assert_av_in_step (const char *path, GArray *frames);
 double stream_time (const ScBcastHealth *h);
 Colour classify (const guint8 *px);
 GBytes *decode_small (const char *path);
-double mean_volume (const char *path);
+/* ffmpeg's volumedetect mean (dB) of the audio from @from seconds on. */
+double mean_volume (const char *path, double from);
 void make_tile (ScTile *t, const char *id, int x, int y, int w, int h);
 void on_state (ScBcastPipeline *p, ScBcastState state, const char *reason, gpointer data);
 gboolean log_has (StateLog *log, const char *prefix, guint from);
