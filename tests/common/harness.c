@@ -117,6 +117,8 @@ sc_harness_launch (ScHarness *h)
   /* A critical in the daemon is a bug a test must see: it aborts, and the
    * exit status is checked when the daemon is stopped. */
   g_autoptr (GSubprocessLauncher) l = sc_harness_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  /* What it prints (the demo's banner) goes with its log, not into TAP. */
+  g_subprocess_launcher_take_stdout_fd (l, dup (STDERR_FILENO));
   g_subprocess_launcher_setenv (l, "G_DEBUG", "fatal-criticals", TRUE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_ID", h->token_id, TRUE);
   g_subprocess_launcher_setenv (l, "SPACECAST_TOKEN_SECRET", h->token_secret, TRUE);
