@@ -28,18 +28,24 @@ typedef struct {
 } Room;
 
 static void
-room_open (Room *room)
+room_open_with (Room *room, const char *const *args)
 {
   room->space = sc_harness_create_space (h);
   room->pub_token = sign (room->space, NULL, "ann");
   room->sub_token = sign (room->space, "subscriber", NULL);
   room->path = g_strdup_printf ("/rt/v1/spaces/%s/participants/ann/whep", room->space);
   g_autofree char *loc = NULL;
+  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, args, &loc);
+  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, room->space, 1, 0, 20);
+}
+
+static void
+room_open (Room *room)
+{
   /* Key frames 30 s apart: a subscriber sees a picture soon only if its
    * key frame request reached the publisher. */
   const char *const args[] = { "--keyframe-interval", "900", NULL };
-  room->publisher = sc_harness_whip_publish (h, room->space, room->pub_token, args, &loc);
-  g_autoptr (JsonObject) p = sc_harness_wait_participants (h, room->space, 1, 0, 20);
+  room_open_with (room, args);
 }
 
 static void
@@ -256,6 +262,117 @@ test_preview (void)
   room_close (&room);
 }
 
+static void
+slow_frame (GstBuffer *frame, GstCaps *caps, gpointer data)
+{
+  g_usleep (200 * 1000);
+}
+
+static guint
+fresh_frames (ScHarnessClock *c)
+{
+  g_mutex_lock (&c->lock);
+  guint n = c->ages->len;
+  g_mutex_unlock (&c->lock);
+  return n;
+}
+
+/* Over @window_s: the distinct captured frames that reached the program
+ * preview (the broadcast's live content, not the compositor repeating
+ * its last frame) and the fast subscriber, and the broadcast's fps. */
+typedef struct { guint preview, fast; double fps; } Window;
+
+static Window
+measure (ScHarnessClock *pc, ScHarnessClock *fc, const char *space, const char *b,
+         const char *what)
+{
+  Window w;
+  guint p0 = fresh_frames (pc), f0 = fresh_frames (fc);
+  g_usleep (3 * G_USEC_PER_SEC);
+  w.preview = fresh_frames (pc) - p0;
+  w.fast = fresh_frames (fc) - f0;
+  g_autofree char *path = g_strdup_printf ("/video/v1/spaces/%s/broadcasts/%s", space, b);
+  g_autoptr (JsonObject) o = sc_harness_get_data (h, path);
+  /* A daemon whose main loop waits on a viewer answers nothing. */
+  g_assert_nonnull (o);
+  JsonObject *health = json_object_get_object_member (o, "health");
+  w.fps = json_object_get_double_member (health, "output_fps");
+  g_test_message ("%s: over 3 s, %u fresh frames in the preview, %u at the fast subscriber, "
+                  "broadcast %.1f fps",
+                  what, w.preview, w.fast, w.fps);
+  return w;
+}
+
+/* A subscriber that cannot keep up never holds back the publisher, the
+ * broadcast or the other subscribers: one that never completes ICE/DTLS
+ * (webrtcbin holds its sink pads until DTLS is up, so its queue fills),
+ * then one that takes 200 ms over each frame (its socket overflows, it
+ * asks for retransmissions and key frames).  Measured against a window
+ * before either, so that a loaded machine moves both alike. */
+static void
+test_slow_subscriber (void)
+{
+  Room room = { 0 };
+  const char *const args[] = { "--width", "640", "--height", "360", "--capture-clock", NULL };
+  room_open_with (&room, args);
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, 0);
+  g_autofree char *b = sc_harness_create_broadcast (h, room.space,
+                                                    json_object_get_string_member (ls, "id"),
+                                                    "gallery");
+  g_assert_cmpuint (sc_harness_broadcast_action (h, room.space, b, "start"), ==, 200);
+  g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, room.space, b, 20);
+  g_autofree char *ppath = g_strdup_printf ("/rt/v1/spaces/%s/broadcasts/%s/whep", room.space, b);
+
+  ScHarnessClock *pc = sc_harness_clock_new (), *fc = sc_harness_clock_new ();
+  ScHarnessWhep *preview = sc_harness_whep_new_h264 (TRUE), *fast = sc_harness_whep_new (TRUE);
+  preview->on_video = sc_harness_clock_on_video;
+  preview->on_video_data = pc;
+  fast->on_video = sc_harness_clock_on_video;
+  fast->on_video_data = fc;
+  sc_harness_whep_start (h, preview, ppath, room.sub_token);
+  sc_harness_whep_start (h, fast, room.path, room.sub_token);
+  sc_harness_whep_wait (preview, 10, 10);
+  sc_harness_whep_wait (fast, 10, 10);
+  sc_harness_clock_measure (pc, TRUE);
+  sc_harness_clock_measure (fc, TRUE);
+  Window base = measure (pc, fc, room.space, b, "no slow subscriber");
+  /* The clock must be readable for the comparison to mean anything. */
+  g_assert_cmpuint (base.preview, >=, 30);
+  g_assert_cmpuint (base.fast, >=, 30);
+
+  ScHarnessWhep *stalled = sc_harness_whep_new (TRUE);
+  g_autofree char *offer = sc_harness_whep_offer (stalled);
+  g_autoptr (ScResponse) r = sc_harness_whep_post (h, room.path, room.sub_token,
+                                                   "application/sdp", offer);
+  g_assert_cmpuint (r->status, ==, 201);
+  Window w1 = measure (pc, fc, room.space, b, "a subscriber stalled before DTLS");
+  g_assert_cmpuint (sc_harness_whep_delete (h, soup_message_headers_get_one (r->headers,
+                                                                             "Location"),
+                                            room.sub_token), ==, 200);
+
+  ScHarnessWhep *slow = sc_harness_whep_new (TRUE);
+  slow->on_video = slow_frame;
+  sc_harness_whep_start (h, slow, room.path, room.sub_token);
+  sc_harness_whep_wait (slow, 2, 10);
+  Window w2 = measure (pc, fc, room.space, b, "a subscriber at 5 frames/s");
+  g_assert_cmpuint (sc_harness_whep_delete (h, slow->location, room.sub_token), ==, 200);
+
+  const Window *ws[] = { &w1, &w2 };
+  for (guint i = 0; i < G_N_ELEMENTS (ws); i++) {
+    g_assert_cmpuint (ws[i]->preview * 2, >=, base.preview);
+    g_assert_cmpuint (ws[i]->fast * 2, >=, base.fast);
+    g_assert_cmpfloat (ws[i]->fps * 2, >=, base.fps);
+  }
+  g_assert_cmpuint (sc_harness_broadcast_action (h, room.space, b, "stop"), ==, 200);
+  sc_harness_whep_free (slow);
+  sc_harness_whep_free (stalled);
+  sc_harness_whep_free (fast);
+  sc_harness_whep_free (preview);
+  sc_harness_clock_free (pc);
+  sc_harness_clock_free (fc);
+  room_close (&room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -269,6 +386,7 @@ main (int argc, char **argv)
   g_test_add_func ("/whep/publisher-leaves", test_publisher_leaves);
   g_test_add_func ("/whep/refusals", test_refusals);
   g_test_add_func ("/whep/preview", test_preview);
+  g_test_add_func ("/whep/slow-subscriber", test_slow_subscriber);
   int rc = g_test_run ();
   sc_harness_free (h);
   g_free (kid);
