@@ -1,7 +1,10 @@
 /* GET /rt/v1/spaces/{SPACE_ID}/events: who is in a space, live, as
  * Server-Sent Events for browsers.  A snapshot of the participants first,
- * then participant.joined / participant.left / track.added as the space
- * observer announces them, and a comment every 15 s so that proxies and
+ * and its broadcasts first, then participant.joined / participant.left /
+ * track.added as the space observer announces them, broadcast.active /
+ * broadcast.idle from the event bus (a program preview's WHEP session ends
+ * with its broadcast, and this is how a player learns it without waiting
+ * for ICE to time out), and a comment every 15 s so that proxies and
  * browsers keep an idle stream open.
  *
  * Each stream is a chunked reply that is never completed while it lasts:
@@ -161,12 +164,42 @@ on_track_added (const ScParticipant *p, ScWhipTrackKind kind, gpointer user_data
   broadcast (user_data, p->space_id, text);
 }
 
+static JsonObject *
+broadcast_object (JsonObject *doc)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_string_member (o, "broadcast_id", json_object_get_string_member (doc, "id"));
+  json_object_set_string_member (o, "status", json_object_get_string_member (doc, "status"));
+  const char *reason = json_object_get_string_member_with_default (doc, "idle_reason", NULL);
+  if (reason)
+    json_object_set_string_member (o, "idle_reason", reason);
+  return o;
+}
+
+/* The bus's broadcast events carry the broadcast as the API shows it,
+ * which does not name its space: the stored document does. */
+static void
+on_broadcast_event (ScSpaceEvents *se, ScEvent *event, const char *name)
+{
+  g_autoptr (JsonObject) doc = sc_store_get (se->spaces->store, SC_KIND_BROADCAST,
+                                             event->object_id, NULL);
+  if (!doc)
+    return;
+  g_autoptr (JsonObject) o = broadcast_object (doc);
+  g_autofree char *text = sse_event (name, o);
+  broadcast (se, json_object_get_string_member (doc, "_space_id"), text);
+}
+
 /* A deleted space has nobody left to show: its streams end, and its media
  * counters go with it. */
 static void
 on_event (ScEvent *event, gpointer user_data)
 {
   ScSpaceEvents *se = user_data;
+  if (g_str_equal (event->type, "video.space.broadcast.active"))
+    on_broadcast_event (se, event, "broadcast.active");
+  else if (g_str_equal (event->type, "video.space.broadcast.idle"))
+    on_broadcast_event (se, event, "broadcast.idle");
   if (!g_str_equal (event->type, "video.space.deleted"))
     return;
   g_hash_table_remove (se->spaces->media_left, event->object_id);
@@ -202,8 +235,16 @@ snapshot (ScSpaces *spaces, const char *space_id)
     add_tracks (o, p);
     json_array_add_object_element (arr, o);
   }
+  const char *filters[] = { "_space_id", space_id, NULL };
+  g_autoptr (GPtrArray) bs = sc_store_list (spaces->store, SC_KIND_BROADCAST, filters, 1000, 0,
+                                            NULL);
+  JsonArray *barr = json_array_new ();
+  /* Oldest first, as the space's own listing. */
+  for (guint i = bs ? bs->len : 0; i > 0; i--)
+    json_array_add_object_element (barr, broadcast_object (bs->pdata[i - 1]));
   g_autoptr (JsonObject) data = json_object_new ();
   json_object_set_array_member (data, "participants", arr);
+  json_object_set_array_member (data, "broadcasts", barr);
   return sse_event ("snapshot", data);
 }
 

@@ -206,8 +206,21 @@ test_publisher_lifecycle (void)
     audio |= g_str_equal (kind, "audio");
   }
 
-  /* Someone arriving now sees alice and her tracks in the snapshot; with
-   * the token in the header, and a publisher's token works too. */
+  /* A broadcast's start is told, so that a page can open its program
+   * preview. */
+  g_autoptr (JsonObject) ls = sc_harness_create_live_stream (h, 0);
+  g_autofree char *b = sc_harness_create_broadcast (h, space,
+                                                    json_object_get_string_member (ls, "id"),
+                                                    "gallery");
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "start"), ==, 200);
+  set_read_timeout (s, WAIT_S);
+  g_autoptr (JsonObject) active = expect_event (s, "broadcast.active");
+  g_assert_cmpstr (json_object_get_string_member (active, "broadcast_id"), ==, b);
+  g_assert_cmpstr (json_object_get_string_member (active, "status"), ==, "active");
+
+  /* Someone arriving now sees alice and her tracks, and the broadcast, in
+   * the snapshot; with the token in the header, and a publisher's token
+   * works too. */
   g_autofree char *pub_token = token_for (space, "publisher", "bob");
   g_autofree char *bearer = g_strdup_printf ("Bearer %s", pub_token);
   g_autoptr (Stream) late = stream_open (space, "", bearer);
@@ -220,6 +233,16 @@ test_publisher_lifecycle (void)
   g_assert_cmpstr (json_object_get_string_member (alice, "connection_id"), ==, connection_id);
   JsonArray *tracks = json_object_get_array_member (alice, "tracks");
   g_assert_cmpuint (json_array_get_length (tracks), ==, 2);
+  JsonArray *bs = json_object_get_array_member (snap, "broadcasts");
+  g_assert_cmpuint (json_array_get_length (bs), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (bs, 0),
+                                                  "status"), ==, "active");
+
+  /* Its end is told too: a program preview's session has ended with it. */
+  g_assert_cmpuint (sc_harness_broadcast_action (h, space, b, "stop"), ==, 200);
+  g_autoptr (JsonObject) idle = expect_event (s, "broadcast.idle");
+  g_assert_cmpstr (json_object_get_string_member (idle, "broadcast_id"), ==, b);
+  g_assert_cmpstr (json_object_get_string_member (idle, "idle_reason"), !=, NULL);
 
   /* The publisher DELETEs its session as it stops: the leave is told at
    * once, not after the participant timeout. */
