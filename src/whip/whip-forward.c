@@ -102,11 +102,14 @@ sc_whip_forward_take_answer (ScWhipPeer *viewer, const GstSDPMessage *answer, GE
     ScWhipSendSlot *slot = &viewer->send[k];
 
     if (slot->present && slot->mline < 0) {
+      const char *plid = slot->info.profile_level_id;
       g_set_error (error, SC_ERROR, SC_ERROR_UNPROCESSABLE,
-                   "the offer cannot receive the %s track (%s): offer a recvonly %s "
-                   "m-line with that codec",
+                   "the offer cannot receive the %s track (%s%s%s): offer a recvonly %s "
+                   "m-line with that codec%s",
                    k == SC_WHIP_TRACK_VIDEO ? "video" : "audio", slot->info.codec,
-                   k == SC_WHIP_TRACK_VIDEO ? "video" : "audio");
+                   plid[0] ? ", profile-level-id " : "", plid,
+                   k == SC_WHIP_TRACK_VIDEO ? "video" : "audio",
+                   plid[0] ? " and profile" : "");
       return FALSE;
     }
   }

@@ -219,6 +219,21 @@ test_preview (void)
   g_autoptr (JsonObject) running = sc_harness_wait_broadcast_running (h, room.space, b, 20);
   g_autoptr (ScResponse) r4 = sc_harness_whep_post (h, path, room.sub_token, "text/plain", offer);
   assert_refused (r4, 415, "application/sdp");
+  /* The program is H.264 only: a VP8 offer cannot receive it. */
+  ScHarnessWhep *vp8 = sc_harness_whep_new (FALSE);
+  g_autofree char *vp8_offer = sc_harness_whep_offer (vp8);
+  g_autoptr (ScResponse) r8 = sc_harness_whep_post (h, path, room.sub_token, "application/sdp",
+                                                    vp8_offer);
+  assert_refused (r8, 422, "H264");
+  sc_harness_whep_free (vp8);
+  /* Nor an H.264 offer whose every payload type is baseline: the
+   * program is Main (pipelines/x264enc.pipeline). */
+  g_autofree char *baseline = g_strdup (offer);
+  for (char *p = baseline; (p = strstr (p, "profile-level-id=4d")) != NULL; )
+    memcpy (p + 17, "42", 2);
+  g_autoptr (ScResponse) r9 = sc_harness_whep_post (h, path, room.sub_token, "application/sdp",
+                                                    baseline);
+  assert_refused (r9, 422, "profile-level-id 4d");
 
   /* A subscriber token watches; it decodes the broadcast's H.264 and
    * receives Opus. */
