@@ -27,6 +27,7 @@ typedef struct {
   const char *whip_url;         /* required */
   const char *token;            /* Bearer token, may be NULL */
   const char *video_pattern;    /* videotestsrc pattern nick; NULL = "ball" */
+  gint video_speed;             /* its horizontal scroll, pixels a frame */
   gboolean    has_color;        /* solid colour instead of a pattern */
   guint32     color;            /* 0xRRGGBB */
   gdouble     freq;             /* sine Hz; 0 = 440 */

@@ -44,7 +44,7 @@ sc_publish_main (int argc, char **argv)
   g_autofree char *whip = NULL, *token = NULL, *pattern = NULL, *color = NULL;
   g_autofree char *file = NULL, *ice_host = NULL, *codec = NULL;
   gdouble freq = 440;
-  gint duration = 0, width = 640, height = 360, keyframes = 60, kbps = 800;
+  gint duration = 0, width = 640, height = 360, keyframes = 60, kbps = 800, speed = 0;
   gboolean clock = FALSE, flash = FALSE;
   g_autoptr (GOptionContext) ctx = NULL;
   g_autoptr (GError) error = NULL;
@@ -57,6 +57,8 @@ sc_publish_main (int argc, char **argv)
     { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Bearer token (JWT)", "JWT" },
     { "video-pattern", 0, 0, G_OPTION_ARG_STRING, &pattern,
       "videotestsrc pattern (ball, smpte, snow, ...)", "NAME" },
+    { "video-speed", 0, 0, G_OPTION_ARG_INT, &speed,
+      "scroll the pattern N pixels a frame (moving content an encoder spends bits on)", "N" },
     { "color", 0, 0, G_OPTION_ARG_STRING, &color, "solid colour", "0xRRGGBB" },
     { "freq", 0, 0, G_OPTION_ARG_DOUBLE, &freq, "sine frequency (Hz)", "HZ" },
     { "file", 0, 0, G_OPTION_ARG_FILENAME, &file, "media file instead of test sources", "PATH" },
@@ -88,9 +90,9 @@ sc_publish_main (int argc, char **argv)
     return 2;
   }
   if (width <= 0 || height <= 0 || duration < 0 || freq <= 0 || keyframes <= 0 ||
-      kbps <= 0) {
+      kbps <= 0 || speed < 0) {
     g_printerr ("publish: --width, --height, --freq, --keyframe-interval, --video-kbps must be "
-                "positive\n");
+                "positive, --video-speed not negative\n");
     return 2;
   }
   if (color != NULL) {
@@ -109,6 +111,7 @@ sc_publish_main (int argc, char **argv)
   opts.whip_url = whip;
   opts.token = token;
   opts.video_pattern = pattern;
+  opts.video_speed = speed;
   opts.freq = freq;
   opts.file = file;
   opts.duration_s = (guint) duration;

@@ -587,6 +587,7 @@ build_pipeline (ScPublish *pub, const ScPublishOptions *opts, GError **error)
       g_set_error (error, SC_ERROR, SC_ERROR_INVALID, "unknown video pattern '%s'", pattern);
       return FALSE;
     }
+    g_object_set (vsrc, "horizontal-speed", opts->video_speed, NULL);
     g_object_set (asrc, "freq", opts->freq > 0 ? opts->freq : 440.0, NULL);
     if (opts->sync_flash)
       sc_publish_sync_attach (vcaps, asrc);

@@ -1,15 +1,15 @@
-/* Benchmark: one 1280x720 `spacecast publish` participant (VP8 at KBPS,
- * 800 by default, 30 fps, + Opus) watched by 1 → N WHEP subscribers on the
- * same machine.  Prints, for each step, the daemon's CPU (from /proc, so
- * the subscribers' own work is not in it) net of the publisher alone, per
- * subscriber, the video each receives (kbit/s: VP8 at deadline=1 gives
- * the ball far less than KBPS), and each new subscriber's POST -> first
- * complete VP8 frame (the subscribers depayload but do not decode, to keep
- * the machine free).
- * First, glass to glass between participants: the publisher draws its
- * capture clock, and one subscriber that decodes reads it off each frame
- * (capture -> frame decoded by the subscriber, through the forwarding).
- *   tests/bench/whep-bench.sh [N=20] [SECONDS=10] [KBPS=800]
+/* Benchmark: WHEP forwarding, on the same machine as its subscribers.
+ * First, glass to glass between participants: a 1280x720 publisher draws
+ * its capture clock over the whole frame, and one subscriber that decodes
+ * reads it off each frame (capture -> frame decoded, through the
+ * forwarding).  Then a 1280x720 publisher of moving content (PATTERN
+ * scrolling 8 px a frame: VP8 at deadline=1 spends its KBPS on it, where
+ * the clock or a still ball get ~1/5 of it) watched by 1 -> N subscribers:
+ * for each step the daemon's CPU (from /proc, so the subscribers' own work
+ * is not in it) net of the publisher alone, per subscriber, the video each
+ * receives (kbit/s) and each new subscriber's POST -> first complete VP8
+ * frame (they depayload but do not decode, to keep the machine free).
+ *   tests/bench/whep-bench.sh [N=20] [SECONDS=10] [KBPS=1200] [PATTERN=smpte]
  * (builds nothing: run `ninja -C build` first). */
 #include "harness.h"
 #include "spacecast/jwt.h"
@@ -30,7 +30,8 @@ main (int argc, char **argv)
 {
   guint max = argc > 1 ? (guint) atoi (argv[1]) : 20;
   double secs = argc > 2 ? atof (argv[2]) : 10;
-  g_autofree char *kbps = g_strdup (argc > 3 ? argv[3] : "800");
+  g_autofree char *kbps = g_strdup (argc > 3 ? argv[3] : "1200");
+  g_autofree char *pattern = g_strdup (argc > 4 ? argv[4] : "smpte");
   g_autofree char *log = g_build_filename (g_get_tmp_dir (), "whep-bench-daemon.log", NULL);
 
   gst_init (&argc, &argv);
@@ -45,10 +46,8 @@ main (int argc, char **argv)
   g_autofree char *watch = sc_jwt_sign_space_token (priv, kid, space, "subscriber", NULL, 3600,
                                                     TRUE, &error);
   g_assert_no_error (error);
-  const char *size[] = { "--width", "1280", "--height", "720", "--video-kbps", kbps,
-                         "--capture-clock", NULL };
-  g_autofree char *loc = NULL;
-  GSubprocess *publisher = sc_harness_whip_publish (h, space, pub, size, &loc);
+  const char *clocked[] = { "--width", "1280", "--height", "720", "--capture-clock", NULL };
+  GSubprocess *publisher = sc_harness_whip_publish (h, space, pub, clocked, NULL);
   g_autoptr (JsonObject) p = sc_harness_wait_participants (h, space, 1, 60, 30);
   g_autofree char *path = g_strdup_printf ("/rt/v1/spaces/%s/participants/cam/whep", space);
 
@@ -65,6 +64,14 @@ main (int argc, char **argv)
     g_error ("no capture clock could be read off the subscriber's frames");
   sc_harness_whep_free (eye);
   sc_harness_clock_free (c);
+  sc_harness_stop_publisher (publisher, FALSE);
+
+  const char *moving[] = { "--width", "1280", "--height", "720", "--video-kbps", kbps,
+                           "--video-pattern", pattern, "--video-speed", "8", NULL };
+  g_clear_pointer (&p, json_object_unref);
+  p = sc_harness_wait_participants (h, space, 0, 0, 30);
+  publisher = sc_harness_whip_publish (h, space, pub, moving, NULL);
+  p = sc_harness_wait_participants (h, space, 1, 60, 30);
 
   g_usleep (2 * G_USEC_PER_SEC);
   double base = sc_harness_cpu_share (h, secs);
