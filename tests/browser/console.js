@@ -32,7 +32,8 @@ async function waitFor(page, what, fn, ...args) {
     const err = await page.evaluate(() => JSON.stringify([...document.querySelectorAll(".tile video")]
       .map((v) => [v.readyState, v.videoWidth, v.getVideoPlaybackQuality().totalVideoFrames,
                    v.srcObject && v.srcObject.getTracks().length])) + " " +
-      document.querySelector("#error").textContent).catch(() => "");
+      document.querySelector("#error").textContent + " " +
+      document.querySelector("#program-msg").textContent).catch(() => "");
     throw new Error(`waiting for ${what}: ${e.message} (page error: "${err}")`);
   }
 }

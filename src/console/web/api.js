@@ -110,7 +110,12 @@ export async function whep(url, token, video) {
     headers: { "Content-Type": "application/sdp", "Authorization": "Bearer " + token } });
   if (response.status !== 201) {
     pc.close();
-    throw new Error("WHEP " + response.status + ": " + await errorText(response));
+    const err = new Error("WHEP " + response.status + ": " + await errorText(response));
+    /* A refusal that waiting cures (the program's first frame not yet
+     * encoded, the viewers' cap reached) says when to come back. */
+    const after = Number(response.headers.get("Retry-After"));
+    if (after > 0) err.retryAfter = after;
+    throw err;
   }
   const session = response.headers.get("Location");
   await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });

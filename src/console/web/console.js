@@ -229,6 +229,10 @@ async function updateProgram() {
     $("program-msg").textContent = "";
   } catch (e) {
     $("program-msg").textContent = "Program preview unavailable: " + e.message;
+    /* Asked again by the poll after that: the refusal is forgotten. */
+    if (e.retryAfter && space === s)
+      setTimeout(() => { if (s.programFor === want && !s.programClose) s.programFor = null; },
+                 e.retryAfter * 1000);
   }
 }
 
