@@ -2,6 +2,11 @@
  * viewer is given, one leaky appsrc per negotiated sink pad, and the
  * per-packet rewrite that makes a source's RTP this viewer's own:
  *   sc_whip_viewer_send → [copy, PT, SSRC, no extensions] → appsrc → webrtcbin
+ * Video goes into the appsrc a frame (a buffer list) at a time: its thread
+ * then wakes once a frame rather than once a packet, and a context switch
+ * per packet per viewer was most of what a viewer cost.  A frame's packets
+ * arrive back to back, so holding them until its last one (the marker, or
+ * failing that the next frame's first) delays none of them noticeably.
  * The source's pipeline never waits for a viewer: appsrc drops its oldest
  * packets when the viewer cannot keep up (GStreamer 1.22 webrtcbin also
  * blocks its sink pads until DTLS is up).  Key frame requests leave through
@@ -200,8 +205,22 @@ sc_whip_viewer_send (ScWhipPeer *viewer, ScWhipTrackKind kind, GstBuffer *rtp)
   /* Extension ids were negotiated with the publisher, not with us. */
   if (gst_rtp_buffer_get_extension (&r))
     gst_rtp_buffer_remove_extension_data (&r);
+  guint32 ts = gst_rtp_buffer_get_timestamp (&r);
+  gboolean last = gst_rtp_buffer_get_marker (&r);
   gst_rtp_buffer_unmap (&r);
-  gst_app_src_push_buffer (GST_APP_SRC (src), out);
+  if (kind != SC_WHIP_TRACK_VIDEO) {
+    gst_app_src_push_buffer (GST_APP_SRC (src), out);
+    return;
+  }
+  if (slot->frame != NULL && ts != slot->frame_ts)
+    gst_app_src_push_buffer_list (GST_APP_SRC (src), g_steal_pointer (&slot->frame));
+  if (slot->frame == NULL) {
+    slot->frame = gst_buffer_list_new ();
+    slot->frame_ts = ts;
+  }
+  gst_buffer_list_add (slot->frame, out);
+  if (last)
+    gst_app_src_push_buffer_list (GST_APP_SRC (src), g_steal_pointer (&slot->frame));
 }
 
 /* ---- liveness ------------------------------------------------------------- */
@@ -232,8 +251,11 @@ sc_whip_forward_watch_rtcp (ScWhipPeer *viewer)
 void
 sc_whip_forward_clear (ScWhipPeer *viewer)
 {
-  for (guint k = 0; k < G_N_ELEMENTS (viewer->send); k++)
+  /* At finalize: nothing sends any more (senders hold a reference). */
+  for (guint k = 0; k < G_N_ELEMENTS (viewer->send); k++) {
     g_clear_pointer (&viewer->send[k].appsrc, gst_object_unref);
+    g_clear_pointer (&viewer->send[k].frame, gst_buffer_list_unref);
+  }
   if (viewer->keyframe_notify != NULL)
     viewer->keyframe_notify (viewer->keyframe_data);
   viewer->keyframe_notify = NULL;

@@ -31,6 +31,8 @@ typedef struct {
   gint            pt;             /* negotiated; -1 until answered */
   gint            mline;          /* in the answer; -1 until answered */
   GstElement     *appsrc;         /* atomic; a ref once linked */
+  GstBufferList  *frame;          /* video: the packets of the frame being sent */
+  guint32         frame_ts;       /* their RTP timestamp */
 } ScWhipSendSlot;
 
 struct _ScWhipPeer {
