@@ -6,13 +6,52 @@
  * decoded frame.  Prints capture -> preview frame decoded (min / median /
  * p95 / max over the distinct captured frames), POST -> first frame, and
  * the daemon's CPU with and without the viewer (the Opus encode and the
- * packetising it starts).
+ * packetising it starts); then the same latency as Chromium presents the
+ * frames (tests/browser/preview-latency.js), when node, Chromium and
+ * puppeteer-core are there.
  *   tests/bench/preview-bench.sh [SECONDS=10]
  * (builds nothing: run `ninja -C build` first). */
 #include "harness.h"
 #include "spacecast/jwt.h"
 
 #include <stdlib.h>
+
+/* The same seen by Chromium (tests/browser/preview-latency.js): capture ->
+ * frame presented by the page, as the console shows it. */
+static void
+chromium_latency (ScHarness *h, const char *path, const char *token, double secs)
+{
+  ScBrowser browser = { 0 };
+  g_autofree char *missing = sc_harness_browser_find (&browser, "preview-latency.js");
+  if (missing) {
+    g_print ("capture -> Chromium: not measured (%s)\n", missing);
+    return;
+  }
+  g_autofree char *seconds = g_strdup_printf ("%.0f", secs);
+  const char *args[] = { h->base_url, path, token, seconds, NULL };
+  g_autoptr (GSubprocess) proc = sc_harness_browser_spawn (&browser, args,
+                                                           G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error) ||
+      g_subprocess_get_exit_status (proc) != 0)
+    g_error ("preview-latency.js failed (see its errors above)");
+  g_autoptr (JsonNode) root = json_from_string (out, &error);
+  g_assert_no_error (error);
+  JsonObject *res = json_node_get_object (root);
+  JsonArray *ages = json_object_get_array_member (res, "ages");
+  ScHarnessClock *c = sc_harness_clock_new ();
+  for (guint i = 0; i < json_array_get_length (ages); i++) {
+    double ms = json_array_get_double_element (ages, i);
+    g_array_append_val (c->ages, ms);
+  }
+  g_print ("Chromium: POST -> first preview frame presented: %" G_GINT64_FORMAT " ms\n",
+           json_object_get_int_member (res, "first_frame_ms"));
+  if (!sc_harness_clock_print (c, "capture -> preview frame presented by Chromium"))
+    g_error ("no capture clock could be read off Chromium's frames");
+  sc_harness_clock_free (c);
+  sc_harness_browser_clear (&browser);
+}
 
 int
 main (int argc, char **argv)
@@ -61,6 +100,7 @@ main (int argc, char **argv)
   if (!sc_harness_clock_print (c, "capture -> preview frame decoded"))
     g_error ("no capture clock could be read off the preview");
   sc_harness_whep_free (w);
+  chromium_latency (h, path, token, secs);
   sc_harness_broadcast_action (h, space, b, "stop");
   sc_harness_stop_publisher (publisher, FALSE);
   sc_harness_free (h);
