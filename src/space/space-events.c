@@ -176,22 +176,20 @@ broadcast_object (JsonObject *doc)
   return o;
 }
 
-/* The bus's broadcast events carry the broadcast as the API shows it,
- * which does not name its space: the stored document does. */
+/* The bus's broadcast events carry the broadcast as the API showed it
+ * then, which does not name its space: the stored document does. */
 static void
 on_broadcast_event (ScSpaceEvents *se, ScEvent *event, const char *name)
 {
   g_autoptr (JsonObject) doc = sc_store_get (se->spaces->store, SC_KIND_BROADCAST,
                                              event->object_id, NULL);
-  if (!doc)
+  if (!doc || !event->data)
     return;
-  g_autoptr (JsonObject) o = broadcast_object (doc);
+  g_autoptr (JsonObject) o = broadcast_object (event->data);
   g_autofree char *text = sse_event (name, o);
   broadcast (se, json_object_get_string_member (doc, "_space_id"), text);
 }
 
-/* A deleted space has nobody left to show: its streams end, and its media
- * counters go with it. */
 static void
 on_event (ScEvent *event, gpointer user_data)
 {
@@ -200,6 +198,8 @@ on_event (ScEvent *event, gpointer user_data)
     on_broadcast_event (se, event, "broadcast.active");
   else if (g_str_equal (event->type, "video.space.broadcast.idle"))
     on_broadcast_event (se, event, "broadcast.idle");
+  /* A deleted space has nobody left to show: its streams end, and its
+   * media counters go with it. */
   if (!g_str_equal (event->type, "video.space.deleted"))
     return;
   g_hash_table_remove (se->spaces->media_left, event->object_id);
