@@ -292,7 +292,7 @@ fresh_frames (ScHarnessClock *c)
   return n;
 }
 
-/* Over @window_s: the distinct captured frames that reached the program
+/* Over 3 s: the distinct captured frames that reached the program
  * preview (the broadcast's live content, not the compositor repeating
  * its last frame) and the fast subscriber, and the broadcast's fps. */
 typedef struct { guint preview, fast; double fps; } Window;
