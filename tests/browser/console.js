@@ -13,16 +13,14 @@
 "use strict";
 
 const fs = require("fs");
-const os = require("os");
 const path = require("path");
-const puppeteer = require("puppeteer-core");
+const { withChromium } = require("./chromium");
 
 const [server, tokenId, tokenSecret, spaceId, shotDir] = process.argv.slice(2);
 if (!shotDir) {
   console.error("usage: node console.js SERVER TOKEN_ID TOKEN_SECRET SPACE_ID SHOT_DIR");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const timeoutMs = 20000;
 
 async function waitFor(page, what, fn, ...args) {
@@ -118,19 +116,8 @@ function programShares(colors) {
 
 async function main() {
   fs.mkdirSync(shotDir, { recursive: true });
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
-  const browser = await puppeteer.launch({
-    executablePath, headless: true, timeout: timeoutMs, protocolTimeout: timeoutMs,
-    args: [
-      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-      "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--autoplay-policy=no-user-gesture-required", "--no-proxy-server",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--no-first-run", "--no-default-browser-check", `--user-data-dir=${profile}`,
-    ],
-  });
-  const result = {};
-  try {
+  await withChromium({ timeoutMs }, async (browser) => {
+    const result = {};
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 720 });
     page.on("console", (m) => console.error(`page: ${m.text()}`));
@@ -280,11 +267,8 @@ async function main() {
     await press(page, `button[aria-label="Open space ${spaceId}"]`);
     await waitFor(page, "two tiles playing at tablet width", tilesPlaying);
     await page.screenshot({ path: path.join(shotDir, "console-tablet.png") });
-  } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-  process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
+    process.stdout.write("RESULT " + JSON.stringify(result) + "\n");
+  });
 }
 
 main().catch((e) => {

@@ -14,17 +14,13 @@
 // reason on stderr, when the page fails.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const puppeteer = require("puppeteer-core");
+const { withChromium } = require("./chromium");
 
 const [server, whepPath, token, seconds] = process.argv.slice(2);
 if (!seconds) {
   console.error("usage: node preview-latency.js SERVER WHEP_PATH TOKEN SECONDS");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const timeoutMs = 20000;
 
 async function watch(url, token, seconds) {
@@ -91,28 +87,14 @@ async function watch(url, token, seconds) {
 }
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
-  const browser = await puppeteer.launch({
-    executablePath, headless: true, timeout: timeoutMs, protocolTimeout: (Number(seconds) + 30) * 1000,
-    args: [
-      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-      "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--autoplay-policy=no-user-gesture-required", "--no-proxy-server",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--no-first-run", "--no-default-browser-check", `--user-data-dir=${profile}`,
-    ],
-  });
-  try {
+  await withChromium({ timeoutMs, protocolTimeoutMs: (Number(seconds) + 30) * 1000 }, async (browser) => {
     const page = await browser.newPage();
     page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
     // Same origin as the WHEP route: nothing depends on CORS here.
     await page.goto(server + "/healthz", { waitUntil: "load" });
     const result = await page.evaluate(watch, server + whepPath, token, Number(seconds));
     process.stdout.write(JSON.stringify(result) + "\n");
-  } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e) => {

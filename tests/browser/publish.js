@@ -9,18 +9,14 @@
 // reason on stderr, on any failure.  Chromium only ever talks to loopback.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
 const readline = require("readline");
-const puppeteer = require("puppeteer-core");
+const { withChromium } = require("./chromium");
 
 const [pageUrl, whipUrl, token] = process.argv.slice(2);
 if (!pageUrl || !whipUrl || !token) {
   console.error("usage: node publish.js PAGE_URL WHIP_URL TOKEN");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const timeoutMs = 90000;
 
 async function waitForStatus(page, wanted) {
@@ -36,35 +32,7 @@ async function waitForStatus(page, wanted) {
 }
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
-  const browser = await puppeteer.launch({
-    executablePath,
-    headless: true,
-    timeout: timeoutMs,
-    protocolTimeout: timeoutMs,
-    args: [
-      "--headless=new",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--allow-loopback-in-peer-connection",
-      // Host candidates as plain addresses (no mDNS names the daemon
-      // cannot resolve), and no STUN or other outside traffic.
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--no-proxy-server",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-default-apps",
-      "--no-first-run",
-      "--no-default-browser-check",
-      "--allow-file-access-from-files",
-      `--user-data-dir=${profile}`,
-    ],
-  });
-  try {
+  await withChromium({ timeoutMs }, async (browser) => {
     const page = await browser.newPage();
     page.on("console", (m) => console.error(`page: ${m.text()}`));
     page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
@@ -85,10 +53,7 @@ async function main() {
     await page.click("#stop");
     await waitForStatus(page, "stopped");
     console.log("stopped");
-  } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 main().then(() => process.exit(0), (e) => {

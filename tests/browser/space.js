@@ -12,10 +12,7 @@
 // and exits non-zero, with the reason on stderr, when a page fails.
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
-const path = require("path");
-const puppeteer = require("puppeteer-core");
+const { withChromium } = require("./chromium");
 
 const args = process.argv.slice(2);
 if (args.length < 4) {
@@ -29,7 +26,6 @@ const people = args.slice(2, -1).map((a) => {
   return { name: a.slice(0, i), token: a.slice(i + 1) };
 });
 const colours = { red: [220, 40, 40], green: [40, 200, 60], blue: [40, 60, 220] };
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const timeoutMs = 40000;
 
 // Runs in the page before its scripts: the camera becomes a canvas of one
@@ -107,28 +103,7 @@ async function observe(page, peers) {
 }
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "spacecast-chromium-"));
-  const browser = await puppeteer.launch({
-    executablePath,
-    headless: true,
-    timeout: timeoutMs,
-    protocolTimeout: timeoutMs,
-    args: [
-      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-      "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      // Four pages at once: none of them may be throttled as a background tab.
-      "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-      "--disable-backgrounding-occluded-windows",
-      "--autoplay-policy=no-user-gesture-required",
-      "--no-proxy-server", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--disable-default-apps", "--no-first-run",
-      "--no-default-browser-check", "--allow-file-access-from-files",
-      `--user-data-dir=${profile}`,
-    ],
-  });
-  try {
+  await withChromium({ timeoutMs }, async (browser) => {
     const result = { pages: {}, leave_ms: {} };
     const pages = {};
     for (const p of people)
@@ -160,10 +135,7 @@ async function main() {
       result.leave_ms[n] = Date.now() - start;
     }
     console.log(JSON.stringify(result));
-  } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 main().then(() => process.exit(0), (e) => {
