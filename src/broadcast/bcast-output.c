@@ -224,8 +224,13 @@ on_audio_sample (GstAppSink *sink, gpointer user_data)
   /* Audio starts with video at the session's first keyframe, not before
    * it: the stream the server sees starts decodable, and its timeline
    * starts on that keyframe, the zero of what flvmux sends.  Audio encodes
-   * faster, so it is held (bounded) until that keyframe comes out. */
-  if (p->out_asrc && p->need_keyframe && !after_stop (p, t)) {
+   * faster, so it is held (bounded) until that keyframe comes out.  It is
+   * held between sessions too: the keyframe a session asks for is a frame
+   * that was already on its way to the encoder when the session began (by
+   * as much as the encoder lags: seen 213 ms on a busy machine), and the
+   * audio of that instant, which came out before the session, must still
+   * be there for it. */
+  if ((p->need_keyframe || !p->out_asrc) && !after_stop (p, t)) {
     g_queue_push_tail (&p->early_audio, gst_sample_ref (s));
     while (p->early_audio.length > EARLY_AUDIO_MAX)
       gst_sample_unref (g_queue_pop_head (&p->early_audio));
@@ -370,7 +375,6 @@ sc_bcast_output_start (ScBcastPipeline *p, GError **error)
   p->out_vsrc = gst_bin_get_by_name (GST_BIN (pipe), "v");
   p->out_asrc = gst_bin_get_by_name (GST_BIN (pipe), "a");
   p->need_keyframe = TRUE;
-  g_queue_clear_full (&p->early_audio, (GDestroyNotify) gst_sample_unref);
   p->session_started_us = g_get_monotonic_time ();
   gboolean encoding = p->frames_out + p->frames_dropped > 0;
   g_mutex_unlock (&p->lock);
@@ -400,7 +404,6 @@ sc_bcast_output_teardown (ScBcastPipeline *p)
   GstElement *v = g_steal_pointer (&p->out_vsrc);
   GstElement *a = g_steal_pointer (&p->out_asrc);
   GSource *watch = g_steal_pointer (&p->out_watch);
-  g_queue_clear_full (&p->early_audio, (GDestroyNotify) gst_sample_unref);
   g_mutex_unlock (&p->lock);
   if (watch) {
     g_source_destroy (watch);

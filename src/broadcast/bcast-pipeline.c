@@ -412,6 +412,8 @@ sc_bcast_pipeline_free (ScBcastPipeline *p)
   p->stopping = TRUE;
   sc_bcast_output_teardown (p);
   gst_element_set_state (p->pipeline, GST_STATE_NULL);
+  /* Audio waits there for a session even when none is open. */
+  g_queue_clear_full (&p->early_audio, (GDestroyNotify) gst_sample_unref);
   if (p->bus_watch) {
     g_source_destroy (p->bus_watch);
     g_source_unref (p->bus_watch);

@@ -75,7 +75,7 @@ struct _ScBcastPipeline {
   GSource *out_watch, *retry_source;
   gboolean need_keyframe;
   GstClockTime session_base;    /* running time of the session's first keyframe */
-  GQueue early_audio;           /* GstSample*: audio waiting for that keyframe */
+  GQueue early_audio;           /* GstSample*: audio waiting for a session's first keyframe */
   guint backoff_s;
   gint64 session_started_us;
   guint reconnects;

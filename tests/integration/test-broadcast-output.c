@@ -63,10 +63,12 @@ test_reconnect (void)
   participant_stop (red);
   server_wait (srv2);
 
-  /* The new session starts decodable (keyframe first), with audio. */
+  /* The new session starts decodable (keyframe first), with audio from
+   * that keyframe on. */
   g_autoptr (GArray) frames = probe_frames (srv2->path);
   g_assert_cmpuint (frames->len, >, 60);
   g_assert_true (g_array_index (frames, Frame, 0).key);
+  assert_av_in_step (srv2->path, frames);
   const char *sargs[] = { "-show_entries", "stream=codec_type,codec_name",
                           "-of", "compact=p=0", NULL };
   g_autofree char *streams = sc_harness_ffprobe (srv2->path, sargs);
