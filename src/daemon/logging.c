@@ -1,7 +1,10 @@
 /* Structured logs: one line per record, logfmt-style key=value, so they can
  * be grepped by a person and parsed by a collector alike. */
+#define _GNU_SOURCE             /* pthread_getname_np */
 #include "daemon.h"
 
+#include <execinfo.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,10 +76,24 @@ writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer 
     g_string_append_printf (line, " %s=", key);
     append_value (line, f->value);
   }
+  /* A critical is a bug, and under G_DEBUG=fatal-criticals (as in the
+   * tests) the last thing the daemon says: name the thread and the calls
+   * that led there, or a failure seen once on CI cannot be traced. */
+  gboolean bug = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) != 0;
+  if (bug) {
+    char thread[16] = "";
+    pthread_getname_np (pthread_self (), thread, sizeof thread);
+    g_string_append (line, " thread=");
+    append_value (line, thread[0] ? thread : "?");
+  }
   g_autofree char *escaped = g_strescape (message ? message : "", NULL);
   g_string_append_printf (line, " msg=\"%s\"\n", escaped);
   fputs (line->str, stderr);
   fflush (stderr);
+  if (bug) {
+    void *frames[48];
+    backtrace_symbols_fd (frames, backtrace (frames, G_N_ELEMENTS (frames)), fileno (stderr));
+  }
   return G_LOG_WRITER_HANDLED;
 }
 
