@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -308,9 +309,52 @@ sc_harness_basic_auth (ScHarness *h)
 /* ---- the daemon's log, CPU share; fuzz seeds ----------------------------- */
 
 
+/* The log of the last daemon started logged, for a failing test to show:
+ * in CI a test's stderr is all that is left of a one-off failure. */
+static char logged_path[4096];
+
+static void
+write_all (int fd, const char *buf, ssize_t len)
+{
+  while (len > 0) {
+    ssize_t n = write (fd, buf, (size_t) len);
+    if (n <= 0)
+      return;
+    buf += n;
+    len -= n;
+  }
+}
+
+/* A failed assertion or g_error ends the test with SIGABRT or SIGTRAP:
+ * before it does, the last part of the daemon's log goes to stderr.
+ * Async-signal-safe calls only. */
+static void
+on_fatal_signal (int sig)
+{
+  static const char head[] = "\n---- the end of the daemon's log ----\n";
+  static const char tail[] = "---- (daemon log ends) ----\n";
+  char buf[4096];
+  int fd = open (logged_path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    off_t size = lseek (fd, 0, SEEK_END);
+    lseek (fd, size > 16384 ? size - 16384 : 0, SEEK_SET);
+    write_all (STDERR_FILENO, head, sizeof head - 1);
+    ssize_t n;
+    while ((n = read (fd, buf, sizeof buf)) > 0)
+      write_all (STDERR_FILENO, buf, n);
+    write_all (STDERR_FILENO, tail, sizeof tail - 1);
+    close (fd);
+  }
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
 ScHarness *
 sc_harness_start_logged (const char *const *extra_args, const char *log_path)
 {
+  g_strlcpy (logged_path, log_path, sizeof logged_path);
+  signal (SIGABRT, on_fatal_signal);
+  signal (SIGTRAP, on_fatal_signal);
   /* The daemon inherits the test's stderr: point that at the file while it
    * is spawned, so that its whole log lands there and nowhere else. */
   int fd = g_open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -286,7 +286,8 @@ JsonObject  *sc_harness_wait_broadcast_running (ScHarness *h, const char *space_
 void         sc_harness_stop           (ScHarness *h);
 
 /* sc_harness_start with the daemon's stderr (its whole log) in @log_path
- * instead of the test's; a sc_harness_restart logs to the test's again. */
+ * instead of the test's; a sc_harness_restart logs to the test's again.  A
+ * test that then fails (assertion, g_error) prints the log's last 16 KB. */
 ScHarness   *sc_harness_start_logged   (const char *const *extra_args, const char *log_path);
 /* The share of one CPU it used over the next @seconds (1.0 = one core). */
 double       sc_harness_cpu_share      (ScHarness *h, double seconds);
