@@ -1,10 +1,11 @@
 /* spacecast core: the error domain every module reports through, and the
  * small primitives everyone needs (random ids and keys, constant-time
- * comparison, clock).  Errors carry the Mux error type they map to, so a
+ * comparison, clock, stopping a pipeline).  Errors carry the Mux error type they map to, so a
  * failure deep in a module becomes the right HTTP status at the API edge. */
 #pragma once
 
 #include <glib.h>
+#include <gst/gst.h>
 
 G_BEGIN_DECLS
 
@@ -39,5 +40,9 @@ char        *sc_core_random_id    (gsize n_bytes);
 gboolean     sc_core_secret_equal (const char *a, const char *b);
 
 gint64       sc_core_now_unix     (void);
+
+/* Sets @pipeline to NULL, each live appsrc in it flushed first.  Use it for
+ * any pipeline whose live appsrc is pushed buffer lists while it runs. */
+void         sc_core_pipeline_stop (GstElement *pipeline);
 
 G_END_DECLS

@@ -92,3 +92,35 @@ sc_core_now_unix (void)
 {
   return g_get_real_time () / G_USEC_PER_SEC;
 }
+
+/* GStreamer 1.22's basesrc unrefs a NULL buffer (a critical, fatal in our
+ * tests) when a live source's create has just handed over a buffer list as
+ * the state leaves PLAYING: it checks for the list only further on.  A
+ * source that is flushing, with its streaming thread out of its loop, never
+ * takes that path; the state change then finds nothing in flight. */
+static void
+flush_live_appsrc (const GValue *item, gpointer data)
+{
+  GstElement *src = g_value_get_object (item);
+  gboolean live = FALSE;
+  g_object_get (src, "is-live", &live, NULL);
+  if (!live)
+    return;
+  gst_element_send_event (src, gst_event_new_flush_start ());
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (src, "src");
+  /* Held by the streaming thread for each turn of its loop, which it now
+   * leaves: flushing, create and every push downstream return at once. */
+  GST_PAD_STREAM_LOCK (pad);
+  GST_PAD_STREAM_UNLOCK (pad);
+}
+
+void
+sc_core_pipeline_stop (GstElement *pipeline)
+{
+  g_autoptr (GstIterator) it =
+      gst_bin_iterate_all_by_element_factory_name (GST_BIN (pipeline), "appsrc");
+  /* A bin changing under the walk starts it over: flushing twice is harmless. */
+  while (gst_iterator_foreach (it, flush_live_appsrc, NULL) == GST_ITERATOR_RESYNC)
+    gst_iterator_resync (it);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+}

@@ -143,7 +143,7 @@ teardown (Target *t)
   g_clear_object (&t->src);
   g_clear_object (&t->sink);
   if (t->pipe) {
-    gst_element_set_state (t->pipe, GST_STATE_NULL);
+    sc_core_pipeline_stop (t->pipe);
     g_clear_object (&t->pipe);
   }
   /* After the pipeline: its streaming thread sends on the socket. */

@@ -547,7 +547,8 @@ static void
 stop_in_thread (GTask *task, gpointer source, gpointer task_data,
                 GCancellable *cancellable)
 {
-  gst_element_set_state (GST_ELEMENT (task_data), GST_STATE_NULL);
+  /* A viewer's appsrcs are live and take frames as buffer lists. */
+  sc_core_pipeline_stop (GST_ELEMENT (task_data));
   g_task_return_boolean (task, TRUE);
 }
 

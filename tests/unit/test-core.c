@@ -1,8 +1,9 @@
-/* Ids, keys, secret comparison, error mapping. */
+/* Ids, keys, secret comparison, error mapping, stopping a pipeline. */
 #include "spacecast/core.h"
 #include "spacecast/config.h"
 
 #include <glib/gstdio.h>
+#include <gst/app/gstappsrc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -106,14 +107,65 @@ test_config_file_and_args (void)
   g_unlink (path);
 }
 
+
+/* A live appsrc taking buffer lists from another thread, as a simulcast
+ * target's or a WHEP viewer's, stopped while they flow: GStreamer 1.22's
+ * basesrc can unref a NULL buffer then (a critical, fatal here), unless
+ * the source is flushed first.  A race, so many short runs. */
+typedef struct {
+  GstElement *src;
+  gint stop;
+} Pusher;
+
+static gpointer
+push_lists (gpointer data)
+{
+  Pusher *p = data;
+  while (!g_atomic_int_get (&p->stop)) {
+    GstBufferList *list = gst_buffer_list_new ();
+    for (guint i = 0; i < 3; i++)
+      gst_buffer_list_add (list, gst_buffer_new_allocate (NULL, 100, NULL));
+    gst_app_src_push_buffer_list (GST_APP_SRC (p->src), list);
+    g_usleep (20);
+  }
+  return NULL;
+}
+
+static void
+test_pipeline_stop (void)
+{
+  for (guint i = 0; i < 300; i++) {
+    g_autoptr (GError) error = NULL;
+    GstElement *pipe = gst_parse_launch ("appsrc name=s is-live=true block=false "
+                                         "leaky-type=downstream max-buffers=20 "
+                                         "! fakesink sync=false", &error);
+    g_assert_no_error (error);
+    Pusher p = { gst_bin_get_by_name (GST_BIN (pipe), "s"), 0 };
+    g_assert_cmpint (gst_element_set_state (pipe, GST_STATE_PLAYING), !=,
+                     GST_STATE_CHANGE_FAILURE);
+    GThread *thread = g_thread_new ("pusher", push_lists, &p);
+    g_usleep (g_random_int_range (0, 3000));
+    sc_core_pipeline_stop (pipe);
+    g_atomic_int_set (&p.stop, 1);
+    g_thread_join (thread);
+    GstState state;
+    gst_element_get_state (pipe, &state, NULL, 0);
+    g_assert_cmpint (state, ==, GST_STATE_NULL);
+    gst_object_unref (p.src);
+    gst_object_unref (pipe);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  gst_init (NULL, NULL);
   g_test_add_func ("/core/ids", test_ids_unique_and_alphabet);
   g_test_add_func ("/core/stream-key", test_stream_key_entropy);
   g_test_add_func ("/core/secret-equal", test_secret_equal);
   g_test_add_func ("/core/error-mapping", test_error_mapping);
+  g_test_add_func ("/core/pipeline-stop", test_pipeline_stop);
   g_test_add_func ("/config/hostport", test_hostport);
   g_test_add_func ("/config/file-and-args", test_config_file_and_args);
   return g_test_run ();
