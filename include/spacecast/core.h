@@ -1,7 +1,8 @@
 /* spacecast core: the error domain every module reports through, and the
  * small primitives everyone needs (random ids and keys, constant-time
- * comparison, clock, stopping a pipeline).  Errors carry the Mux error type they map to, so a
- * failure deep in a module becomes the right HTTP status at the API edge. */
+ * comparison, clock, stopping a pipeline).  Errors carry the Mux error type
+ * they map to, so a failure deep in a module becomes the right HTTP status
+ * at the API edge. */
 #pragma once
 
 #include <glib.h>
