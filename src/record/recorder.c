@@ -47,6 +47,7 @@ struct _ScRecorder {
   gboolean force_cut;
   gint64 last_vdts, last_adts;      /* asset ms, -1 before the first */
   gint64 vdelta, adur;
+  gint64 grid_vdts, grid_vdelta;    /* the last connection's last frame, its step */
 
   /* Segment in progress. */
   AVFormatContext *seg;
@@ -91,6 +92,11 @@ reset_connection (ScRecorder *r)
   r->configured = r->use_video = r->use_audio = FALSE;
   r->have_offset = FALSE;
   r->conn_logged = FALSE;
+  /* Where the next connection's video goes on: the frame grid so far. */
+  if (r->last_vdts >= 0) {
+    r->grid_vdts = r->last_vdts;
+    r->grid_vdelta = r->vdelta;
+  }
   r->last_vdts = r->last_adts = -1;
   r->vdelta = 33;
   r->adur = 0;
@@ -108,6 +114,7 @@ sc_recorder_new (const char *asset_dir, const char *live_dir, GError **error)
   sc_recording_info_init (&r->info);
   g_queue_init (&r->pending);
   r->conn_started_at = g_get_real_time () / 1e6;
+  r->last_vdts = r->grid_vdts = -1;
   reset_connection (r);
 
   /* A recording already there (the daemon restarted within the reconnect
@@ -273,6 +280,18 @@ write_packet (ScRecorder *r, gboolean video, AVPacket *pkt, GError **error)
      * shown after the second's keyframe). */
     if (pkt->pts + r->ts_offset < r->shown_end)
       r->ts_offset = r->shown_end - pkt->pts;
+    /* Joined right after the last connection's last frame, video goes on
+     * on its frame grid.  Joined at any ms (where the audio ended), every
+     * later frame would sit up to half a frame off it, and a player or
+     * transcoder on the stream's 1/30 s ticks would find two frames in one
+     * tick every few frames.  A few frames on, the ms-rounded step would
+     * no longer say where the grid is. */
+    gint64 start = pkt->dts + r->ts_offset;
+    if (video && r->grid_vdts >= 0 && r->grid_vdelta > 0 && start > r->grid_vdts &&
+        start - r->grid_vdts <= 4 * r->grid_vdelta) {
+      gint64 n = (start - r->grid_vdts + r->grid_vdelta - 1) / r->grid_vdelta;
+      r->ts_offset += r->grid_vdts + n * r->grid_vdelta - start;
+    }
     r->conn_start = r->asset_end;
     r->have_offset = TRUE;
   }

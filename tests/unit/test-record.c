@@ -4,6 +4,7 @@
  * and check the result with ffprobe and by reading the files. */
 #include "spacecast/record.h"
 #include "spacecast/core.h"
+#include "harness.h"
 
 #include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
@@ -372,6 +373,24 @@ test_finalise (void)
   sc_asset_media_clear (&m);
 }
 
+/* Across a join every video frame stays on the first connection's 30 fps
+ * grid (within ms rounding): on 1/30 s ticks, as ffmpeg rescales them, no
+ * two frames share one. */
+static void
+check_frame_grid (const char *mp4)
+{
+  const char *args[] = { "-select_streams", "v:0", "-show_entries", "packet=dts_time",
+                         "-of", "csv=p=0", NULL };
+  g_autoptr (GArray) t = sc_harness_ffprobe_times (mp4, args);
+  g_assert_cmpuint (t->len, >, 300);
+  for (guint i = 0; i < t->len; i++) {
+    double ticks = (g_array_index (t, double, i) - g_array_index (t, double, 0)) * 30;
+    if (fabs (ticks - round (ticks)) > 0.07)
+      g_error ("%s: frame %u at %.3f s is off the 30 fps grid", mp4, i,
+               g_array_index (t, double, i));
+  }
+}
+
 static void
 test_reconnect (void)
 {
@@ -407,6 +426,7 @@ test_reconnect (void)
   g_autofree char *mp4 = g_build_filename (asset, "highest.mp4", NULL);
   /* Continuous across the reconnect: keyframes still every 2 s. */
   check_mp4 (mp4, 12.0, &m);
+  check_frame_grid (mp4);
   sc_asset_media_clear (&m);
 }
 
