@@ -4,7 +4,8 @@
  * reads it off each frame (capture -> frame decoded, through the
  * forwarding).  Then a 1280x720 publisher of moving content (PATTERN
  * scrolling 8 px a frame: VP8, in CBR, sends its KBPS of it; not smpte,
- * whose corner of noise costs ~1.9 Mbit/s at any setting) watched by 1 -> N subscribers:
+ * whose corner of noise costs ~1.9 Mbit/s at any setting) watched by
+ * 1 -> N subscribers:
  * for each step the daemon's CPU (from /proc, so the subscribers' own work
  * is not in it) net of the publisher alone, per subscriber, the video each
  * receives (kbit/s) and each new subscriber's POST -> first complete VP8
