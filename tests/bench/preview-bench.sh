@@ -5,4 +5,4 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SC_DAEMON=$ROOT/build/src/spacecast SC_SOURCE_ROOT=$ROOT SC_BUILD_ROOT=$ROOT/build \
-  exec "$ROOT/build/tests/preview-bench" "${1:-10}"
+  exec "$ROOT/build/tests/preview-bench" "$@"

@@ -5,8 +5,7 @@
  * forwarding).  Then a 1280x720 publisher of moving content (PATTERN
  * scrolling 8 px a frame: VP8, in CBR, sends its KBPS of it; not smpte,
  * whose corner of noise costs ~1.9 Mbit/s at any setting) watched by
- * 1 -> N subscribers:
- * for each step the daemon's CPU (from /proc, so the subscribers' own work
+ * 1 -> N subscribers: for each step the daemon's CPU (from /proc, so the subscribers' own work
  * is not in it) net of the publisher alone, per subscriber, the video each
  * receives (kbit/s) and each new subscriber's POST -> first complete VP8
  * frame (they depayload but do not decode, to keep the machine free).

@@ -5,4 +5,4 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SC_DAEMON=$ROOT/build/src/spacecast SC_SOURCE_ROOT=$ROOT SC_BUILD_ROOT=$ROOT/build \
-  exec "$ROOT/build/tests/whep-bench" "${1:-20}" "${2:-10}" "${3:-1500}" "${4:-colors}"
+  exec "$ROOT/build/tests/whep-bench" "$@"
